@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /sys/kernel/debug/cprstash/stashes: one line per live stash, for the
+ * operator asking "what is being held, for whom, and until when".
+ */
+#include <linux/debugfs.h>
+#include <linux/pid.h>
+#include <linux/seq_file.h>
+#include <linux/user_namespace.h>
+
+#include "stash.h"
+
+static struct dentry *cprstash_debugfs_dir;
+
+static const char *stash_state_name(enum stash_state state)
+{
+	switch (state) {
+	case STASH_OPEN:
+		return "open";
+	case STASH_SEALED:
+		return "sealed";
+	default:
+		return "dead";
+	}
+}
+
+static void stash_show_one(struct stash *s, void *arg)
+{
+	struct seq_file *m = arg;
+
+	mutex_lock(&s->lock);
+	seq_printf(m, "%-8d %-6u %-7s %-7u %-5u %-7u %-12llu %u\n",
+		   pid_nr(s->owner), from_kuid(&init_user_ns, s->euid),
+		   stash_state_name(s->state), s->nr_files + s->nr_records,
+		   s->nr_files, s->nr_records, s->record_bytes,
+		   stash_deadline_left_ms(s));
+	mutex_unlock(&s->lock);
+}
+
+static int stashes_show(struct seq_file *m, void *unused)
+{
+	seq_puts(m, "pid      uid    state   entries files records record_bytes deadline_ms\n");
+	stash_for_each(stash_show_one, m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(stashes);
+
+void cprstash_debugfs_init(void)
+{
+	/* debugfs is a diagnostic: the device works without it. */
+	cprstash_debugfs_dir = debugfs_create_dir("cprstash", NULL);
+	debugfs_create_file("stashes", 0400, cprstash_debugfs_dir, NULL,
+			    &stashes_fops);
+}
+
+void cprstash_debugfs_exit(void)
+{
+	debugfs_remove_recursive(cprstash_debugfs_dir);
+}

@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stash entries: preserved files and state records, one namespace, kept in
+ * the order they were added.  Records occupy a byte space read with
+ * pread(); each starts at a multiple of CPRSTASH_RECORD_ALIGN.
+ *
+ * Every command copies user memory outside stash->lock where it can, checks
+ * state, limits and names under the lock, and changes nothing on failure.
+ */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "stash.h"
+
+static unsigned int max_entries = 1024;
+module_param(max_entries, uint, 0644);
+MODULE_PARM_DESC(max_entries, "Entries per stash (ENOSPC beyond)");
+
+static unsigned int max_record_bytes = SZ_16M;
+module_param(max_record_bytes, uint, 0644);
+MODULE_PARM_DESC(max_record_bytes, "Record bytes per stash (E2BIG beyond)");
+
+/* 1..63 printable ASCII characters other than space, NUL-terminated. */
+int stash_name_check(const char *name)
+{
+	size_t i, len = strnlen(name, CPRSTASH_NAME_MAX);
+
+	if (len == CPRSTASH_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (!len)
+		return -EINVAL;
+	for (i = 0; i < len; i++)
+		if (name[i] <= ' ' || name[i] > '~')
+			return -EINVAL;
+	return 0;
+}
+
+static struct stash_entry *stash_entry_find(struct stash *s, const char *name)
+{
+	struct stash_entry *e;
+
+	lockdep_assert_held(&s->lock);
+	list_for_each_entry(e, &s->entries, node)
+		if (!strcmp(e->name, name))
+			return e;
+	return NULL;
+}
+
+static void stash_entry_free(struct stash_entry *e)
+{
+	if (e->file)
+		fput(e->file);
+	kvfree(e->data);
+	kfree(e);
+}
+
+void stash_entries_free(struct list_head *entries)
+{
+	struct stash_entry *e, *tmp;
+
+	list_for_each_entry_safe(e, tmp, entries, node) {
+		list_del(&e->node);
+		stash_entry_free(e);
+	}
+}
+
+static unsigned int stash_nr_entries(const struct stash *s)
+{
+	return s->nr_files + s->nr_records;
+}
+
+/* The checks every new entry passes, under the lock. */
+static int stash_may_add(struct stash *s, const char *name)
+{
+	lockdep_assert_held(&s->lock);
+	if (s->state != STASH_OPEN)
+		return -EBUSY;
+	if (stash_entry_find(s, name))
+		return -EEXIST;
+	if (stash_nr_entries(s) >= READ_ONCE(max_entries))
+		return -ENOSPC;
+	return 0;
+}
+
+int stash_preserve_fd(struct stash *s, int fd, const char *name,
+		      u32 __user *ukind)
+{
+	struct stash_entry *e;
+	struct file *file;
+	int ret;
+
+	file = fget(fd);
+	if (!file)
+		return -EBADF;
+	ret = -EINVAL;
+	if (file_is_cprstash(file))	/* it would pin its own stash */
+		goto out_fput;
+
+	ret = -ENOMEM;
+	e = kzalloc(sizeof(*e), GFP_KERNEL);
+	if (!e)
+		goto out_fput;
+	e->type = CPRSTASH_ENTRY_FILE;
+	e->kind = cprstash_classify(file);
+	strscpy(e->name, name, sizeof(e->name));
+	/* Report the kind before committing, so the commit cannot fail. */
+	ret = -EFAULT;
+	if (put_user(e->kind, ukind))
+		goto out_free;
+
+	ret = stash_lock(s);
+	if (ret)
+		goto out_free;
+	ret = stash_may_add(s, name);
+	if (!ret) {
+		e->file = file;
+		list_add_tail(&e->node, &s->entries);
+		s->nr_files++;
+	}
+	mutex_unlock(&s->lock);
+	if (!ret)
+		return 0;
+out_free:
+	kfree(e);
+out_fput:
+	fput(file);
+	return ret;
+}
+
+int stash_put_record(struct stash *s, const char *name,
+		     const void __user *data, u32 len)
+{
+	u32 limit = min_t(u32, READ_ONCE(max_record_bytes), INT_MAX);
+	struct stash_entry *e;
+	u64 offset;
+	int ret;
+
+	if (len > limit)
+		return -E2BIG;
+	e = kzalloc(sizeof(*e), GFP_KERNEL);
+	if (!e)
+		return -ENOMEM;
+	e->type = CPRSTASH_ENTRY_RECORD;
+	e->len = len;
+	strscpy(e->name, name, sizeof(e->name));
+	if (len) {
+		ret = -ENOMEM;
+		e->data = kvmalloc(len, GFP_KERNEL_ACCOUNT);
+		if (!e->data)
+			goto out_free;
+		ret = -EFAULT;
+		if (copy_from_user(e->data, data, len))
+			goto out_free;
+	}
+
+	ret = stash_lock(s);
+	if (ret)
+		goto out_free;
+	ret = stash_may_add(s, name);
+	offset = ALIGN(s->record_bytes, CPRSTASH_RECORD_ALIGN);
+	if (!ret && offset + len > limit)
+		ret = -E2BIG;
+	if (!ret) {
+		e->offset = offset;
+		s->record_bytes = offset + len;
+		list_add_tail(&e->node, &s->entries);
+		s->nr_records++;
+	}
+	mutex_unlock(&s->lock);
+	if (!ret)
+		return 0;
+out_free:
+	stash_entry_free(e);
+	return ret;
+}
+
+/*
+ * The entry stays: the stash keeps its reference until FINISH, so a new
+ * image that fails before it resumes the guest can still hand it all back.
+ */
+int stash_retrieve_fd(struct stash *s, const char *name, u32 flags,
+		      struct cprstash_retrieve_fd __user *uarg)
+{
+	struct file *file = NULL;
+	struct stash_entry *e;
+	u32 kind;
+	int fd, ret;
+
+	ret = stash_lock(s);
+	if (ret)
+		return ret;
+	e = stash_entry_find(s, name);
+	if (!e)
+		ret = -ENOENT;
+	else if (e->type != CPRSTASH_ENTRY_FILE)
+		ret = -EINVAL;
+	else
+		file = get_file(e->file);
+	kind = e ? e->kind : 0;
+	mutex_unlock(&s->lock);
+	if (ret)
+		return ret;
+
+	fd = get_unused_fd_flags(flags & CPRSTASH_RETRIEVE_NO_CLOEXEC ?
+				 0 : O_CLOEXEC);
+	if (fd < 0) {
+		fput(file);
+		return fd;
+	}
+	/* Report before installing: an installed fd cannot be taken back. */
+	if (put_user(fd, &uarg->fd) || put_user(kind, &uarg->kind)) {
+		put_unused_fd(fd);
+		fput(file);
+		return -EFAULT;
+	}
+	fd_install(fd, file);
+
+	mutex_lock(&s->lock);
+	e = stash_entry_find(s, name);
+	if (e && e->file == file)
+		e->flags |= CPRSTASH_ENTRY_RETRIEVED;
+	mutex_unlock(&s->lock);
+	return 0;
+}
+
+static void stash_entry_to_user(const struct stash_entry *e,
+				struct cprstash_entry *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->name, e->name, sizeof(out->name));
+	out->type = e->type;
+	out->flags = e->flags;
+	if (e->type == CPRSTASH_ENTRY_FILE) {
+		out->kind = e->kind;
+	} else {
+		out->offset = e->offset;
+		out->len = e->len;
+	}
+}
+
+/* Snapshot under the lock, copy out after: no user fault under the lock. */
+int stash_list_entries(struct stash *s, struct cprstash_list *arg)
+{
+	struct cprstash_entry __user *uentries = u64_to_user_ptr(arg->entries);
+	struct cprstash_entry *snap = NULL;
+	const struct stash_entry *e;
+	unsigned int n = 0, cap;
+	int ret;
+
+	cap = min(arg->nr_entries, READ_ONCE(max_entries));
+	if (cap) {
+		snap = kvcalloc(cap, sizeof(*snap), GFP_KERNEL);
+		if (!snap)
+			return -ENOMEM;
+	}
+
+	ret = stash_lock(s);
+	if (ret)
+		goto out;
+	list_for_each_entry(e, &s->entries, node)
+		if (n < cap)
+			stash_entry_to_user(e, &snap[n++]);
+	arg->nr_entries = stash_nr_entries(s);
+	arg->state = s->state;
+	arg->deadline_ms = stash_deadline_left_ms(s);
+	arg->record_bytes = s->record_bytes;
+	mutex_unlock(&s->lock);
+
+	if (n && copy_to_user(uentries, snap, n * sizeof(*snap)))
+		ret = -EFAULT;
+out:
+	kvfree(snap);
+	return ret;
+}
+
+/* Copy record bytes [pos, pos + count); padding between records reads 0. */
+static ssize_t stash_copy_records(struct stash *s, char __user *buf,
+				  size_t count, u64 pos)
+{
+	const struct stash_entry *e;
+	size_t done = 0, n;
+	u64 at;
+
+	lockdep_assert_held(&s->lock);
+	list_for_each_entry(e, &s->entries, node) {
+		if (e->type != CPRSTASH_ENTRY_RECORD ||
+		    e->offset + e->len <= pos)
+			continue;
+		if (done == count)
+			break;
+		at = pos + done;
+		if (e->offset > at) {
+			n = min_t(u64, e->offset - at, count - done);
+			if (clear_user(buf + done, n))
+				return done ? done : -EFAULT;
+			done += n;
+			at += n;
+			if (done == count)
+				break;
+		}
+		n = min_t(u64, e->offset + e->len - at, count - done);
+		if (copy_to_user(buf + done, e->data + (at - e->offset), n))
+			return done ? done : -EFAULT;
+		done += n;
+	}
+	return done;
+}
+
+ssize_t stash_read(struct stash *s, char __user *buf, size_t count,
+		   loff_t *ppos)
+{
+	ssize_t ret;
+
+	if (*ppos < 0)
+		return -EINVAL;
+	ret = stash_lock(s);
+	if (ret)
+		return ret;
+	if (*ppos >= s->record_bytes)
+		ret = 0;
+	else
+		ret = stash_copy_records(s, buf,
+					 min_t(u64, count,
+					       s->record_bytes - *ppos),
+					 *ppos);
+	mutex_unlock(&s->lock);
+	if (ret > 0)
+		*ppos += ret;
+	return ret;
+}

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/cprstash: keep files and state records across execve().
+ *
+ * This file is the device: open/release bind a file to the caller's stash,
+ * and the ioctl dispatcher copies each argument in, checks size, flags,
+ * reserved fields and names, and calls one function per command.  See
+ * Documentation/cprstash.rst and Documentation/uapi.rst.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "stash.h"
+
+static const struct file_operations cprstash_fops;
+
+bool file_is_cprstash(const struct file *file)
+{
+	return file->f_op == &cprstash_fops;
+}
+
+/* Every argument struct starts with __u32 size, __u32 flags. */
+static int cprstash_copy_arg(void *arg, const void __user *uarg, u32 size)
+{
+	if (copy_from_user(arg, uarg, size))
+		return -EFAULT;
+	if (*(u32 *)arg != size)
+		return -EINVAL;
+	return 0;
+}
+
+#define cprstash_reserved_set(r)	memchr_inv((r), 0, sizeof(r))
+
+static long cprstash_ioctl_preserve_fd(struct stash *s, void __user *uarg)
+{
+	struct cprstash_preserve_fd __user *u = uarg;
+	struct cprstash_preserve_fd arg;
+	int ret;
+
+	ret = cprstash_copy_arg(&arg, uarg, sizeof(arg));
+	if (ret)
+		return ret;
+	if (arg.flags || cprstash_reserved_set(arg.reserved))
+		return -EINVAL;
+	ret = stash_name_check(arg.name);
+	if (ret)
+		return ret;
+	return stash_preserve_fd(s, arg.fd, arg.name, &u->kind);
+}
+
+static long cprstash_ioctl_put_record(struct stash *s, void __user *uarg)
+{
+	struct cprstash_put_record arg;
+	int ret;
+
+	ret = cprstash_copy_arg(&arg, uarg, sizeof(arg));
+	if (ret)
+		return ret;
+	if (arg.flags || arg.reserved0 || cprstash_reserved_set(arg.reserved))
+		return -EINVAL;
+	ret = stash_name_check(arg.name);
+	if (ret)
+		return ret;
+	return stash_put_record(s, arg.name, u64_to_user_ptr(arg.data),
+				arg.len);
+}
+
+static long cprstash_ioctl_list(struct stash *s, void __user *uarg)
+{
+	struct cprstash_list arg;
+	int ret;
+
+	ret = cprstash_copy_arg(&arg, uarg, sizeof(arg));
+	if (ret)
+		return ret;
+	if (arg.flags || cprstash_reserved_set(arg.reserved) ||
+	    arg.entry_size != sizeof(struct cprstash_entry))
+		return -EINVAL;
+	ret = stash_list_entries(s, &arg);
+	if (ret)
+		return ret;
+	return copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
+}
+
+static long cprstash_ioctl_seal(struct stash *s, void __user *uarg)
+{
+	struct cprstash_seal arg;
+	int ret;
+
+	ret = cprstash_copy_arg(&arg, uarg, sizeof(arg));
+	if (ret)
+		return ret;
+	if (arg.flags || arg.reserved0 || cprstash_reserved_set(arg.reserved))
+		return -EINVAL;
+	return stash_seal(s, arg.deadline_ms);
+}
+
+static long cprstash_ioctl_retrieve_fd(struct stash *s, void __user *uarg)
+{
+	struct cprstash_retrieve_fd arg;
+	int ret;
+
+	ret = cprstash_copy_arg(&arg, uarg, sizeof(arg));
+	if (ret)
+		return ret;
+	if ((arg.flags & ~CPRSTASH_RETRIEVE_NO_CLOEXEC) ||
+	    cprstash_reserved_set(arg.reserved))
+		return -EINVAL;
+	ret = stash_name_check(arg.name);
+	if (ret)
+		return ret;
+	return stash_retrieve_fd(s, arg.name, arg.flags, uarg);
+}
+
+static long cprstash_ioctl_op(struct stash *s, void __user *uarg,
+			      int (*op)(struct stash *s))
+{
+	struct cprstash_op arg;
+	int ret;
+
+	ret = cprstash_copy_arg(&arg, uarg, sizeof(arg));
+	if (ret)
+		return ret;
+	if (arg.flags || cprstash_reserved_set(arg.reserved))
+		return -EINVAL;
+	return op(s);
+}
+
+static long cprstash_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	struct stash *s = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	int ret;
+
+	ret = stash_check_caller(s);
+	if (ret)
+		return ret;
+
+	switch (cmd) {
+	case CPRSTASH_IOC_PRESERVE_FD:
+		return cprstash_ioctl_preserve_fd(s, uarg);
+	case CPRSTASH_IOC_PUT_RECORD:
+		return cprstash_ioctl_put_record(s, uarg);
+	case CPRSTASH_IOC_LIST:
+		return cprstash_ioctl_list(s, uarg);
+	case CPRSTASH_IOC_SEAL:
+		return cprstash_ioctl_seal(s, uarg);
+	case CPRSTASH_IOC_RETRIEVE_FD:
+		return cprstash_ioctl_retrieve_fd(s, uarg);
+	case CPRSTASH_IOC_UNSEAL:
+		return cprstash_ioctl_op(s, uarg, stash_unseal);
+	case CPRSTASH_IOC_FINISH:
+		return cprstash_ioctl_op(s, uarg, stash_finish);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static ssize_t cprstash_read(struct file *file, char __user *buf,
+			     size_t count, loff_t *ppos)
+{
+	struct stash *s = file->private_data;
+	int ret;
+
+	ret = stash_check_caller(s);
+	if (ret)
+		return ret;
+	return stash_read(s, buf, count, ppos);
+}
+
+static int cprstash_open(struct inode *inode, struct file *file)
+{
+	struct stash *s = stash_open();
+
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+	file->private_data = s;
+	return 0;
+}
+
+static int cprstash_release(struct inode *inode, struct file *file)
+{
+	stash_close(file->private_data);
+	return 0;
+}
+
+static const struct file_operations cprstash_fops = {
+	.owner		= THIS_MODULE,
+	.open		= cprstash_open,
+	.release	= cprstash_release,
+	.read		= cprstash_read,
+	.llseek		= default_llseek,
+	.unlocked_ioctl	= cprstash_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+static struct miscdevice cprstash_misc = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "cprstash",
+	.fops	= &cprstash_fops,
+	.mode	= 0600,
+};
+
+static int __init cprstash_init(void)
+{
+	int ret;
+
+	ret = stash_init();
+	if (ret)
+		return ret;
+	ret = misc_register(&cprstash_misc);
+	if (ret) {
+		stash_exit();
+		return ret;
+	}
+	cprstash_debugfs_init();
+	return 0;
+}
+
+static void __exit cprstash_exit(void)
+{
+	cprstash_debugfs_exit();
+	misc_deregister(&cprstash_misc);
+	stash_exit();
+}
+
+module_init(cprstash_init);
+module_exit(cprstash_exit);
+
+MODULE_DESCRIPTION("Keep files and state records across execve() for live VMM upgrade");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stash objects: one per thread group, found by the group's struct pid.
+ *
+ * Lifetime.  A stash is linked on stash_list from creation until it dies;
+ * the list holds one reference, each open file one, each queued work item
+ * one.  It dies (stash_unlink(): state DEAD, entries released, list
+ * reference dropped) exactly once, for one of:
+ *   - its last /dev/cprstash file is closed while it is OPEN;
+ *   - its SEAL deadline passes (expire_work);
+ *   - its owner thread group exits (exit_work, queued from a wait entry on
+ *     the owner's pid->wait_pidfd, which exit_notify() wakes: no polling).
+ * Each stash holds a module reference, so the module cannot be unloaded
+ * while any stash exists.
+ *
+ * Lock order:
+ *   stash_list_lock		stash_list, nr_stashes, stash->nr_fds
+ *     stash->lock		state, entries, counters, deadline
+ *       pid->wait_pidfd.lock	taken by add/remove_wait_queue(); the wake
+ *				callback runs under it and only queues work
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/jiffies.h>
+#include <linux/module.h>
+#include <linux/pid.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+
+#include "stash.h"
+
+static unsigned int max_stashes = 256;
+module_param(max_stashes, uint, 0644);
+MODULE_PARM_DESC(max_stashes, "Stashes system-wide (open() fails with EMFILE)");
+
+static unsigned int default_deadline = 10000;
+module_param(default_deadline, uint, 0644);
+MODULE_PARM_DESC(default_deadline, "Deadline in ms when SEAL passes 0");
+
+static unsigned int max_deadline = 600000;
+module_param(max_deadline, uint, 0644);
+MODULE_PARM_DESC(max_deadline, "Longest SEAL deadline in ms (EINVAL beyond)");
+
+static DEFINE_MUTEX(stash_list_lock);
+static LIST_HEAD(stash_list);
+static unsigned int nr_stashes;
+static struct workqueue_struct *stash_wq;
+
+static void stash_release(struct kref *ref)
+{
+	struct stash *s = container_of(ref, struct stash, ref);
+
+	WARN_ON_ONCE(!list_empty(&s->entries));
+	put_pid(s->owner);
+	mutex_destroy(&s->lock);
+	kfree(s);
+	/*
+	 * Last: this may run in a work item of stash_wq, and module exit
+	 * destroys stash_wq, which waits for that item to return.
+	 */
+	module_put(THIS_MODULE);
+}
+
+static void stash_put(struct stash *s)
+{
+	kref_put(&s->ref, stash_release);
+}
+
+static bool stash_owner_alive(const struct stash *s)
+{
+	struct task_struct *task = get_pid_task(s->owner, PIDTYPE_TGID);
+	bool alive;
+
+	if (!task)
+		return false;
+	alive = atomic_read(&task->signal->live) > 0;
+	put_task_struct(task);
+	return alive;
+}
+
+/*
+ * Take @s off stash_list and out of service.  The caller then hands
+ * @doomed to stash_bury() outside the locks, because releasing a file may
+ * take long (a KVM VM tears down its MMU).
+ */
+static void stash_unlink(struct stash *s, struct list_head *doomed)
+{
+	lockdep_assert_held(&stash_list_lock);
+	lockdep_assert_held(&s->lock);
+
+	list_del_init(&s->node);
+	nr_stashes--;
+	s->state = STASH_DEAD;
+	list_splice_init(&s->entries, doomed);
+}
+
+static void stash_bury(struct stash *s, struct list_head *doomed,
+		       unsigned int nr_files, const char *why)
+{
+	if (nr_files)
+		pr_info("stash of pid %d destroyed (%s): released %u files\n",
+			pid_nr(s->owner), why, nr_files);
+
+	stash_entries_free(doomed);
+	remove_wait_queue(&s->owner->wait_pidfd, &s->exit_wait);
+	if (cancel_delayed_work(&s->expire_work))
+		stash_put(s);
+	if (cancel_work(&s->exit_work))
+		stash_put(s);
+	stash_put(s);		/* stash_list's reference */
+}
+
+/* Destroy @s unless it is dead already or @still_wanted says otherwise. */
+static void stash_kill(struct stash *s, bool (*still_wanted)(struct stash *),
+		       const char *why)
+{
+	LIST_HEAD(doomed);
+	unsigned int nr_files = 0;
+	bool killed = false;
+
+	mutex_lock(&stash_list_lock);
+	mutex_lock(&s->lock);
+	if (s->state != STASH_DEAD && !still_wanted(s)) {
+		nr_files = s->nr_files;
+		stash_unlink(s, &doomed);
+		killed = true;
+	}
+	mutex_unlock(&s->lock);
+	mutex_unlock(&stash_list_lock);
+
+	if (killed)
+		stash_bury(s, &doomed, nr_files, why);
+}
+
+/* Deadline work may race with UNSEAL or a new SEAL: decide under the lock. */
+static bool stash_before_deadline(struct stash *s)
+{
+	return s->state != STASH_SEALED || time_before(jiffies, s->deadline);
+}
+
+static void stash_expire_work(struct work_struct *work)
+{
+	struct stash *s = container_of(to_delayed_work(work), struct stash,
+				       expire_work);
+
+	stash_kill(s, stash_before_deadline, "deadline passed");
+	stash_put(s);
+}
+
+static bool stash_owner_still_alive(struct stash *s)
+{
+	return stash_owner_alive(s);
+}
+
+static void stash_exit_work(struct work_struct *work)
+{
+	struct stash *s = container_of(work, struct stash, exit_work);
+
+	stash_kill(s, stash_owner_still_alive, "owner exited");
+	stash_put(s);
+}
+
+/* Queue @work holding a reference for it; never the last put (list holds one). */
+static void stash_queue_exit_work(struct stash *s)
+{
+	kref_get(&s->ref);
+	if (!queue_work(stash_wq, &s->exit_work))
+		stash_put(s);
+}
+
+/*
+ * Runs under the owner's wait_pidfd lock, in the exiting task.  Wakes also
+ * come for exec's de_thread() and for other pidfd users: exit_work checks.
+ */
+static int stash_owner_woke(struct wait_queue_entry *wait, unsigned int mode,
+			    int sync, void *key)
+{
+	stash_queue_exit_work(container_of(wait, struct stash, exit_wait));
+	return 0;
+}
+
+static struct stash *stash_find(struct pid *tgid)
+{
+	struct stash *s;
+
+	lockdep_assert_held(&stash_list_lock);
+	list_for_each_entry(s, &stash_list, node)
+		if (s->owner == tgid)
+			return s;
+	return NULL;
+}
+
+static struct stash *stash_create(struct pid *tgid)
+{
+	struct stash *s;
+
+	lockdep_assert_held(&stash_list_lock);
+	if (nr_stashes >= READ_ONCE(max_stashes))
+		return ERR_PTR(-EMFILE);
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+
+	kref_init(&s->ref);		/* stash_list's reference */
+	s->owner = get_pid(tgid);
+	s->euid = current_euid();
+	mutex_init(&s->lock);
+	s->state = STASH_OPEN;
+	INIT_LIST_HEAD(&s->entries);
+	INIT_DELAYED_WORK(&s->expire_work, stash_expire_work);
+	INIT_WORK(&s->exit_work, stash_exit_work);
+	init_waitqueue_func_entry(&s->exit_wait, stash_owner_woke);
+	__module_get(THIS_MODULE);
+
+	list_add(&s->node, &stash_list);
+	nr_stashes++;
+
+	add_wait_queue(&tgid->wait_pidfd, &s->exit_wait);
+	/* An io_uring worker may open while its group exits: recheck. */
+	if (!stash_owner_alive(s))
+		stash_queue_exit_work(s);
+	return s;
+}
+
+/* open(): the caller's stash, created on first use, with a reference. */
+struct stash *stash_open(void)
+{
+	struct pid *tgid = task_tgid(current);
+	struct stash *s;
+
+	mutex_lock(&stash_list_lock);
+	s = stash_find(tgid);
+	if (s && !uid_eq(s->euid, current_euid()) && !capable(CAP_SYS_ADMIN)) {
+		s = ERR_PTR(-EPERM);
+	} else {
+		if (!s)
+			s = stash_create(tgid);
+		if (!IS_ERR(s)) {
+			kref_get(&s->ref);
+			s->nr_fds++;
+		}
+	}
+	mutex_unlock(&stash_list_lock);
+	return s;
+}
+
+/* release(): an OPEN stash dies with its last file, a SEALED one lives on. */
+void stash_close(struct stash *s)
+{
+	LIST_HEAD(doomed);
+	bool killed = false;
+
+	mutex_lock(&stash_list_lock);
+	if (!--s->nr_fds) {
+		mutex_lock(&s->lock);
+		if (s->state == STASH_OPEN) {
+			stash_unlink(s, &doomed);
+			killed = true;
+		}
+		mutex_unlock(&s->lock);
+	}
+	mutex_unlock(&stash_list_lock);
+
+	if (killed)
+		stash_bury(s, &doomed, 0, "last file closed");
+	stash_put(s);
+}
+
+/*
+ * Only the owning thread group, under the creator's euid or with
+ * CAP_SYS_ADMIN, may use a stash; to anybody else (a forked child holding
+ * an inherited fd, say) it does not exist.
+ */
+int stash_check_caller(const struct stash *s)
+{
+	if (task_tgid(current) != s->owner)
+		return -ENOENT;
+	if (!uid_eq(current_euid(), s->euid) && !capable(CAP_SYS_ADMIN))
+		return -ENOENT;
+	return 0;
+}
+
+/* Lock @s for a command; fails if interrupted or if @s has died. */
+int stash_lock(struct stash *s)
+{
+	if (mutex_lock_interruptible(&s->lock))
+		return -EINTR;
+	if (s->state == STASH_DEAD) {
+		mutex_unlock(&s->lock);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int stash_seal(struct stash *s, u32 deadline_ms)
+{
+	int ret;
+
+	if (!deadline_ms)
+		deadline_ms = READ_ONCE(default_deadline);
+	if (deadline_ms > READ_ONCE(max_deadline))
+		return -EINVAL;
+
+	ret = stash_lock(s);
+	if (ret)
+		return ret;
+	if (s->state != STASH_OPEN) {
+		ret = -EBUSY;
+	} else {
+		s->state = STASH_SEALED;
+		s->deadline = jiffies + msecs_to_jiffies(deadline_ms);
+		kref_get(&s->ref);
+		if (!queue_delayed_work(stash_wq, &s->expire_work,
+					msecs_to_jiffies(deadline_ms)))
+			stash_put(s);	/* a stale run is pending; it rechecks */
+	}
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
+static void stash_cancel_deadline(struct stash *s)
+{
+	lockdep_assert_held(&s->lock);
+	/* The caller holds a file reference: this put is never the last. */
+	if (cancel_delayed_work(&s->expire_work))
+		stash_put(s);
+}
+
+int stash_unseal(struct stash *s)
+{
+	int ret = stash_lock(s);
+
+	if (ret)
+		return ret;
+	if (s->state != STASH_SEALED) {
+		ret = -EBUSY;
+	} else {
+		stash_cancel_deadline(s);
+		s->state = STASH_OPEN;
+	}
+	mutex_unlock(&s->lock);
+	return ret;
+}
+
+int stash_finish(struct stash *s)
+{
+	LIST_HEAD(doomed);
+	int ret = stash_lock(s);
+
+	if (ret)
+		return ret;
+	if (s->state == STASH_SEALED)
+		stash_cancel_deadline(s);
+	s->state = STASH_OPEN;
+	list_splice_init(&s->entries, &doomed);
+	s->nr_files = 0;
+	s->nr_records = 0;
+	s->record_bytes = 0;
+	mutex_unlock(&s->lock);
+
+	stash_entries_free(&doomed);
+	return 0;
+}
+
+u32 stash_deadline_left_ms(const struct stash *s)
+{
+	lockdep_assert_held(&s->lock);
+	if (s->state != STASH_SEALED || time_after_eq(jiffies, s->deadline))
+		return 0;
+	return jiffies_to_msecs(s->deadline - jiffies);
+}
+
+/* For debugfs: @fn runs for each live stash under stash_list_lock. */
+void stash_for_each(void (*fn)(struct stash *s, void *arg), void *arg)
+{
+	struct stash *s;
+
+	mutex_lock(&stash_list_lock);
+	list_for_each_entry(s, &stash_list, node)
+		fn(s, arg);
+	mutex_unlock(&stash_list_lock);
+}
+
+int stash_init(void)
+{
+	stash_wq = alloc_workqueue("cprstash", WQ_UNBOUND, 0);
+	return stash_wq ? 0 : -ENOMEM;
+}
+
+/* No stash can exist here: each holds a module reference. */
+void stash_exit(void)
+{
+	destroy_workqueue(stash_wq);
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cprstash internals shared by the module's files.
+ *
+ * main.c	misc device, ioctl dispatch and argument checks, module init
+ * stash.c	stash objects: lookup, lifetime, seal/deadline, owner exit
+ * entry.c	entries: preserved files, records, LIST, RETRIEVE, read()
+ * classify.c	what kind of file a preserved file is
+ * debugfs.c	/sys/kernel/debug/cprstash/stashes
+ */
+#ifndef _CPRSTASH_STASH_H
+#define _CPRSTASH_STASH_H
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/uidgid.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/cprstash.h>
+
+struct file;
+struct pid;
+struct seq_file;
+
+enum stash_state {
+	STASH_OPEN = CPRSTASH_STATE_OPEN,
+	STASH_SEALED = CPRSTASH_STATE_SEALED,
+	STASH_DEAD,		/* unlinked; entries released; fds see ENOENT */
+};
+
+/*
+ * One per thread group.  References: one held by stash_list while linked,
+ * one per open /dev/cprstash file, one per queued work item.  Lock order is
+ * documented at the top of stash.c.
+ */
+struct stash {
+	struct list_head node;		/* stash_list, under stash_list_lock */
+	unsigned int nr_fds;		/* open files; under stash_list_lock */
+	struct kref ref;
+
+	struct pid *owner;		/* thread group; fixed at creation */
+	kuid_t euid;			/* creator's euid; fixed at creation */
+
+	struct mutex lock;		/* protects everything below */
+	enum stash_state state;
+	struct list_head entries;	/* struct stash_entry, in add order */
+	unsigned int nr_files;
+	unsigned int nr_records;
+	u64 record_bytes;		/* end of the record byte space */
+	unsigned long deadline;		/* jiffies; meaningful when sealed */
+
+	struct delayed_work expire_work;
+	struct work_struct exit_work;
+	struct wait_queue_entry exit_wait;	/* on owner->wait_pidfd */
+};
+
+struct stash_entry {
+	struct list_head node;
+	char name[CPRSTASH_NAME_MAX];
+	u32 type;			/* CPRSTASH_ENTRY_* */
+	u32 flags;			/* CPRSTASH_ENTRY_RETRIEVED */
+	/* CPRSTASH_ENTRY_FILE */
+	struct file *file;
+	u32 kind;
+	/* CPRSTASH_ENTRY_RECORD */
+	void *data;
+	u32 len;
+	u64 offset;
+};
+
+/* stash.c */
+int stash_init(void);
+void stash_exit(void);
+struct stash *stash_open(void);
+void stash_close(struct stash *s);
+int stash_check_caller(const struct stash *s);
+int stash_lock(struct stash *s);
+int stash_seal(struct stash *s, u32 deadline_ms);
+int stash_unseal(struct stash *s);
+int stash_finish(struct stash *s);
+u32 stash_deadline_left_ms(const struct stash *s);
+void stash_for_each(void (*fn)(struct stash *s, void *arg), void *arg);
+
+/* entry.c */
+int stash_name_check(const char *name);
+int stash_preserve_fd(struct stash *s, int fd, const char *name,
+		      u32 __user *ukind);
+int stash_put_record(struct stash *s, const char *name,
+		     const void __user *data, u32 len);
+int stash_retrieve_fd(struct stash *s, const char *name, u32 flags,
+		      struct cprstash_retrieve_fd __user *uarg);
+int stash_list_entries(struct stash *s, struct cprstash_list *arg);
+ssize_t stash_read(struct stash *s, char __user *buf, size_t count,
+		   loff_t *ppos);
+void stash_entries_free(struct list_head *entries);
+
+/* classify.c */
+u32 cprstash_classify(struct file *file);
+const char *cprstash_kind_name(u32 kind);
+
+/* main.c */
+bool file_is_cprstash(const struct file *file);
+
+/* debugfs.c */
+void cprstash_debugfs_init(void);
+void cprstash_debugfs_exit(void);
+
+#endif /* _CPRSTASH_STASH_H */

@@ -1,0 +1,41 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Install everything cprstash needs from Debian's archive, pinned to one
+# kernel upload.  Idempotent: a machine that has it all returns at once.
+set -euo pipefail
+here=$(dirname "$(readlink -f "$0")")
+. "$here/versions.sh"
+
+packages=(
+	"linux-headers-$CPRSTASH_KVER=$CPRSTASH_KDEB_VERSION"
+	"linux-image-$CPRSTASH_KVER=$CPRSTASH_KDEB_VERSION"
+	"linux-source-6.12=$CPRSTASH_KDEB_VERSION"
+	build-essential pkg-config meson ninja-build
+	liburing-dev libjson-c-dev
+	kmod cpio xz-utils busybox-static qemu-system-x86
+)
+
+missing() {
+	local p name want have
+	for p in "${packages[@]}"; do
+		name=${p%%=*}
+		want=${p#*=}
+		have=$(dpkg-query -W -f='${db:Status-Abbrev}${Version}' "$name" 2>/dev/null || true)
+		case $have in
+		ii*) [ "$name" = "$p" ] || [ "${have#ii }" = "$want" ] || [ "${have:3}" = "$want" ] || echo "$p" ;;
+		*) echo "$p" ;;
+		esac
+	done
+}
+
+todo=$(missing)
+[ -z "$todo" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "setup: missing packages and not root: $todo" >&2
+	exit 1
+fi
+echo "setup: installing:" $todo
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $todo

@@ -1,0 +1,291 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Run one command inside the cprstash test VM: QEMU/TCG booting the pinned
+# Debian kernel with nested KVM and VFIO (edu device behind an emulated
+# Intel IOMMU).  The host kernel cannot load modules, so this is where
+# cprstash.ko and its selftests run.
+#
+# usage: scripts/testvm.sh [--timeout SECONDS] [--kmod PATH/cprstash.ko]
+#                          [--file HOSTPATH[:GUESTPATH]]... [--log FILE]
+#                          -- COMMAND [ARGS...]
+#
+# One COMMAND word is shell text, run as is (`-- 'cd /bin; ./t; exit 3'`);
+# several words are quoted one by one (`-- /bin/t --name 'a b'`).  It runs
+# with sh -c in /tmp, stdin /dev/null.  Exit status: the command's; 124 when
+# the timeout passed; 125 when the guest crashed (oops, panic, BUG, WARNING)
+# or ended without reporting the command's status; 2 on a usage error.
+set -euo pipefail
+here=$(dirname "$(readlink -f "$0")")
+. "$here/versions.sh"
+
+usage() {
+	sed -n 's/^# \{0,1\}//; /^usage:/,/^$/p' "$0" | sed '/^$/q' >&2
+	exit 2
+}
+die() {
+	echo "testvm: $*" >&2
+	exit 125
+}
+
+timeout_s=600
+kmod=
+log=
+files=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--timeout) [ $# -ge 2 ] || usage; timeout_s=$2; shift 2 ;;
+	--timeout=*) timeout_s=${1#*=}; shift ;;
+	--kmod) [ $# -ge 2 ] || usage; kmod=$2; shift 2 ;;
+	--kmod=*) kmod=${1#*=}; shift ;;
+	--file) [ $# -ge 2 ] || usage; files+=("$2"); shift 2 ;;
+	--file=*) files+=("${1#*=}"); shift ;;
+	--log) [ $# -ge 2 ] || usage; log=$2; shift 2 ;;
+	--log=*) log=${1#*=}; shift ;;
+	--) shift; break ;;
+	-h | --help) usage ;;
+	-*) echo "testvm: unknown option $1" >&2; usage ;;
+	*) break ;;
+	esac
+done
+[ $# -ge 1 ] || usage
+[[ $timeout_s =~ ^[1-9][0-9]*$ ]] || { echo "testvm: --timeout wants whole seconds" >&2; usage; }
+
+kver=$CPRSTASH_KVER
+kernel=/boot/vmlinuz-$kver
+moddir=/lib/modules/$kver
+for f in "$kernel" "$moddir/modules.dep" /bin/busybox; do
+	[ -r "$f" ] || die "$f missing (run scripts/setup.sh)"
+done
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (run scripts/setup.sh)"
+
+# Load order, and what kvm-amd needs to run nested guests.  Their own
+# dependencies come from modules.dep and are loaded first.
+modules=(irqbypass kvm ccp "kvm-amd nested=1" vfio vfio_iommu_type1 vfio-pci-core vfio-pci)
+
+# The same top-level symlinks as a merged-/usr Debian, in the base and the
+# per-run archive alike: the kernel's cpio unpacker replaces a symlink by a
+# directory of the same name, so both archives must agree on which is which.
+merged_usr() {
+	local d
+	for d in bin sbin lib lib64; do
+		mkdir -p "$1/usr/$d"
+		ln -sfn "usr/$d" "$1/$d"
+	done
+}
+
+# newc with root ownership: the guest has one user.
+pack() {
+	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet)
+}
+
+# Print "name relpath params" for every module to load, dependencies first,
+# each once.  modules.dep lists a module's dependencies so that loading them
+# from last to first works, which is what modprobe does.
+resolve_modules() {
+	declare -A path_of=() deps_of=() done_=()
+	local line rel deps name spec params
+	while IFS= read -r line; do
+		rel=${line%%:*}
+		deps=${line#*:}
+		name=${rel##*/}
+		name=${name%%.ko*}
+		path_of[${name//-/_}]=$rel
+		deps_of[$rel]=$deps
+	done <"$moddir/modules.dep"
+
+	visit() {
+		local rel=$1 params=$2 d name
+		local -a ds
+		[ -z "${done_[$rel]:-}" ] || return 0
+		read -ra ds <<<"${deps_of[$rel]}"
+		for ((d = ${#ds[@]} - 1; d >= 0; d--)); do
+			visit "${ds[d]}" ""
+		done
+		done_[$rel]=1
+		name=${rel##*/}
+		echo "${name%%.ko*} ${rel%.xz}${params:+ $params}"
+	}
+	for spec in "${modules[@]}"; do
+		name=${spec%% *}
+		params=
+		[ "$name" = "$spec" ] || params=${spec#* }
+		rel=${path_of[${name//-/_}]:-}
+		[ -n "$rel" ] || die "module $name not in $moddir/modules.dep"
+		visit "$rel" "$params"
+	done
+}
+
+build_base() {
+	local out=$1 stage=$1/root rel name
+	mkdir -p "$stage"
+	merged_usr "$stage"
+	mkdir -p "$stage"/{dev,proc,sys,tmp,run,root,etc/testvm,usr/lib/modules/$kver}
+	# The kernel opens /dev/console before /init runs; its built-in
+	# initramfs has the node, ours adds it in case that ever changes.
+	if [ "$(id -u)" = 0 ]; then
+		mknod -m 600 "$stage/dev/console" c 5 1
+		mknod -m 666 "$stage/dev/null" c 1 3
+	fi
+	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$stage/etc/passwd"
+	printf 'root:x:0:\n' >"$stage/etc/group"
+
+	cp /bin/busybox "$stage/usr/bin/busybox"
+	while IFS= read -r name; do
+		[ -e "$stage/$name" ] || [ -L "$stage/$name" ] ||
+			ln -s /usr/bin/busybox "$stage/$name"
+	done < <(/bin/busybox --list-full)
+
+	install -m 755 "$here/testvm/init" "$stage/init"
+	cc -static -O2 -Wall -Wextra -Werror -o "$stage/usr/bin/kvm-hold" \
+		"$here/testvm/kvm-hold.c"
+
+	# busybox insmod reads only uncompressed modules.
+	resolve_modules >"$stage/etc/testvm/modules"
+	while read -r name rel _; do
+		mkdir -p "$stage/lib/modules/$kver/${rel%/*}"
+		if [ -e "$moddir/$rel.xz" ]; then
+			xz -dc "$moddir/$rel.xz" >"$stage/lib/modules/$kver/$rel"
+		else
+			cp "$moddir/$rel" "$stage/lib/modules/$kver/$rel"
+		fi
+	done <"$stage/etc/testvm/modules"
+
+	pack "$stage" >"$out/base.cpio"
+	rm -rf "$stage"
+}
+
+# Everything the base archive is made from: when one changes, rebuild.
+base_key() {
+	{
+		echo "$kver"
+		sha256sum "$0" "$here/testvm/init" "$here/testvm/kvm-hold.c" \
+			/bin/busybox "$moddir/modules.dep" "$kernel"
+		cc --version | head -n1
+	} | sha256sum | cut -d' ' -f1
+}
+
+cache=$CPRSTASH_CACHE/testvm/$kver
+mkdir -p "$cache"
+key=$(base_key)
+if [ "$(cat "$cache/key" 2>/dev/null)" != "$key" ]; then
+	# Parallel runs (make -j, two terminals) must not build into each other.
+	exec 9>"$cache/.lock"
+	flock 9
+	if [ "$(cat "$cache/key" 2>/dev/null)" != "$key" ]; then
+		echo "testvm: building base initramfs in $cache" >&2
+		rm -rf "$cache/new"
+		mkdir -p "$cache/new"
+		build_base "$cache/new"
+		mv "$cache/new/base.cpio" "$cache/base.cpio"
+		echo "$key" >"$cache/key"
+		rm -rf "$cache/new"
+	fi
+	exec 9>&-
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/testvm.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+extra=$tmp/extra
+mkdir -p "$extra/etc/testvm"
+merged_usr "$extra"
+
+# Put HOST at GUEST in the per-run archive; directories go whole.
+add() {
+	local host=$1 guest=$2
+	[ -e "$host" ] || die "$host: no such file"
+	case $guest in
+	/*) ;;
+	*) die "$guest: guest path must be absolute" ;;
+	esac
+	case $guest in */) guest=$guest${host##*/} ;; esac
+	mkdir -p "$extra$(dirname "$guest")"
+	cp -RL --preserve=mode,timestamps "$host" "$extra$guest"
+}
+
+[ -z "$kmod" ] || add "$kmod" /lib/cprstash/cprstash.ko
+elves=()
+for spec in "${files[@]}"; do
+	host=${spec%%:*}
+	guest=/bin/${host##*/}
+	[ "$host" = "$spec" ] || guest=${spec#*:}
+	add "$host" "$guest"
+	while IFS= read -r -d '' f; do
+		[ "$(head -c4 "$f" | tr -d '\0')" = $'\177ELF' ] && elves+=("$f")
+	done < <(find -L "$host" -type f -print0)
+done
+
+# Shared libraries at the paths ldd resolves on the host, so RPATHs and the
+# loader's default directories both find them in the guest.  libgcc_s is
+# dlopen()ed by glibc for pthread_cancel and backtrace, so ldd misses it.
+if [ ${#elves[@]} -gt 0 ]; then
+	libs=$(for f in "${elves[@]}"; do
+		out=$(ldd "$f" 2>/dev/null) || continue
+		if grep -q 'not found' <<<"$out"; then
+			die "$f: $(grep 'not found' <<<"$out" | head -n1 | sed 's/^[[:space:]]*//')"
+		fi
+		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<<"$out"
+	done | sort -u)
+	if [ -n "$libs" ]; then
+		gcc_s=$(ldconfig -p | awk '/libgcc_s\.so\.1 .*x86-64/ { print $NF; exit }')
+		for lib in $libs $gcc_s; do
+			mkdir -p "$extra$(dirname "$lib")"
+			cp -L "$lib" "$extra$lib"
+		done
+	fi
+fi
+
+# One word is a shell script; several are quoted word by word.
+if [ $# -eq 1 ]; then
+	printf '%s\n' "$1" >"$extra/etc/testvm/cmd"
+else
+	for arg; do
+		printf "'%s' " "${arg//\'/\'\\\'\'}"
+	done >"$extra/etc/testvm/cmd"
+	echo >>"$extra/etc/testvm/cmd"
+fi
+
+# Concatenated newc archives unpack in order, the later one on top.
+cat "$cache/base.cpio" >"$tmp/initrd"
+pack "$extra" >>"$tmp/initrd"
+
+# -cpu max under TCG is an AMD CPU with SVM, so kvm-amd loads and nests.
+# -display none, not -nographic: with -nographic SeaBIOS also drives the
+# serial port and sends terminal resets (ESC c) that clear the user's screen.
+qemu=(
+	qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp 2 -m 2048
+	-display none -no-reboot -nodefaults -serial stdio
+	-kernel "$kernel" -initrd "$tmp/initrd"
+	-append "console=ttyS0 panic=-1 oops=panic quiet intel_iommu=on"
+	-device intel-iommu,intremap=on -device edu
+)
+
+# stdin from /dev/null: CI has none, and a terminal's would be put in raw
+# mode by QEMU.  panic=-1 plus -no-reboot turn a guest panic into a QEMU
+# exit; timeout covers a hang, with a KILL if QEMU ignores TERM.
+start=$EPOCHREALTIME
+set +e
+timeout -k 10 "$timeout_s" "${qemu[@]}" </dev/null 2>&1 |
+	sed -u 's/\r$//' | tee "$tmp/serial" ${log:+"$log"}
+status=("${PIPESTATUS[@]}")
+set -e
+qemu_rc=${status[0]}
+elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+ready=$(sed -n 's/.*testvm: ready after \([0-9.]*\)s.*/\1/p' "$tmp/serial" | tail -n1)
+
+crash_re='Kernel panic|Oops:|BUG:|kernel BUG at|general protection fault|WARNING: CPU:|testvm: kernel (WARNING|oops) during'
+crash=$(grep -E -m1 "$crash_re" "$tmp/serial" || true)
+rc=$(grep -o 'CPRSTASH-TESTVM-EXIT=[0-9]*' "$tmp/serial" | tail -n1 | cut -d= -f2 || true)
+
+summary="boot to command ${ready:-?}s, total ${elapsed}s"
+if [ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ]; then
+	echo "testvm: FAIL: timed out after ${timeout_s}s, QEMU killed ($summary)" >&2
+	exit 124
+elif [ -n "$crash" ]; then
+	echo "testvm: FAIL: guest kernel crashed: $crash ($summary)" >&2
+	exit 125
+elif [ -z "$rc" ]; then
+	echo "testvm: FAIL: no exit marker from the guest, QEMU exited $qemu_rc ($summary)" >&2
+	exit 125
+fi
+echo "testvm: command exited $rc ($summary)" >&2
+exit "$rc"

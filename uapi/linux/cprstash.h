@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * cprstash: keep files and small state records across execve().
+ *
+ * A process opens /dev/cprstash and gets an fd on its own stash (one per
+ * thread group, created on first open).  It preserves files by name (the
+ * stash holds its own reference, so the fd's FD_CLOEXEC flag is irrelevant),
+ * puts named state records, and seals the stash with a deadline.  A sealed
+ * stash outlives every /dev/cprstash fd, so it survives execve(); the new
+ * image opens /dev/cprstash again, lists the entries, retrieves new fds and
+ * reads records with pread() at the offsets LIST reports.  FINISH releases
+ * everything; UNSEAL hands the stash back to the old image if exec failed.
+ *
+ * Every argument struct starts with @size (must be sizeof the struct) and
+ * @flags (unknown bits rejected); every reserved field must be zero.  Errors
+ * are documented in Documentation/uapi.rst.
+ */
+#ifndef _UAPI_LINUX_CPRSTASH_H
+#define _UAPI_LINUX_CPRSTASH_H
+
+#include <linux/const.h>
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define CPRSTASH_DEVICE		"/dev/cprstash"
+
+/* Names: printable ASCII without spaces, NUL-terminated, 1..63 characters. */
+#define CPRSTASH_NAME_MAX	64
+
+/* What a preserved file is, as classified at PRESERVE_FD time. */
+enum cprstash_file_kind {
+	CPRSTASH_KIND_OTHER		= 0,
+	CPRSTASH_KIND_MEMFD		= 1,
+	CPRSTASH_KIND_KVM_VM		= 2,
+	CPRSTASH_KIND_KVM_VCPU		= 3,
+	CPRSTASH_KIND_VFIO_CONTAINER	= 4,
+	CPRSTASH_KIND_VFIO_GROUP	= 5,
+	CPRSTASH_KIND_VFIO_DEVICE	= 6,
+	CPRSTASH_KIND_IOMMUFD		= 7,
+	CPRSTASH_KIND_EVENTFD		= 8,
+};
+
+/* Each record starts at a multiple of this in the pread() byte space. */
+#define CPRSTASH_RECORD_ALIGN	8
+
+/* enum cprstash_entry_type: what a LIST entry names. */
+#define CPRSTASH_ENTRY_FILE	1
+#define CPRSTASH_ENTRY_RECORD	2
+
+/* Stash states, as LIST reports them. */
+#define CPRSTASH_STATE_OPEN	1	/* being filled; dies with its last fd */
+#define CPRSTASH_STATE_SEALED	2	/* frozen; survives exec until deadline */
+
+/**
+ * struct cprstash_preserve_fd - CPRSTASH_IOC_PRESERVE_FD argument
+ * @size:	sizeof(struct cprstash_preserve_fd)
+ * @flags:	must be 0
+ * @fd:		file to preserve; the caller may close it afterwards
+ * @kind:	out: enum cprstash_file_kind
+ * @name:	unique name within the stash
+ * @reserved:	must be 0
+ */
+struct cprstash_preserve_fd {
+	__u32 size;
+	__u32 flags;
+	__s32 fd;
+	__u32 kind;
+	char name[CPRSTASH_NAME_MAX];
+	__u64 reserved[2];
+};
+
+/**
+ * struct cprstash_put_record - CPRSTASH_IOC_PUT_RECORD argument
+ * @size:	sizeof(struct cprstash_put_record)
+ * @flags:	must be 0
+ * @data:	user pointer to @len bytes, copied into the stash
+ * @len:	record length in bytes (0 is allowed)
+ * @reserved0:	must be 0
+ * @name:	unique name within the stash
+ * @reserved:	must be 0
+ */
+struct cprstash_put_record {
+	__u32 size;
+	__u32 flags;
+	__u64 data;
+	__u32 len;
+	__u32 reserved0;
+	char name[CPRSTASH_NAME_MAX];
+	__u64 reserved[2];
+};
+
+/**
+ * struct cprstash_seal - CPRSTASH_IOC_SEAL argument
+ * @size:		sizeof(struct cprstash_seal)
+ * @flags:		must be 0
+ * @deadline_ms:	destroy the stash if neither FINISH nor UNSEAL comes
+ *			within this time; 0 selects the module's default
+ * @reserved0:		must be 0
+ * @reserved:		must be 0
+ */
+struct cprstash_seal {
+	__u32 size;
+	__u32 flags;
+	__u32 deadline_ms;
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+
+/**
+ * struct cprstash_entry - one element of the array LIST fills
+ * @name:	entry name
+ * @type:	CPRSTASH_ENTRY_FILE or CPRSTASH_ENTRY_RECORD
+ * @kind:	files: enum cprstash_file_kind; records: 0
+ * @offset:	records: pread() offset of the record on the stash fd
+ * @len:	records: length in bytes; files: 0
+ * @flags:	CPRSTASH_ENTRY_RETRIEVED once RETRIEVE_FD returned it
+ * @reserved:	0
+ */
+struct cprstash_entry {
+	char name[CPRSTASH_NAME_MAX];
+	__u32 type;
+	__u32 kind;
+	__u64 offset;
+	__u64 len;
+	__u32 flags;
+	__u32 reserved;
+};
+
+#define CPRSTASH_ENTRY_RETRIEVED	_BITUL(0)
+
+/**
+ * struct cprstash_list - CPRSTASH_IOC_LIST argument
+ * @size:		sizeof(struct cprstash_list)
+ * @flags:		must be 0
+ * @nr_entries:		in: capacity of @entries; out: entries in the stash
+ *			(only min(in, out) elements are written)
+ * @entry_size:		sizeof(struct cprstash_entry)
+ * @entries:		user pointer to an array of struct cprstash_entry
+ * @state:		out: CPRSTASH_STATE_*
+ * @deadline_ms:	out: milliseconds left before a sealed stash expires
+ * @record_bytes:	out: total bytes of records; pread() beyond is EOF
+ * @reserved:		must be 0
+ */
+struct cprstash_list {
+	__u32 size;
+	__u32 flags;
+	__u32 nr_entries;
+	__u32 entry_size;
+	__u64 entries;
+	__u32 state;
+	__u32 deadline_ms;
+	__u64 record_bytes;
+	__u64 reserved[2];
+};
+
+/**
+ * struct cprstash_retrieve_fd - CPRSTASH_IOC_RETRIEVE_FD argument
+ * @size:	sizeof(struct cprstash_retrieve_fd)
+ * @flags:	0 or CPRSTASH_RETRIEVE_NO_CLOEXEC
+ * @fd:		out: the new fd (O_CLOEXEC unless asked otherwise)
+ * @kind:	out: enum cprstash_file_kind
+ * @name:	name of a preserved file
+ * @reserved:	must be 0
+ *
+ * Retrieval does not remove the entry: the stash keeps its reference until
+ * FINISH, so a new image that fails can still hand everything back.
+ */
+struct cprstash_retrieve_fd {
+	__u32 size;
+	__u32 flags;
+	__s32 fd;
+	__u32 kind;
+	char name[CPRSTASH_NAME_MAX];
+	__u64 reserved[2];
+};
+
+#define CPRSTASH_RETRIEVE_NO_CLOEXEC	_BITUL(0)
+
+/**
+ * struct cprstash_op - argument of the commands that take no other data
+ * @size:	sizeof(struct cprstash_op)
+ * @flags:	must be 0
+ * @reserved:	must be 0
+ */
+struct cprstash_op {
+	__u32 size;
+	__u32 flags;
+	__u64 reserved[2];
+};
+
+#define CPRSTASH_IOCTL_MAGIC	0xB9
+
+#define CPRSTASH_IOC_PRESERVE_FD \
+	_IOWR(CPRSTASH_IOCTL_MAGIC, 0x01, struct cprstash_preserve_fd)
+#define CPRSTASH_IOC_PUT_RECORD \
+	_IOW(CPRSTASH_IOCTL_MAGIC, 0x02, struct cprstash_put_record)
+#define CPRSTASH_IOC_LIST \
+	_IOWR(CPRSTASH_IOCTL_MAGIC, 0x03, struct cprstash_list)
+#define CPRSTASH_IOC_SEAL \
+	_IOW(CPRSTASH_IOCTL_MAGIC, 0x04, struct cprstash_seal)
+#define CPRSTASH_IOC_RETRIEVE_FD \
+	_IOWR(CPRSTASH_IOCTL_MAGIC, 0x05, struct cprstash_retrieve_fd)
+#define CPRSTASH_IOC_UNSEAL \
+	_IOW(CPRSTASH_IOCTL_MAGIC, 0x06, struct cprstash_op)
+#define CPRSTASH_IOC_FINISH \
+	_IOW(CPRSTASH_IOCTL_MAGIC, 0x07, struct cprstash_op)
+
+#endif /* _UAPI_LINUX_CPRSTASH_H */
