@@ -179,6 +179,29 @@ out_free:
 	return ret;
 }
 
+/* A reference to the file preserved as @name, for RETRIEVE and ADOPT. */
+struct file *stash_get_file(struct stash *s, const char *name, u32 *kind)
+{
+	struct stash_entry *e;
+	struct file *file;
+	int ret;
+
+	ret = stash_lock(s);
+	if (ret)
+		return ERR_PTR(ret);
+	e = stash_entry_find(s, name);
+	if (!e) {
+		file = ERR_PTR(-ENOENT);
+	} else if (e->type != CPRSTASH_ENTRY_FILE) {
+		file = ERR_PTR(-EINVAL);
+	} else {
+		file = get_file(e->file);
+		*kind = e->kind;
+	}
+	mutex_unlock(&s->lock);
+	return file;
+}
+
 /*
  * The entry stays: the stash keeps its reference until FINISH, so a new
  * image that fails before it resumes the guest can still hand it all back.
@@ -186,26 +209,14 @@ out_free:
 int stash_retrieve_fd(struct stash *s, const char *name, u32 flags,
 		      struct cprstash_retrieve_fd __user *uarg)
 {
-	struct file *file = NULL;
 	struct stash_entry *e;
+	struct file *file;
 	u32 kind;
-	int fd, ret;
+	int fd;
 
-	ret = stash_lock(s);
-	if (ret)
-		return ret;
-	e = stash_entry_find(s, name);
-	if (!e)
-		ret = -ENOENT;
-	else if (e->type != CPRSTASH_ENTRY_FILE)
-		ret = -EINVAL;
-	else
-		file = get_file(e->file);
-	kind = e ? e->kind : 0;
-	mutex_unlock(&s->lock);
-	if (ret)
-		return ret;
-
+	file = stash_get_file(s, name, &kind);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
 	fd = get_unused_fd_flags(flags & CPRSTASH_RETRIEVE_NO_CLOEXEC ?
 				 0 : O_CLOEXEC);
 	if (fd < 0) {

@@ -117,6 +117,22 @@ static long cprstash_ioctl_retrieve_fd(struct stash *s, void __user *uarg)
 	return stash_retrieve_fd(s, arg.name, arg.flags, uarg);
 }
 
+static long cprstash_ioctl_adopt_kvm(struct stash *s, void __user *uarg)
+{
+	struct cprstash_adopt_kvm arg;
+	int ret;
+
+	ret = cprstash_copy_arg(&arg, uarg, sizeof(arg));
+	if (ret)
+		return ret;
+	if (arg.flags || cprstash_reserved_set(arg.reserved))
+		return -EINVAL;
+	ret = stash_name_check(arg.name);
+	if (ret)
+		return ret;
+	return stash_adopt_kvm(s, arg.name);
+}
+
 static long cprstash_ioctl_op(struct stash *s, void __user *uarg,
 			      int (*op)(struct stash *s))
 {
@@ -157,6 +173,8 @@ static long cprstash_ioctl(struct file *file, unsigned int cmd,
 		return cprstash_ioctl_op(s, uarg, stash_unseal);
 	case CPRSTASH_IOC_FINISH:
 		return cprstash_ioctl_op(s, uarg, stash_finish);
+	case CPRSTASH_IOC_ADOPT_KVM:
+		return cprstash_ioctl_adopt_kvm(s, uarg);
 	default:
 		return -ENOTTY;
 	}

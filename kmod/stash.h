@@ -6,6 +6,7 @@
  * stash.c	stash objects: lookup, lifetime, seal/deadline, owner exit
  * entry.c	entries: preserved files, records, LIST, RETRIEVE, read()
  * classify.c	what kind of file a preserved file is
+ * kvm_adopt.c	ADOPT_KVM: re-home a stashed KVM VM into the caller's mm
  * debugfs.c	/sys/kernel/debug/cprstash/stashes
  */
 #ifndef _CPRSTASH_STASH_H
@@ -88,12 +89,16 @@ int stash_preserve_fd(struct stash *s, int fd, const char *name,
 		      u32 __user *ukind);
 int stash_put_record(struct stash *s, const char *name,
 		     const void __user *data, u32 len);
+struct file *stash_get_file(struct stash *s, const char *name, u32 *kind);
 int stash_retrieve_fd(struct stash *s, const char *name, u32 flags,
 		      struct cprstash_retrieve_fd __user *uarg);
 int stash_list_entries(struct stash *s, struct cprstash_list *arg);
 ssize_t stash_read(struct stash *s, char __user *buf, size_t count,
 		   loff_t *ppos);
 void stash_entries_free(struct list_head *entries);
+
+/* kvm_adopt.c */
+int stash_adopt_kvm(struct stash *s, const char *name);
 
 /* classify.c */
 u32 cprstash_classify(struct file *file);

@@ -188,6 +188,24 @@ struct cprstash_op {
 	__u64 reserved[2];
 };
 
+/**
+ * struct cprstash_adopt_kvm - CPRSTASH_IOC_ADOPT_KVM argument
+ * @size:	sizeof(struct cprstash_adopt_kvm)
+ * @flags:	must be 0
+ * @name:	name of a preserved CPRSTASH_KIND_KVM_VM file
+ * @reserved:	must be 0
+ *
+ * Re-homes the VM into the caller's address space: the VM keeps its vCPUs,
+ * registers, irqchip, clock, routing, irqfds and ioeventfds.  Guest memory
+ * must already be mapped at the same addresses as before exec.
+ */
+struct cprstash_adopt_kvm {
+	__u32 size;
+	__u32 flags;
+	char name[CPRSTASH_NAME_MAX];
+	__u64 reserved[2];
+};
+
 #define CPRSTASH_IOCTL_MAGIC	0xB9
 
 #define CPRSTASH_IOC_PRESERVE_FD \
@@ -204,5 +222,7 @@ struct cprstash_op {
 	_IOW(CPRSTASH_IOCTL_MAGIC, 0x06, struct cprstash_op)
 #define CPRSTASH_IOC_FINISH \
 	_IOW(CPRSTASH_IOCTL_MAGIC, 0x07, struct cprstash_op)
+#define CPRSTASH_IOC_ADOPT_KVM \
+	_IOW(CPRSTASH_IOCTL_MAGIC, 0x08, struct cprstash_adopt_kvm)
 
 #endif /* _UAPI_LINUX_CPRSTASH_H */

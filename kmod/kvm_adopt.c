@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ADOPT_KVM: re-home a stashed KVM VM into the caller's mm.
+ *
+ * A VM is bound to the mm that created it (kvm->mm, and the MMU notifier
+ * registered on it); every VM and vCPU ioctl from another mm fails with
+ * EIO.  After execve() the old mm is torn down: its notifier's ->release
+ * zapped every guest mapping, and the VM is useless to the new image.
+ * Adoption moves kvm->mm and the notifier to the caller's mm, so the new
+ * image keeps the VM with all of its vCPU, irqchip, clock and routing state.
+ *
+ * This touches KVM internals (struct kvm, struct kvm_vcpu, memslots), so it
+ * is built only for kernels it was reviewed and tested on; elsewhere it
+ * returns EOPNOTSUPP.  What it relies on, for Linux 6.12:
+ *
+ * - kvm->mm is read without locks by every VM, vCPU and device ioctl, to
+ *   refuse callers from another mm.  Before the swap all of them fail (the
+ *   old mm has no threads, the caller is not yet kvm->mm); after it, only
+ *   the caller's mm passes.  Ioctls already inside KVM hold kvm->lock or a
+ *   vcpu->mutex: we take kvm->lock and try every vcpu->mutex, and refuse
+ *   (EBUSY) if one is held, which is also "a vCPU is in KVM_RUN".
+ * - The old mm must have no users: its notifier was released and its
+ *   guest mappings zapped, and nothing can fault through it any more.
+ * - Async page-fault work reads vcpu->kvm->mm when it runs: we flush every
+ *   queued item before the old mm can be dropped.  The items stay
+ *   allocated while we hold the vcpu->mutex (only the vCPU frees them).
+ * - gfn_to_pfn caches (kvmclock's pv_time) are not invalidated by
+ *   ->release: we run KVM's own invalidate_range_start/end over the whole
+ *   address space once the notifier is on the new mm.
+ * - Private memslots (APIC access page, TSS, identity map) live at HVAs of
+ *   the old mm and kvm_arch_destroy_vm() unmaps them in current->mm when it
+ *   equals kvm->mm: VMs that have them are refused (EOPNOTSUPP), as are
+ *   VMs with Xen emulation configured (its workers kthread_use_mm(kvm->mm)).
+ * - Every user memslot's HVA range must be mapped in the caller's mm
+ *   (EFAULT otherwise), so the first fault after adoption finds memory.
+ *
+ * Lock order (KVM's own, Documentation/virt/kvm/locking.rst):
+ *   kvm->lock -> vcpu->mutex -> kvm->slots_lock -> mmap_lock
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/file.h>
+#include <linux/kvm_host.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+
+#include "stash.h"
+
+/* kmod/Kbuild defines CPRSTASH_ADOPT_SUPPORTED for the tested kernels. */
+#if defined(CPRSTASH_ADOPT_SUPPORTED) && \
+	IS_ENABLED(CONFIG_KVM_GENERIC_MMU_NOTIFIER) && IS_ENABLED(CONFIG_X86_64)
+
+static struct kvm *kvm_from_file(struct file *file)
+{
+	bool (*is_kvm)(struct file *file) = symbol_get(file_is_kvm);
+	bool ret;
+
+	if (!is_kvm)
+		return NULL;
+	ret = is_kvm(file);
+	symbol_put(file_is_kvm);
+	return ret ? file->private_data : NULL;
+}
+
+static void kvm_adopt_unlock_vcpus(struct kvm *kvm, unsigned long nr_locked)
+{
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		if (i >= nr_locked)
+			break;
+		mutex_unlock(&vcpu->mutex);
+	}
+}
+
+/* A held vcpu->mutex means an ioctl (KVM_RUN, say) is inside the vCPU. */
+static int kvm_adopt_lock_vcpus(struct kvm *kvm)
+{
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		if (!mutex_trylock(&vcpu->mutex)) {
+			kvm_adopt_unlock_vcpus(kvm, i);
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
+static bool kvm_adopt_range_mapped(struct mm_struct *mm, unsigned long start,
+				   unsigned long end)
+{
+	struct vm_area_struct *vma;
+
+	while (start < end) {
+		vma = vma_lookup(mm, start);
+		if (!vma)
+			return false;
+		start = vma->vm_end;
+	}
+	return true;
+}
+
+/* Memslots cannot change: every VM ioctl fails while kvm->mm is dead. */
+static int kvm_adopt_check_memslots(struct kvm *kvm, struct mm_struct *mm)
+{
+	struct kvm_memory_slot *slot;
+	struct kvm_memslots *slots;
+	int as_id, bkt, ret = 0;
+	unsigned long start;
+
+	mutex_lock(&kvm->slots_lock);
+	mmap_read_lock(mm);
+	for (as_id = 0; as_id < kvm_arch_nr_memslot_as_ids(kvm); as_id++) {
+		slots = __kvm_memslots(kvm, as_id);
+		kvm_for_each_memslot(slot, bkt, slots) {
+			if (slot->id >= KVM_USER_MEM_SLOTS) {
+				ret = -EOPNOTSUPP;
+				goto out;
+			}
+			start = slot->userspace_addr;
+			if (!kvm_adopt_range_mapped(mm, start, start +
+					(slot->npages << PAGE_SHIFT))) {
+				ret = -EFAULT;
+				goto out;
+			}
+		}
+	}
+out:
+	mmap_read_unlock(mm);
+	mutex_unlock(&kvm->slots_lock);
+	return ret;
+}
+
+static bool kvm_adopt_xen_configured(struct kvm *kvm)
+{
+#ifdef CONFIG_KVM_XEN
+	return kvm->arch.xen_hvm_config.msr || kvm->arch.xen_hvm_config.flags ||
+	       kvm->arch.xen.shinfo_cache.active;
+#else
+	return false;
+#endif
+}
+
+static int kvm_adopt_check(struct kvm *kvm, struct mm_struct *mm)
+{
+	if (kvm->vm_dead)
+		return -EIO;
+	if (kvm->mm == mm)
+		return -EALREADY;
+	if (atomic_read(&kvm->mm->mm_users))
+		return -EBUSY;	/* its old owner still runs: not ours */
+	if (kvm_adopt_xen_configured(kvm))
+		return -EOPNOTSUPP;
+	return kvm_adopt_check_memslots(kvm, mm);
+}
+
+static void kvm_adopt_flush_async_pf(struct kvm *kvm)
+{
+#ifdef CONFIG_KVM_ASYNC_PF
+	struct kvm_async_pf *apf;
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+
+	kvm_for_each_vcpu(i, vcpu, kvm)
+		list_for_each_entry(apf, &vcpu->async_pf.queue, queue)
+			flush_work(&apf->work);
+#endif
+}
+
+/* Drop every cached translation, pfn caches included, the way munmap would. */
+static void kvm_adopt_invalidate_all(struct kvm *kvm, struct mm_struct *mm)
+{
+	const struct mmu_notifier_ops *ops = kvm->mmu_notifier.ops;
+	struct mmu_notifier_range range;
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP,
+				MMU_NOTIFIER_RANGE_BLOCKABLE, mm, 0, ULONG_MAX);
+	ops->invalidate_range_start(&kvm->mmu_notifier, &range);
+	ops->invalidate_range_end(&kvm->mmu_notifier, &range);
+}
+
+static int kvm_adopt_swap_mm(struct kvm *kvm, struct mm_struct *mm)
+{
+	struct mm_struct *old = kvm->mm;
+	int ret;
+
+	kvm_adopt_flush_async_pf(kvm);
+
+	/* Released at exit_mmap(): this only drops the notifier's mmgrab. */
+	mmu_notifier_unregister(&kvm->mmu_notifier, old);
+	ret = mmu_notifier_register(&kvm->mmu_notifier, mm);
+	if (ret) {
+		/*
+		 * Put things back as they were: kvm_destroy_vm() unregisters
+		 * from kvm->mm and drops the grab the registration held.
+		 */
+		mmgrab(old);
+		kvm->mmu_notifier.mm = old;
+		return ret;
+	}
+
+	mmgrab(mm);
+	WRITE_ONCE(kvm->mm, mm);
+	kvm_adopt_invalidate_all(kvm, mm);
+	mmdrop(old);
+	return 0;
+}
+
+static int kvm_adopt(struct kvm *kvm)
+{
+	struct mm_struct *mm = current->mm;
+	int ret;
+
+	if (mutex_lock_killable(&kvm->lock))
+		return -EINTR;
+	ret = kvm_adopt_lock_vcpus(kvm);
+	if (ret)
+		goto out_unlock;
+	ret = kvm_adopt_check(kvm, mm);
+	if (!ret)
+		ret = kvm_adopt_swap_mm(kvm, mm);
+	kvm_adopt_unlock_vcpus(kvm, ULONG_MAX);
+out_unlock:
+	mutex_unlock(&kvm->lock);
+	return ret;
+}
+
+static int kvm_adopt_file(struct file *file)
+{
+	struct kvm *kvm = kvm_from_file(file);
+
+	return kvm ? kvm_adopt(kvm) : -EINVAL;
+}
+
+#else /* !CPRSTASH_ADOPT_SUPPORTED */
+
+static int kvm_adopt_file(struct file *file)
+{
+	return -EOPNOTSUPP;
+}
+
+#endif
+
+int stash_adopt_kvm(struct stash *s, const char *name)
+{
+	struct file *file;
+	u32 kind;
+	int ret;
+
+	file = stash_get_file(s, name, &kind);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	ret = kind == CPRSTASH_KIND_KVM_VM ? kvm_adopt_file(file) : -EINVAL;
+	fput(file);
+	return ret;
+}

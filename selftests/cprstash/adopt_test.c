@@ -1,0 +1,672 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ADOPT_KVM: a KVM VM created by one image keeps running in the next.
+ *
+ * The guest is a few bytes of real-mode code: it increments a counter in
+ * guest RAM and reports it with `out 0x10`.  Before exec the test runs it
+ * to its first exit, queues an interrupt whose handler writes a marker,
+ * fills guest RAM with a pattern, stashes VM, vCPU and memfd and execs
+ * itself.  The new image maps RAM at the same address, adopts the VM and
+ * runs on: same registers, the interrupt delivered, the counter going on,
+ * the pattern intact — and no vCPU state restored by hand.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+#include "kselftest_harness.h"
+#include "cprstash.h"
+
+#define GUEST_RAM_SIZE		(2u << 20)
+#define GUEST_CODE		0x1000
+#define GUEST_IRQ_HANDLER	0x1100
+#define GUEST_COUNTER		0x2000
+#define GUEST_IRQ_MARKER	0x2004
+#define GUEST_PATTERN		0x10000
+#define GUEST_IRQ_VECTOR	0x80
+#define GUEST_IO_PORT		0x10
+#define IRQ_MARKER		0xbeef
+
+/* What the pre-exec image tells the post-exec one, as a stash record. */
+struct adopt_record {
+	uint64_t ram_hva;
+	uint64_t pattern_seed;
+	uint32_t counter;
+	uint32_t cycle;
+	uint32_t cycles;
+	uint32_t expect_irq;
+	struct kvm_regs regs;
+};
+
+struct test_vm {
+	int kvm, vm, vcpu, memfd;
+	uint8_t *ram;
+	struct kvm_run *run;
+	size_t run_size;
+};
+
+static const uint8_t guest_code[] = {
+	0x66, 0xff, 0x06, 0x00, 0x20,	/* 1: inc dword [GUEST_COUNTER] */
+	0xe6, GUEST_IO_PORT,		/*    out GUEST_IO_PORT, al     */
+	0xeb, 0xf7,			/*    jmp 1b                    */
+};
+
+static const uint8_t guest_irq_handler[] = {
+	0xc7, 0x06, 0x04, 0x20, 0xef, 0xbe, /* mov word [GUEST_IRQ_MARKER], IRQ_MARKER */
+	0xcf,				     /* iret */
+};
+
+static bool kvm_available(void)
+{
+	return access("/dev/kvm", R_OK | W_OK) == 0;
+}
+
+/* Outside the harness's TEST bodies (post-exec stages), fail by exit. */
+#define STAGE_CHECK(cond, fmt, ...) do {				\
+	if (!(cond)) {							\
+		printf("# %s:%d: %s: " fmt "\n", __FILE__, __LINE__,	\
+		       #cond, ##__VA_ARGS__);				\
+		exit(KSFT_FAIL);					\
+	}								\
+} while (0)
+
+static uint64_t pattern_at(uint64_t seed, size_t i)
+{
+	return (seed + i) * 0x9e3779b97f4a7c15ull;
+}
+
+static void guest_fill_pattern(uint8_t *ram, uint64_t seed)
+{
+	uint64_t *p = (uint64_t *)(ram + GUEST_PATTERN);
+
+	for (size_t i = 0; i < (GUEST_RAM_SIZE - GUEST_PATTERN) / 8; i++)
+		p[i] = pattern_at(seed, i);
+}
+
+static size_t guest_pattern_errors(const uint8_t *ram, uint64_t seed)
+{
+	const uint64_t *p = (const uint64_t *)(ram + GUEST_PATTERN);
+	size_t bad = 0;
+
+	for (size_t i = 0; i < (GUEST_RAM_SIZE - GUEST_PATTERN) / 8; i++)
+		bad += p[i] != pattern_at(seed, i);
+	return bad;
+}
+
+static uint32_t guest_read32(const struct test_vm *t, uint64_t gpa)
+{
+	uint32_t v;
+
+	memcpy(&v, t->ram + gpa, sizeof(v));
+	return v;
+}
+
+static int vcpu_map_run(struct test_vm *t)
+{
+	int size = ioctl(t->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+
+	if (size <= 0)
+		return -1;
+	t->run_size = size;
+	t->run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, t->vcpu, 0);
+	return t->run == MAP_FAILED ? -1 : 0;
+}
+
+static void guest_load(struct test_vm *t)
+{
+	uint16_t ivt_entry[2] = { GUEST_IRQ_HANDLER, 0 };
+
+	memcpy(t->ram + GUEST_CODE, guest_code, sizeof(guest_code));
+	memcpy(t->ram + GUEST_IRQ_HANDLER, guest_irq_handler,
+	       sizeof(guest_irq_handler));
+	memcpy(t->ram + GUEST_IRQ_VECTOR * 4, ivt_entry, sizeof(ivt_entry));
+}
+
+static int vcpu_reset_real_mode(struct test_vm *t)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = {
+		.rip = GUEST_CODE,
+		.rflags = 0x2,		/* IF clear: only the queued event */
+		.rax = 0x1111, .rbx = 0x2222, .rcx = 0x3333, .rdx = 0x4444,
+		.rsi = 0x5555, .rdi = 0x6666, .rsp = 0xf000, .rbp = 0x7777,
+	};
+
+	if (ioctl(t->vcpu, KVM_GET_SREGS, &sregs))
+		return -1;
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	sregs.ss.base = 0;
+	sregs.ss.selector = 0;
+	sregs.ds.base = 0;
+	sregs.ds.selector = 0;
+	if (ioctl(t->vcpu, KVM_SET_SREGS, &sregs))
+		return -1;
+	return ioctl(t->vcpu, KVM_SET_REGS, &regs);
+}
+
+/* A VM with guest RAM in a memfd at a fixed HVA, one vCPU in real mode. */
+static int test_vm_create(struct test_vm *t)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = 0,
+		.memory_size = GUEST_RAM_SIZE,
+	};
+
+	memset(t, 0, sizeof(*t));
+	t->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (t->kvm < 0)
+		return -1;
+	t->vm = ioctl(t->kvm, KVM_CREATE_VM, 0);
+	t->memfd = memfd_create("adopt-guest-ram", MFD_CLOEXEC);
+	if (t->vm < 0 || t->memfd < 0 || ftruncate(t->memfd, GUEST_RAM_SIZE))
+		return -1;
+	t->ram = mmap(NULL, GUEST_RAM_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_SHARED, t->memfd, 0);
+	if (t->ram == MAP_FAILED)
+		return -1;
+	region.userspace_addr = (uintptr_t)t->ram;
+	if (ioctl(t->vm, KVM_SET_USER_MEMORY_REGION, &region))
+		return -1;
+	guest_load(t);
+	t->vcpu = ioctl(t->vm, KVM_CREATE_VCPU, 0);
+	if (t->vcpu < 0 || vcpu_map_run(t))
+		return -1;
+	return vcpu_reset_real_mode(t);
+}
+
+/* Run to the guest's next `out`; the counter it reported, or -1. */
+static int64_t vcpu_run_to_report(struct test_vm *t)
+{
+	for (;;) {
+		if (ioctl(t->vcpu, KVM_RUN, 0) && errno != EINTR) {
+			printf("# KVM_RUN: %s\n", strerror(errno));
+			return -1;
+		}
+		if (t->run->exit_reason == KVM_EXIT_IO &&
+		    t->run->io.port == GUEST_IO_PORT)
+			return guest_read32(t, GUEST_COUNTER);
+		if (t->run->exit_reason != KVM_EXIT_INTR) {
+			printf("# unexpected exit reason %u\n", t->run->exit_reason);
+			return -1;
+		}
+	}
+}
+
+/* Leave an interrupt in flight: the adopted VM must deliver it. */
+static int vcpu_queue_irq(struct test_vm *t)
+{
+	struct kvm_vcpu_events events;
+
+	if (ioctl(t->vcpu, KVM_GET_VCPU_EVENTS, &events))
+		return -1;
+	events.interrupt.injected = 1;
+	events.interrupt.nr = GUEST_IRQ_VECTOR;
+	events.interrupt.soft = 0;
+	events.flags = 0;
+	return ioctl(t->vcpu, KVM_SET_VCPU_EVENTS, &events);
+}
+
+static int stash_vm(int stash, struct test_vm *t, const struct adopt_record *rec)
+{
+	int ret = cprstash_preserve_fd(stash, t->vm, "vm", NULL);
+
+	if (!ret)
+		ret = cprstash_preserve_fd(stash, t->vcpu, "vcpu0", NULL);
+	if (!ret)
+		ret = cprstash_preserve_fd(stash, t->memfd, "ram", NULL);
+	if (!ret)
+		ret = cprstash_put_record(stash, "adopt", rec, sizeof(*rec));
+	return ret;
+}
+
+static void exec_stage(const char *stage)
+{
+	execl("/proc/self/exe", "adopt_test", "--stage", stage, (char *)NULL);
+	printf("# exec: %s\n", strerror(errno));
+	exit(KSFT_FAIL);
+}
+
+/* Stash @t with @rec, seal, exec into @stage (never returns). */
+static void stash_and_exec(struct test_vm *t, const struct adopt_record *rec,
+			   const char *stage)
+{
+	int stash = cprstash_open(false);
+
+	STAGE_CHECK(stash >= 0, "open: %s", strerror(-stash));
+	STAGE_CHECK(!stash_vm(stash, t, rec), "stash");
+	STAGE_CHECK(!cprstash_seal(stash, 30000), "seal");
+	exec_stage(stage);
+}
+
+static int read_record(int stash, struct adopt_record *rec)
+{
+	struct cprstash_listing l;
+	const struct cprstash_entry *e;
+	int ret = cprstash_list(stash, &l);
+
+	if (ret)
+		return ret;
+	e = cprstash_listing_find(&l, "adopt");
+	ret = !e || e->len != sizeof(*rec) ||
+	      pread(stash, rec, sizeof(*rec), e->offset) != sizeof(*rec);
+	cprstash_listing_free(&l);
+	return ret ? -EIO : 0;
+}
+
+static int map_ram_at(struct test_vm *t, uint64_t hva)
+{
+	t->ram = mmap((void *)(uintptr_t)hva, GUEST_RAM_SIZE,
+		      PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_FIXED_NOREPLACE, t->memfd, 0);
+	return t->ram == (void *)(uintptr_t)hva ? 0 : -1;
+}
+
+static int adopt(int stash)
+{
+	struct cprstash_adopt_kvm arg = { .size = sizeof(arg), .name = "vm" };
+
+	return ioctl(stash, CPRSTASH_IOC_ADOPT_KVM, &arg) ? -errno : 0;
+}
+
+/* Post-exec: take the VM back (RAM mapped first unless @map_ram is false). */
+static int recover_vm(int stash, struct test_vm *t, struct adopt_record *rec,
+		      bool map_ram)
+{
+	STAGE_CHECK(!read_record(stash, rec), "record");
+	t->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	t->vm = cprstash_retrieve_fd(stash, "vm", 0, NULL);
+	t->vcpu = cprstash_retrieve_fd(stash, "vcpu0", 0, NULL);
+	t->memfd = cprstash_retrieve_fd(stash, "ram", 0, NULL);
+	STAGE_CHECK(t->kvm >= 0 && t->vm >= 0 && t->vcpu >= 0 && t->memfd >= 0,
+		    "retrieve");
+	if (map_ram)
+		STAGE_CHECK(!map_ram_at(t, rec->ram_hva), "mmap at %#llx: %s",
+			    (unsigned long long)rec->ram_hva, strerror(errno));
+	STAGE_CHECK(!vcpu_map_run(t), "mmap kvm_run: %s", strerror(errno));
+	return adopt(stash);
+}
+
+static void check_adopted_guest(struct test_vm *t, const struct adopt_record *rec)
+{
+	struct kvm_regs regs;
+	int64_t counter;
+
+	STAGE_CHECK(!ioctl(t->vcpu, KVM_GET_REGS, &regs), "KVM_GET_REGS: %s",
+		    strerror(errno));
+	STAGE_CHECK(!memcmp(&regs, &rec->regs, sizeof(regs)),
+		    "registers changed: rip %#llx -> %#llx, rax %#llx -> %#llx",
+		    rec->regs.rip, regs.rip, rec->regs.rax, regs.rax);
+	STAGE_CHECK(guest_read32(t, GUEST_COUNTER) == rec->counter,
+		    "counter in RAM %u, expected %u",
+		    guest_read32(t, GUEST_COUNTER), rec->counter);
+
+	counter = vcpu_run_to_report(t);
+	STAGE_CHECK(counter == rec->counter + 1, "guest reported %lld, expected %u",
+		    (long long)counter, rec->counter + 1);
+	if (rec->expect_irq)
+		STAGE_CHECK(guest_read32(t, GUEST_IRQ_MARKER) == IRQ_MARKER,
+			    "queued interrupt was not delivered (marker %#x)",
+			    guest_read32(t, GUEST_IRQ_MARKER));
+	STAGE_CHECK(!guest_pattern_errors(t->ram, rec->pattern_seed),
+		    "guest RAM pattern corrupted");
+}
+
+static int stage_adopt(void)
+{
+	struct adopt_record rec;
+	struct test_vm t;
+	int stash = cprstash_open(false);
+	int ret;
+
+	STAGE_CHECK(stash >= 0, "open: %s", strerror(-stash));
+	ret = recover_vm(stash, &t, &rec, true);
+	STAGE_CHECK(!ret, "ADOPT_KVM: %s", strerror(-ret));
+	ret = adopt(stash);
+	STAGE_CHECK(ret == -EALREADY, "second ADOPT_KVM: %s", strerror(-ret));
+	check_adopted_guest(&t, &rec);
+	STAGE_CHECK(!cprstash_finish(stash), "finish");
+	return KSFT_PASS;
+}
+
+/* Not mapped: EFAULT and nothing changed; mapped: the same VM adopts. */
+static int stage_adopt_unmapped(void)
+{
+	struct adopt_record rec;
+	struct test_vm t;
+	int stash = cprstash_open(false);
+	int ret;
+
+	STAGE_CHECK(stash >= 0, "open: %s", strerror(-stash));
+	ret = recover_vm(stash, &t, &rec, false);
+	STAGE_CHECK(ret == -EFAULT, "ADOPT_KVM without RAM: %s, expected EFAULT",
+		    strerror(-ret));
+	STAGE_CHECK(ioctl(t.vcpu, KVM_RUN, 0) && errno == EIO,
+		    "KVM_RUN on a refused VM did not fail with EIO");
+	STAGE_CHECK(!map_ram_at(&t, rec.ram_hva), "mmap: %s", strerror(errno));
+	ret = adopt(stash);
+	STAGE_CHECK(!ret, "ADOPT_KVM with RAM: %s", strerror(-ret));
+	check_adopted_guest(&t, &rec);
+	return KSFT_PASS;
+}
+
+/* Many exec -> adopt -> run generations of one VM: nothing may pile up. */
+static int stage_adopt_cycle(void)
+{
+	struct adopt_record rec;
+	struct test_vm t;
+	int stash = cprstash_open(false);
+	int ret;
+
+	STAGE_CHECK(stash >= 0, "open: %s", strerror(-stash));
+	ret = recover_vm(stash, &t, &rec, true);
+	STAGE_CHECK(!ret, "cycle %u: ADOPT_KVM: %s", rec.cycle, strerror(-ret));
+	check_adopted_guest(&t, &rec);
+	STAGE_CHECK(!cprstash_finish(stash), "finish");
+	close(stash);
+	if (++rec.cycle == rec.cycles)
+		return KSFT_PASS;
+
+	rec.counter++;
+	rec.expect_irq = 0;
+	STAGE_CHECK(!ioctl(t.vcpu, KVM_GET_REGS, &rec.regs), "KVM_GET_REGS");
+	stash_and_exec(&t, &rec, "adopt_cycle");
+	return KSFT_FAIL;
+}
+
+/* Start a VM, run it to its first report and prepare the record. */
+static void start_vm(struct __test_metadata *_metadata, struct test_vm *t,
+		     struct adopt_record *rec)
+{
+	ASSERT_EQ(0, test_vm_create(t));
+	ASSERT_EQ(1, vcpu_run_to_report(t));
+	memset(rec, 0, sizeof(*rec));
+	rec->ram_hva = (uintptr_t)t->ram;
+	rec->pattern_seed = 0xada0;
+	rec->counter = 1;
+	guest_fill_pattern(t->ram, rec->pattern_seed);
+	ASSERT_EQ(0, ioctl(t->vcpu, KVM_GET_REGS, &rec->regs));
+}
+
+#define REQUIRE_ADOPT() do {						\
+	if (!cprstash_available())					\
+		SKIP(return, "no " CPRSTASH_DEVICE " (module not loaded)"); \
+	if (!kvm_available())						\
+		SKIP(return, "no /dev/kvm");				\
+} while (0)
+
+/*
+ * The VM is created in a child so that the exec'ing process is its own,
+ * with its own mm: the harness's test process stays out of the way.
+ */
+static int in_child(int (*fn)(struct __test_metadata *), struct __test_metadata *m)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		exit(fn(m));
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int adopt_after_exec(struct __test_metadata *_metadata)
+{
+	struct adopt_record rec;
+	struct test_vm t;
+
+	start_vm(_metadata, &t, &rec);
+	EXPECT_EQ(0, vcpu_queue_irq(&t));
+	rec.expect_irq = 1;
+	stash_and_exec(&t, &rec, "adopt");
+	return KSFT_FAIL;
+}
+
+TEST(adopt_after_exec_keeps_registers_memory_and_pending_irq)
+{
+	REQUIRE_ADOPT();
+	ASSERT_EQ(KSFT_PASS, in_child(adopt_after_exec, _metadata));
+}
+
+static int adopt_unmapped(struct __test_metadata *_metadata)
+{
+	struct adopt_record rec;
+	struct test_vm t;
+
+	start_vm(_metadata, &t, &rec);
+	stash_and_exec(&t, &rec, "adopt_unmapped");
+	return KSFT_FAIL;
+}
+
+TEST(adopt_refused_until_guest_ram_is_mapped)
+{
+	REQUIRE_ADOPT();
+	ASSERT_EQ(KSFT_PASS, in_child(adopt_unmapped, _metadata));
+}
+
+static int adopt_cycles(struct __test_metadata *_metadata)
+{
+	struct adopt_record rec;
+	struct test_vm t;
+
+	start_vm(_metadata, &t, &rec);
+	rec.cycles = 200;
+	stash_and_exec(&t, &rec, "adopt_cycle");
+	return KSFT_FAIL;
+}
+
+static long slab_active_objects(const char *cache)
+{
+	char line[512], name[128];
+	long active = -1, n;
+	FILE *f = fopen("/proc/slabinfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%127s %ld", name, &n) == 2 && !strcmp(name, cache))
+			active = n;
+	fclose(f);
+	return active;
+}
+
+static int count_kvm_vms(void)
+{
+	char cmd[] = "ls /sys/kernel/debug/kvm 2>/dev/null | grep -c -- '-'";
+	FILE *p = popen(cmd, "r");
+	int n = -1;
+
+	if (p) {
+		if (fscanf(p, "%d", &n) != 1)
+			n = -1;
+		pclose(p);
+	}
+	return n;
+}
+
+/*
+ * 200 generations, each adopting the VM the previous one stashed.  Each
+ * adoption must drop the previous mm: mm_struct objects must not pile up,
+ * and the VM must be gone once the last generation exits.
+ */
+TEST(adopt_200_cycles_leak_nothing)
+{
+	long mm_before, mm_after;
+	int vms_before, vms_after = -1;
+
+	REQUIRE_ADOPT();
+	vms_before = count_kvm_vms();
+	mm_before = slab_active_objects("mm_struct");
+	ASSERT_EQ(KSFT_PASS, in_child(adopt_cycles, _metadata));
+	mm_after = slab_active_objects("mm_struct");
+	for (int i = 0; i < 100 && vms_after != vms_before; i++) {
+		vms_after = count_kvm_vms();
+		usleep(50000);	/* VM teardown is deferred to a worker */
+	}
+	EXPECT_EQ(vms_before, vms_after);
+	if (mm_before >= 0 && mm_after >= 0)
+		EXPECT_LT(mm_after - mm_before, 50) {
+			TH_LOG("mm_struct objects %ld -> %ld over 200 adoptions",
+			       mm_before, mm_after);
+		}
+}
+
+struct running_vcpu {
+	struct test_vm *t;
+	volatile bool stop;
+};
+
+static void *vcpu_spin(void *arg)
+{
+	struct running_vcpu *r = arg;
+
+	while (!r->stop && vcpu_run_to_report(r->t) > 0)
+		;
+	return NULL;
+}
+
+static void noop_signal(int sig)
+{
+	(void)sig;
+}
+
+/* While a vCPU is in KVM_RUN: EBUSY.  Once it is out: EALREADY (our mm). */
+TEST(adopt_refused_while_vcpu_runs)
+{
+	struct running_vcpu r = { 0 };
+	struct test_vm t;
+	pthread_t thread;
+	int stash, ret = 0;
+
+	REQUIRE_ADOPT();
+	ASSERT_EQ(0, test_vm_create(&t));
+	stash = cprstash_open(false);
+	ASSERT_LE(0, stash);
+	ASSERT_EQ(0, cprstash_preserve_fd(stash, t.vm, "vm", NULL));
+	signal(SIGUSR1, noop_signal);
+
+	r.t = &t;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, vcpu_spin, &r));
+	for (int i = 0; i < 1000; i++) {	/* until we catch it inside */
+		ret = adopt(stash);
+		if (ret == -EBUSY)
+			break;
+		usleep(1000);
+	}
+	EXPECT_EQ(-EBUSY, ret);
+	r.stop = true;
+	t.run->immediate_exit = 1;
+	pthread_kill(thread, SIGUSR1);
+	pthread_join(thread, NULL);
+	EXPECT_EQ(-EALREADY, adopt(stash));
+}
+
+/* A VM whose creator still runs is not ours to take, even via SCM_RIGHTS. */
+TEST(adopt_refused_while_creator_lives)
+{
+	char byte = 0, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	int sv[2], stash, vm = -1, status;
+	struct test_vm t;
+	pid_t pid;
+
+	REQUIRE_ADOPT();
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+		if (test_vm_create(&t))
+			exit(1);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &t.vm, sizeof(int));
+		if (sendmsg(sv[1], &msg, 0) != 1)
+			exit(1);
+		read(sv[1], &byte, 1);	/* live until the parent is done */
+		exit(0);
+	}
+	ASSERT_EQ(1, recvmsg(sv[0], &msg, 0));
+	memcpy(&vm, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+	stash = cprstash_open(false);
+	ASSERT_LE(0, stash);
+	ASSERT_EQ(0, cprstash_preserve_fd(stash, vm, "vm", NULL));
+	EXPECT_EQ(-EBUSY, adopt(stash));
+	ASSERT_EQ(1, write(sv[0], &byte, 1));
+	waitpid(pid, &status, 0);
+}
+
+/* Only the owner may adopt: through an inherited fd there is no stash. */
+TEST(adopt_refused_from_another_process)
+{
+	struct test_vm t;
+	int stash, status;
+	pid_t pid;
+
+	REQUIRE_ADOPT();
+	ASSERT_EQ(0, test_vm_create(&t));
+	stash = cprstash_open(false);
+	ASSERT_LE(0, stash);
+	ASSERT_EQ(0, cprstash_preserve_fd(stash, t.vm, "vm", NULL));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		exit(adopt(stash) == -ENOENT ? 0 : 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* Things that are not a KVM VM are refused with EINVAL, unknown names ENOENT. */
+TEST(adopt_refused_for_other_entries)
+{
+	struct cprstash_adopt_kvm arg = { .size = sizeof(arg), .name = "rec" };
+	int stash, memfd;
+
+	if (!cprstash_available())
+		SKIP(return, "no " CPRSTASH_DEVICE " (module not loaded)");
+	stash = cprstash_open(false);
+	ASSERT_LE(0, stash);
+	memfd = memfd_create("not-a-vm", MFD_CLOEXEC);
+	ASSERT_EQ(0, cprstash_preserve_fd(stash, memfd, "vm", NULL));
+	ASSERT_EQ(0, cprstash_put_record(stash, "rec", "x", 1));
+	EXPECT_EQ(-EINVAL, adopt(stash));
+	EXPECT_EQ(-1, ioctl(stash, CPRSTASH_IOC_ADOPT_KVM, &arg));
+	EXPECT_EQ(EINVAL, errno);
+	strcpy(arg.name, "nope");
+	EXPECT_EQ(-1, ioctl(stash, CPRSTASH_IOC_ADOPT_KVM, &arg));
+	EXPECT_EQ(ENOENT, errno);
+	arg.reserved[1] = 1;
+	EXPECT_EQ(-1, ioctl(stash, CPRSTASH_IOC_ADOPT_KVM, &arg));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--stage")) {
+		if (!strcmp(argv[2], "adopt"))
+			return stage_adopt();
+		if (!strcmp(argv[2], "adopt_unmapped"))
+			return stage_adopt_unmapped();
+		if (!strcmp(argv[2], "adopt_cycle"))
+			return stage_adopt_cycle();
+		return KSFT_FAIL;
+	}
+	return test_harness_run(argc, argv);
+}
