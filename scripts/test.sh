@@ -45,7 +45,7 @@ set -e
 # meson prints "Ok: N", "Fail: N", "Skipped: N" etc. in its summary.
 meson_count() {
 	local n
-	n=$(sed -n "s/^$1: *\([0-9][0-9]*\)\$/\1/p" "$host_log" | tail -n 1)
+	n=$(sed -n "s/^$1: *\([0-9][0-9]*\) *$/\1/p" "$host_log" | tail -n 1)
 	echo "${n:-0}"
 }
 passed=$((passed + $(meson_count Ok) + $(meson_count "Expected Fail")))

@@ -11,15 +11,36 @@
 #
 # One COMMAND word is shell text, run as is (`-- 'cd /bin; ./t; exit 3'`);
 # several words are quoted one by one (`-- /bin/t --name 'a b'`).  It runs
-# with sh -c in /tmp, stdin /dev/null.  Exit status: the command's; 124 when
-# the timeout passed; 125 when the guest crashed (oops, panic, BUG, WARNING)
-# or ended without reporting the command's status; 2 on a usage error.
+# with sh -c in /tmp, stdin /dev/null; a --file below /tmp is still there.
+#
+# --kmod is loaded (insmod) after KVM and VFIO are up.  --file copies a file
+# or a directory to GUESTPATH, by default /bin/<basename>; a GUESTPATH
+# ending in / is the directory to put it in.  Every ELF among them brings its
+# shared libraries (ldd) and the loader.  The guest's sh is busybox, which
+# runs its own applet before a program of the same name found in PATH
+# (stat, test, ...): call such a --file by its full path.
+#
+# Exit status: the command's; 124 when the timeout passed (QEMU is killed);
+# 125 when the guest kernel oopsed, panicked, hit a BUG or a WARNING, or the
+# guest ended without reporting the command's status, or testvm itself
+# failed; 2 on a usage error.
+#
+# The guest exports CPRSTASH_TESTVM=1 and, when edu is bound to vfio-pci,
+# CPRSTASH_TESTVM_EDU (its PCI address) and CPRSTASH_TESTVM_VFIO_GROUP.
 set -euo pipefail
-here=$(dirname "$(readlink -f "$0")")
+# Nothing here may wait for input: CI has none, and a terminal's is not ours.
+exec </dev/null
+self=$(readlink -f "$0")
+here=${self%/*}
+# shellcheck source-path=SCRIPTDIR source=versions.sh
 . "$here/versions.sh"
 
 usage() {
-	sed -n 's/^# \{0,1\}//; /^usage:/,/^$/p' "$0" | sed '/^$/q' >&2
+	sed -n '/^# usage:/,/^set -euo/{ /^set/d; s/^# \{0,1\}//; p; }' "$self" >&2
+	exit 2
+}
+bad_usage() {
+	echo "testvm: $*" >&2
 	exit 2
 }
 die() {
@@ -43,12 +64,14 @@ while [ $# -gt 0 ]; do
 	--log=*) log=${1#*=}; shift ;;
 	--) shift; break ;;
 	-h | --help) usage ;;
-	-*) echo "testvm: unknown option $1" >&2; usage ;;
+	-*) bad_usage "unknown option $1 (see --help)" ;;
 	*) break ;;
 	esac
 done
 [ $# -ge 1 ] || usage
-[[ $timeout_s =~ ^[1-9][0-9]*$ ]] || { echo "testvm: --timeout wants whole seconds" >&2; usage; }
+[[ $timeout_s =~ ^[1-9][0-9]*$ ]] || bad_usage "--timeout wants whole seconds, not '$timeout_s'"
+# Fail now, not after the run, if the log cannot be written.
+[ -z "$log" ] || : >"$log" || bad_usage "cannot write --log $log"
 
 kver=$CPRSTASH_KVER
 kernel=/boot/vmlinuz-$kver
@@ -119,7 +142,7 @@ build_base() {
 	local out=$1 stage=$1/root rel name
 	mkdir -p "$stage"
 	merged_usr "$stage"
-	mkdir -p "$stage"/{dev,proc,sys,tmp,run,root,etc/testvm,usr/lib/modules/$kver}
+	mkdir -p "$stage"/{dev,proc,sys,tmp,run,root,etc/testvm,"usr/lib/modules/$kver"}
 	# The kernel opens /dev/console before /init runs; its built-in
 	# initramfs has the node, ours adds it in case that ever changes.
 	if [ "$(id -u)" = 0 ]; then
@@ -158,9 +181,9 @@ build_base() {
 base_key() {
 	{
 		echo "$kver"
-		sha256sum "$0" "$here/testvm/init" "$here/testvm/kvm-hold.c" \
+		sha256sum "$self" "$here/testvm/init" "$here/testvm/kvm-hold.c" \
 			/bin/busybox "$moddir/modules.dep" "$kernel"
-		cc --version | head -n1
+		cc --version | sed -n 1p
 	} | sha256sum | cut -d' ' -f1
 }
 
@@ -172,13 +195,15 @@ if [ "$(cat "$cache/key" 2>/dev/null)" != "$key" ]; then
 	exec 9>"$cache/.lock"
 	flock 9
 	if [ "$(cat "$cache/key" 2>/dev/null)" != "$key" ]; then
-		echo "testvm: building base initramfs in $cache" >&2
+		t0=$EPOCHREALTIME
 		rm -rf "$cache/new"
 		mkdir -p "$cache/new"
 		build_base "$cache/new"
 		mv "$cache/new/base.cpio" "$cache/base.cpio"
 		echo "$key" >"$cache/key"
 		rm -rf "$cache/new"
+		awk -v a="$t0" -v b="$EPOCHREALTIME" -v d="$cache" \
+			'BEGIN { printf "testvm: built base initramfs in %s (%.1fs)\n", d, b - a }' >&2
 	fi
 	exec 9>&-
 fi
@@ -192,10 +217,10 @@ merged_usr "$extra"
 # Put HOST at GUEST in the per-run archive; directories go whole.
 add() {
 	local host=$1 guest=$2
-	[ -e "$host" ] || die "$host: no such file"
+	[ -e "$host" ] || bad_usage "$host: no such file"
 	case $guest in
 	/*) ;;
-	*) die "$guest: guest path must be absolute" ;;
+	*) bad_usage "$guest: guest path must be absolute" ;;
 	esac
 	case $guest in */) guest=$guest${host##*/} ;; esac
 	mkdir -p "$extra$(dirname "$guest")"
@@ -221,12 +246,13 @@ if [ ${#elves[@]} -gt 0 ]; then
 	libs=$(for f in "${elves[@]}"; do
 		out=$(ldd "$f" 2>/dev/null) || continue
 		if grep -q 'not found' <<<"$out"; then
-			die "$f: $(grep 'not found' <<<"$out" | head -n1 | sed 's/^[[:space:]]*//')"
+			die "$f: $(grep -m1 'not found' <<<"$out" | sed 's/^[[:space:]]*//')"
 		fi
 		awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<<"$out"
 	done | sort -u)
 	if [ -n "$libs" ]; then
-		gcc_s=$(ldconfig -p | awk '/libgcc_s\.so\.1 .*x86-64/ { print $NF; exit }')
+		# awk reads to the end: an early exit would SIGPIPE ldconfig.
+		gcc_s=$(ldconfig -p | awk '/libgcc_s\.so\.1 .*x86-64/ && !p { p = $NF } END { print p }')
 		for lib in $libs $gcc_s; do
 			mkdir -p "$extra$(dirname "$lib")"
 			cp -L "$lib" "$extra$lib"
@@ -251,6 +277,7 @@ pack "$extra" >>"$tmp/initrd"
 # -cpu max under TCG is an AMD CPU with SVM, so kvm-amd loads and nests.
 # -display none, not -nographic: with -nographic SeaBIOS also drives the
 # serial port and sends terminal resets (ESC c) that clear the user's screen.
+# shellcheck disable=SC2054 # the commas are QEMU's
 qemu=(
 	qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp 2 -m 2048
 	-display none -no-reboot -nodefaults -serial stdio
@@ -259,8 +286,8 @@ qemu=(
 	-device intel-iommu,intremap=on -device edu
 )
 
-# stdin from /dev/null: CI has none, and a terminal's would be put in raw
-# mode by QEMU.  panic=-1 plus -no-reboot turn a guest panic into a QEMU
+# stdin from /dev/null (already, for the whole script): a terminal's would
+# be put in raw mode by QEMU.  panic=-1 plus -no-reboot turn a guest panic into a QEMU
 # exit; timeout covers a hang, with a KILL if QEMU ignores TERM.
 start=$EPOCHREALTIME
 set +e
@@ -272,7 +299,10 @@ qemu_rc=${status[0]}
 elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 ready=$(sed -n 's/.*testvm: ready after \([0-9.]*\)s.*/\1/p' "$tmp/serial" | tail -n1)
 
-crash_re='Kernel panic|Oops:|BUG:|kernel BUG at|general protection fault|WARNING: CPU:|testvm: kernel (WARNING|oops) during'
+# Kernel lines only (they carry the printk timestamp), so a test that prints
+# "BUG:" itself is not taken for a crash; /init adds what the taint shows.
+crash_re='^\[ *[0-9]+\.[0-9]+\] (Kernel panic|Oops|BUG:|kernel BUG at|general protection fault|WARNING: CPU:)'
+crash_re+='|testvm: kernel (WARNING|oops) during'
 crash=$(grep -E -m1 "$crash_re" "$tmp/serial" || true)
 rc=$(grep -o 'CPRSTASH-TESTVM-EXIT=[0-9]*' "$tmp/serial" | tail -n1 | cut -d= -f2 || true)
 
@@ -281,7 +311,7 @@ if [ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ]; then
 	echo "testvm: FAIL: timed out after ${timeout_s}s, QEMU killed ($summary)" >&2
 	exit 124
 elif [ -n "$crash" ]; then
-	echo "testvm: FAIL: guest kernel crashed: $crash ($summary)" >&2
+	echo "testvm: FAIL: guest kernel failure: $crash ($summary)" >&2
 	exit 125
 elif [ -z "$rc" ]; then
 	echo "testvm: FAIL: no exit marker from the guest, QEMU exited $qemu_rc ($summary)" >&2
