@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control socket server.  It runs on the main thread, driven by the
+ * main loop's poll(): accept clients, split their input into lines, execute
+ * each request and write one reply line.  A bad request gets an error
+ * reply; it never stops the guest.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "vmm/control.h"
+#include "vmm/vm.h"
+
+static int control__bind(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		pr_err("control socket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	ret = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+	if (ret < 0 && errno == EADDRINUSE) {
+		/* A stale socket nobody listens on may be replaced. */
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		ret = connect(probe, (struct sockaddr *)&addr, sizeof(addr));
+		close(probe);
+		if (ret == 0) {
+			pr_err("control socket %s is in use by another VMM", path);
+			close(fd);
+			return -EADDRINUSE;
+		}
+		unlink(path);
+		ret = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+	}
+	if (ret < 0)
+		goto err;
+	if (listen(fd, CONTROL_MAX_CLIENTS) < 0)
+		goto err;
+	return fd;
+err:
+	ret = -errno;
+	pr_err("cannot listen on control socket %s: %s", path, strerror(errno));
+	close(fd);
+	return ret;
+}
+
+static void control__init(struct control *ctl, struct vm *vm)
+{
+	unsigned int i;
+
+	memset(ctl, 0, sizeof(*ctl));
+	ctl->vm = vm;
+	ctl->listen_fd = -1;
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		ctl->clients[i].fd = -1;
+}
+
+int control__listen(struct control *ctl, struct vm *vm, const char *path)
+{
+	int fd;
+
+	control__init(ctl, vm);
+	fd = control__bind(path);
+	if (fd < 0)
+		return fd;
+	ctl->listen_fd = fd;
+	ctl->path = strdup(path);
+	return ctl->path ? 0 : -ENOMEM;
+}
+
+void control__adopt(struct control *ctl, struct vm *vm, int listen_fd)
+{
+	control__init(ctl, vm);
+	ctl->listen_fd = listen_fd;
+}
+
+static void control__drop_client(struct control_client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->len = 0;
+	c->overflow = false;
+}
+
+void control__close(struct control *ctl)
+{
+	unsigned int i;
+
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		control__drop_client(&ctl->clients[i]);
+	if (ctl->listen_fd >= 0)
+		close(ctl->listen_fd);
+	ctl->listen_fd = -1;
+	if (ctl->path)
+		unlink(ctl->path);
+	free(ctl->path);
+	ctl->path = NULL;
+}
+
+static void control__add_builtin_status(struct vm *vm, struct json_object *reply)
+{
+	struct json_object *arr = json_object_new_array();
+	u64 khz = vm->bg->tsc_khz, sum = 0;
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		struct bg_vcpu_host *h = &vm->bg->host[i];
+		struct json_object *o = json_object_new_object();
+		struct bg_slot s;
+
+		builtin_guest__read_slot(vm, i, &s);
+		sum += s.counter;
+		json_object_object_add(o, "id", json_object_new_int(i));
+		json_object_object_add(o, "counter", json_object_new_uint64(s.counter));
+		json_object_object_add(o, "tsc", json_object_new_uint64(s.tsc));
+		json_object_object_add(o, "max_gap_us",
+				       json_object_new_uint64(s.max_gap * 1000 / khz));
+		json_object_object_add(o, "backwards", json_object_new_uint64(s.backwards));
+		json_object_object_add(o, "reports", json_object_new_uint64(s.reports));
+		json_object_object_add(o, "mem_checks", json_object_new_uint64(s.mem_checks));
+		json_object_object_add(o, "mem_errors", json_object_new_uint64(s.mem_errors));
+		json_object_object_add(o, "host_reports", json_object_new_uint64(
+			__atomic_load_n(&h->nr_reports, __ATOMIC_RELAXED)));
+		json_object_object_add(o, "regressions", json_object_new_uint64(
+			__atomic_load_n(&h->regressions, __ATOMIC_RELAXED)));
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(reply, "counter", json_object_new_uint64(sum));
+	json_object_object_add(reply, "tsc_khz", json_object_new_uint64(khz));
+	json_object_object_add(reply, "vcpu", arr);
+}
+
+static void control__status(struct control *ctl, struct json_object *reply)
+{
+	struct vm *vm = ctl->vm;
+
+	json_object_object_add(reply, "state", json_object_new_string(
+		vm__is_paused(vm) ? "paused" : "running"));
+	json_object_object_add(reply, "guest", json_object_new_string(
+		vm->cfg->guest == GUEST_BUILTIN ? "builtin" : "linux"));
+	json_object_object_add(reply, "vcpus", json_object_new_int(vm->nr_vcpus));
+	json_object_object_add(reply, "mem_bytes", json_object_new_uint64(vm->mem.size));
+	json_object_object_add(reply, "hugepages", json_object_new_boolean(vm->mem.hugepages));
+	json_object_object_add(reply, "uptime_ms",
+			       json_object_new_uint64((now_ns() - vm->start_ns) / 1000000));
+	json_object_object_add(reply, "pid", json_object_new_int(getpid()));
+	if (vm->bg)
+		control__add_builtin_status(vm, reply);
+}
+
+static struct json_object *control__execute(struct control *ctl,
+					    const struct control_request *req)
+{
+	struct json_object *reply = control__reply_ok(req);
+	struct vm *vm = ctl->vm;
+	u64 t0;
+
+	switch (req->cmd) {
+	case CONTROL_STATUS:
+		control__status(ctl, reply);
+		break;
+	case CONTROL_PAUSE:
+		if (!vm__is_paused(vm)) {
+			vm__pause(vm);
+			json_object_object_add(reply, "pause_us",
+					       json_object_new_uint64(vm->last_pause_ns / 1000));
+		}
+		json_object_object_add(reply, "state", json_object_new_string("paused"));
+		break;
+	case CONTROL_RESUME:
+		t0 = now_ns();
+		vm__resume(vm);
+		json_object_object_add(reply, "resume_us",
+				       json_object_new_uint64((now_ns() - t0) / 1000));
+		json_object_object_add(reply, "state", json_object_new_string("running"));
+		break;
+	case CONTROL_QUIT:
+		ctl->quit = true;
+		break;
+	}
+	return reply;
+}
+
+char *control__execute_line(struct control *ctl, const char *line, size_t len)
+{
+	struct control_request req;
+	struct json_object *reply;
+	char err[256];
+	char *out;
+
+	if (control__parse_request(line, len, &req, err, sizeof(err)) == 0)
+		reply = control__execute(ctl, &req);
+	else
+		reply = control__reply_error(&req, err);
+	control__request_free(&req);
+	out = strdup(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN));
+	json_object_put(reply);
+	return out;
+}
+
+static void control__reply_line(struct control_client *c, char *reply)
+{
+	/* Replies are small; a client that does not read them is dropped. */
+	if (!reply || send(c->fd, reply, strlen(reply), MSG_NOSIGNAL) < 0 ||
+	    send(c->fd, "\n", 1, MSG_NOSIGNAL) < 0)
+		control__drop_client(c);
+	free(reply);
+}
+
+static void control__serve_lines(struct control *ctl, struct control_client *c)
+{
+	char *nl;
+
+	while (c->fd >= 0 && (nl = memchr(c->buf, '\n', c->len))) {
+		size_t line_len = nl - c->buf;
+
+		if (c->overflow) {
+			c->overflow = false;
+			control__reply_line(c, strdup("{\"ok\":false,\"error\":\"request line too long\"}"));
+		} else if (line_len) {
+			control__reply_line(c, control__execute_line(ctl, c->buf, line_len));
+		}
+		if (c->fd < 0)
+			return;
+		c->len -= line_len + 1;
+		memmove(c->buf, nl + 1, c->len);
+	}
+	/* A full buffer without a newline: drop it, answer at the newline. */
+	if (c->fd >= 0 && c->len == sizeof(c->buf)) {
+		c->overflow = true;
+		c->len = 0;
+	}
+}
+
+static void control__read_client(struct control *ctl, struct control_client *c)
+{
+	ssize_t n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		control__drop_client(c);
+		return;
+	}
+	c->len += n;
+	control__serve_lines(ctl, c);
+}
+
+static void control__accept(struct control *ctl)
+{
+	unsigned int i;
+	int fd;
+
+	fd = accept4(ctl->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return;
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		if (ctl->clients[i].fd < 0) {
+			ctl->clients[i].fd = fd;
+			return;
+		}
+	}
+	send(fd, "{\"ok\":false,\"error\":\"too many clients\"}\n", 40, MSG_NOSIGNAL);
+	close(fd);
+}
+
+int control__pollfds(struct control *ctl, struct pollfd *pfd, int max)
+{
+	unsigned int i;
+	int n = 0;
+
+	if (ctl->listen_fd < 0 || max < 1)
+		return 0;
+	pfd[n++] = (struct pollfd){ .fd = ctl->listen_fd, .events = POLLIN };
+	for (i = 0; i < CONTROL_MAX_CLIENTS && n < max; i++) {
+		if (ctl->clients[i].fd >= 0)
+			pfd[n++] = (struct pollfd){ .fd = ctl->clients[i].fd,
+						    .events = POLLIN };
+	}
+	return n;
+}
+
+void control__handle(struct control *ctl, const struct pollfd *pfd, int n)
+{
+	unsigned int j;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!pfd[i].revents)
+			continue;
+		if (pfd[i].fd == ctl->listen_fd) {
+			control__accept(ctl);
+			continue;
+		}
+		for (j = 0; j < CONTROL_MAX_CLIENTS; j++) {
+			if (ctl->clients[j].fd == pfd[i].fd) {
+				control__read_client(ctl, &ctl->clients[j]);
+				break;
+			}
+		}
+	}
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The control socket: a UNIX stream socket carrying one JSON object per
+ * line in each direction (Documentation/vmm.rst, "Control protocol").
+ */
+#ifndef VMM_CONTROL_H
+#define VMM_CONTROL_H
+
+#include <poll.h>
+
+#include "vmm/util.h"
+
+struct json_object;
+struct vm;
+
+#define CONTROL_LINE_MAX	4096
+#define CONTROL_MAX_CLIENTS	8
+
+enum control_cmd {
+	CONTROL_STATUS,
+	CONTROL_PAUSE,
+	CONTROL_RESUME,
+	CONTROL_QUIT,
+};
+
+struct control_request {
+	enum control_cmd cmd;
+	struct json_object *id;		/* optional, echoed in the reply */
+};
+
+/* control_proto.c: parsing and replies, no I/O. */
+int control__parse_request(const char *line, size_t len,
+			   struct control_request *req, char *err, size_t errlen);
+void control__request_free(struct control_request *req);
+const char *control__cmd_name(enum control_cmd cmd);
+struct json_object *control__reply_ok(const struct control_request *req);
+struct json_object *control__reply_error(const struct control_request *req,
+					 const char *msg);
+
+/* control.c: the server side, driven by the main loop's poll(). */
+struct control_client {
+	int fd;
+	size_t len;
+	bool overflow;		/* dropping the rest of an overlong line */
+	char buf[CONTROL_LINE_MAX];
+};
+
+struct control {
+	int listen_fd;
+	char *path;		/* unlinked on close if we created it */
+	struct vm *vm;
+	bool quit;		/* a client asked to quit */
+	struct control_client clients[CONTROL_MAX_CLIENTS];
+};
+
+int control__listen(struct control *ctl, struct vm *vm, const char *path);
+/* Serve on an already listening socket (one a previous image created). */
+void control__adopt(struct control *ctl, struct vm *vm, int listen_fd);
+void control__close(struct control *ctl);
+/* Fill @pfd with the fds to poll; returns how many. */
+int control__pollfds(struct control *ctl, struct pollfd *pfd, int max);
+void control__handle(struct control *ctl, const struct pollfd *pfd, int n);
+/* The reply to one request line, as a string the caller frees. */
+char *control__execute_line(struct control *ctl, const char *line, size_t len);
+
+/* client.c: send one command, print the reply, 0 if it was "ok". */
+int control__client(const char *path, const char *cmd);
+
+#endif

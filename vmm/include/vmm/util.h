@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Small helpers shared by every part of the VMM: messages, sizes, clocks.
+ */
+#ifndef VMM_UTIL_H
+#define VMM_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define ALIGN_UP(x, a)		(((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
+#define ALIGN_DOWN(x, a)	((x) & ~((__typeof__(x))(a) - 1))
+#define MIN(a, b)		((a) < (b) ? (a) : (b))
+#define MAX(a, b)		((a) > (b) ? (a) : (b))
+
+#define SZ_1K	0x400ULL
+#define SZ_1M	0x100000ULL
+#define SZ_2M	0x200000ULL
+#define SZ_1G	0x40000000ULL
+
+#define __printf(a, b)	__attribute__((format(printf, a, b)))
+
+/* Every message starts with "vmm: " so a test log says who complained. */
+void pr_err(const char *fmt, ...) __printf(1, 2);
+void pr_warn(const char *fmt, ...) __printf(1, 2);
+void pr_info(const char *fmt, ...) __printf(1, 2);
+void pr_debug(const char *fmt, ...) __printf(1, 2);
+extern bool vmm_verbose;
+
+/*
+ * Parse "64M", "1G", "512k", "4096" into bytes.  Returns -1 on a malformed
+ * string or overflow; the caller names the option in its error.
+ */
+int parse_size(const char *s, u64 *out);
+
+/* Monotonic and wall-clock time in nanoseconds. */
+u64 now_ns(void);
+u64 realtime_ns(void);
+
+/* Read a whole file (kernel, initrd) into a malloc'ed buffer. */
+int read_file(const char *path, void **buf, size_t *len, size_t max_len);
+
+/* write()/read() the whole buffer, retrying on EINTR and short counts. */
+int write_full(int fd, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The virtual machine: KVM VM, guest RAM, vCPUs, devices and the state
+ * that the pause protocol and the main loop share.  Every file descriptor
+ * the VM owns is reachable from here (kvm.sys_fd, kvm.vm_fd, mem.memfd,
+ * vcpus[i].fd, event_fd), which is what the live upgrade needs to keep.
+ */
+#ifndef VMM_VM_H
+#define VMM_VM_H
+
+#include <pthread.h>
+
+#include "vmm/builtin_guest.h"
+#include "vmm/config.h"
+#include "vmm/guest_mem.h"
+#include "vmm/ioport.h"
+#include "vmm/kvm.h"
+#include "vmm/vcpu.h"
+
+#define VM_MAX_VCPUS	BG_MAX_VCPUS
+
+enum vm_run_state {
+	VM_RUNNING,
+	VM_PAUSED,
+	VM_STOPPING,
+};
+
+enum vm_exit_reason {
+	VM_EXIT_NONE,
+	VM_EXIT_QUIT,		/* control "quit" or a signal */
+	VM_EXIT_POWEROFF,
+	VM_EXIT_REBOOT,		/* guest reset: the VMM exits, like -no-reboot */
+	VM_EXIT_ERROR,
+};
+
+struct serial8250;
+struct power;
+struct rtc;
+
+struct vm {
+	const struct vmm_config *cfg;
+	struct kvm kvm;
+	struct guest_mem mem;
+	struct ioport_bus bus;
+	unsigned int nr_vcpus;
+	struct vcpu *vcpus;
+	u32 tsc_khz;
+
+	/* Devices; NULL when absent. */
+	struct serial8250 *uart;
+	struct power *power;
+	struct rtc *rtc;
+	struct builtin_guest *bg;
+
+	/* Pause protocol (vcpu.c); lock order: vm->lock, then device locks. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	enum vm_run_state want;
+	unsigned int nr_parked;
+	unsigned int nr_exited;
+
+	/* vCPU threads and devices ask the main loop to stop through this. */
+	int event_fd;
+	enum vm_exit_reason exit_reason;
+	char exit_msg[256];
+
+	u64 start_ns;		/* for uptime */
+	u64 paused_ns;		/* when the last pause completed */
+	u64 last_pause_ns;	/* how long the last pause took */
+};
+
+/*
+ * Create the KVM VM, guest RAM, vCPUs and devices; nothing runs yet.
+ * If @mem is not NULL the VM takes over that guest RAM (restore into a new
+ * VM) instead of creating it.
+ */
+int vm__create(struct vm *vm, const struct vmm_config *cfg, struct guest_mem *mem);
+/* Load the guest named by the config and set every vCPU to its entry. */
+int vm__load_guest(struct vm *vm);
+int vm__start(struct vm *vm);
+void vm__pause(struct vm *vm);
+void vm__resume(struct vm *vm);
+bool vm__is_paused(struct vm *vm);
+/* Stop and join vCPU threads; the VM's state stays readable. */
+void vm__stop(struct vm *vm);
+/* Give guest RAM away (to a new VM) before vm__destroy(). */
+void vm__release_mem(struct vm *vm, struct guest_mem *out);
+void vm__destroy(struct vm *vm);
+
+/* Any thread: ask the main loop to end the VM; the first reason wins. */
+void vm__request_exit(struct vm *vm, enum vm_exit_reason reason,
+		      const char *fmt, ...) __printf(3, 4);
+
+#endif

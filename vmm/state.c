@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Encoding and strict decoding of state records (format: state.h).
+ * Pure data handling: no KVM, no I/O, so it is unit-tested with hostile
+ * input.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/kvm.h>
+
+#include "vmm/devices.h"
+#include "vmm/state.h"
+
+#define STATE_ALIGN	8
+
+struct state_type_info {
+	u16 type;
+	const char *name;
+	u32 size;		/* exact payload size, or 0: checked by @check */
+	bool per_vcpu;
+	int (*check)(const struct state_rec *rec);
+};
+
+static int state__check_msrs(const struct state_rec *rec)
+{
+	struct kvm_msrs msrs;
+
+	if (rec->len < sizeof(msrs))
+		return -1;
+	memcpy(&msrs, rec->payload, sizeof(msrs));
+	if (msrs.nmsrs > (STATE_MAX_PAYLOAD - sizeof(msrs)) / sizeof(msrs.entries[0]))
+		return -1;
+	return rec->len == sizeof(msrs) + msrs.nmsrs * sizeof(msrs.entries[0]) ? 0 : -1;
+}
+
+static int state__check_xsave(const struct state_rec *rec)
+{
+	/* 4 KiB legacy layout, or the larger XSAVE2 size in 4-byte words. */
+	return rec->len >= sizeof(struct kvm_xsave) && rec->len % 4 == 0 ? 0 : -1;
+}
+
+static const struct state_type_info state_types[] = {
+	{ STATE_END, "end", 0, false, NULL },
+	{ STATE_VM_INFO, "vm-info", sizeof(struct state_vm_info), false, NULL },
+	{ STATE_MEM_LAYOUT, "mem-layout", sizeof(struct state_mem_layout), false, NULL },
+	{ STATE_VCPU_REGS, "vcpu-regs", sizeof(struct kvm_regs), true, NULL },
+	{ STATE_VCPU_SREGS, "vcpu-sregs", sizeof(struct kvm_sregs), true, NULL },
+	{ STATE_VCPU_FPU, "vcpu-fpu", sizeof(struct kvm_fpu), true, NULL },
+	{ STATE_VCPU_XSAVE, "vcpu-xsave", 0, true, state__check_xsave },
+	{ STATE_VCPU_XCRS, "vcpu-xcrs", sizeof(struct kvm_xcrs), true, NULL },
+	{ STATE_VCPU_MSRS, "vcpu-msrs", 0, true, state__check_msrs },
+	{ STATE_VCPU_LAPIC, "vcpu-lapic", sizeof(struct kvm_lapic_state), true, NULL },
+	{ STATE_VCPU_EVENTS, "vcpu-events", sizeof(struct kvm_vcpu_events), true, NULL },
+	{ STATE_VCPU_DEBUGREGS, "vcpu-debugregs", sizeof(struct kvm_debugregs), true, NULL },
+	{ STATE_VCPU_MP_STATE, "vcpu-mp-state", sizeof(struct kvm_mp_state), true, NULL },
+	{ STATE_PIC_MASTER, "pic-master", sizeof(struct kvm_irqchip), false, NULL },
+	{ STATE_PIC_SLAVE, "pic-slave", sizeof(struct kvm_irqchip), false, NULL },
+	{ STATE_IOAPIC, "ioapic", sizeof(struct kvm_irqchip), false, NULL },
+	{ STATE_PIT2, "pit2", sizeof(struct kvm_pit_state2), false, NULL },
+	{ STATE_CLOCK, "clock", sizeof(struct kvm_clock_data), false, NULL },
+	{ STATE_DEV_SERIAL, "dev-serial8250", sizeof(struct serial8250_state), false, NULL },
+	{ STATE_DEV_RTC, "dev-rtc", sizeof(struct rtc_state), false, NULL },
+	{ STATE_DEV_BUILTIN, "dev-builtin-guest", sizeof(struct state_builtin), false, NULL },
+};
+
+static const struct state_type_info *state__type_info(u16 type)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(state_types); i++)
+		if (state_types[i].type == type)
+			return &state_types[i];
+	return NULL;
+}
+
+const char *state__type_name(u16 type)
+{
+	const struct state_type_info *t = state__type_info(type);
+
+	return t ? t->name : "unknown";
+}
+
+void state_buf__init(struct state_buf *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+void state_buf__free(struct state_buf *b)
+{
+	free(b->data);
+	state_buf__init(b);
+}
+
+static int state_buf__reserve(struct state_buf *b, size_t more)
+{
+	size_t cap = b->cap ? b->cap : 4096;
+	u8 *p;
+
+	if (b->len + more <= b->cap)
+		return 0;
+	while (cap < b->len + more)
+		cap *= 2;
+	p = realloc(b->data, cap);
+	if (!p)
+		return -ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+void state__put(struct state_buf *b, u16 type, u32 id, const void *payload, u32 len)
+{
+	struct state_rec_hdr hdr = {
+		.magic = STATE_MAGIC, .version = STATE_VERSION,
+		.type = type, .id = id, .len = len,
+	};
+	size_t padded = ALIGN_UP((size_t)len, STATE_ALIGN);
+
+	if (b->err)
+		return;
+	if (len > STATE_MAX_PAYLOAD) {
+		b->err = -E2BIG;
+		return;
+	}
+	if (state_buf__reserve(b, sizeof(hdr) + padded)) {
+		b->err = -ENOMEM;
+		return;
+	}
+	memcpy(b->data + b->len, &hdr, sizeof(hdr));
+	if (len)
+		memcpy(b->data + b->len + sizeof(hdr), payload, len);
+	memset(b->data + b->len + sizeof(hdr) + len, 0, padded - len);
+	b->len += sizeof(hdr) + padded;
+}
+
+void state__put_end(struct state_buf *b)
+{
+	state__put(b, STATE_END, 0, NULL, 0);
+}
+
+void state_cursor__init(struct state_cursor *c, const void *data, size_t len)
+{
+	c->data = data;
+	c->len = len;
+	c->off = 0;
+	c->done = false;
+}
+
+#define state__fail(err, errlen, ...) \
+	({ snprintf(err, errlen, __VA_ARGS__); -EINVAL; })
+
+int state__next(struct state_cursor *c, struct state_rec *rec, char *err, size_t errlen)
+{
+	const struct state_type_info *t;
+	struct state_rec_hdr hdr;
+	size_t left, padded;
+
+	if (c->done)
+		return 0;
+	left = c->len - c->off;
+	if (left < sizeof(hdr))
+		return state__fail(err, errlen, "truncated: %zu bytes where a record header was expected at offset %zu",
+				   left, c->off);
+	memcpy(&hdr, c->data + c->off, sizeof(hdr));
+	if (hdr.magic != STATE_MAGIC)
+		return state__fail(err, errlen, "bad record magic %#x at offset %zu",
+				   hdr.magic, c->off);
+	if (hdr.version != STATE_VERSION)
+		return state__fail(err, errlen, "record version %u at offset %zu, this VMM reads version %u",
+				   hdr.version, c->off, STATE_VERSION);
+	t = state__type_info(hdr.type);
+	if (!t)
+		return state__fail(err, errlen, "unknown record type %u at offset %zu",
+				   hdr.type, c->off);
+	if (hdr.len > STATE_MAX_PAYLOAD)
+		return state__fail(err, errlen, "%s record claims %u bytes", t->name, hdr.len);
+	padded = ALIGN_UP((size_t)hdr.len, STATE_ALIGN);
+	if (padded > left - sizeof(hdr))
+		return state__fail(err, errlen, "truncated %s record at offset %zu: %u bytes claimed, %zu present",
+				   t->name, c->off, hdr.len, left - sizeof(hdr));
+	if (!t->per_vcpu && hdr.id != 0)
+		return state__fail(err, errlen, "%s record with id %u (must be 0)", t->name, hdr.id);
+
+	rec->type = hdr.type;
+	rec->id = hdr.id;
+	rec->len = hdr.len;
+	rec->payload = c->data + c->off + sizeof(hdr);
+	if (t->size ? hdr.len != t->size : (t->check ? t->check(rec) : hdr.len != 0))
+		return state__fail(err, errlen, "%s record has a bad size (%u bytes)",
+				   t->name, hdr.len);
+	c->off += sizeof(hdr) + padded;
+	if (hdr.type == STATE_END) {
+		if (c->off != c->len)
+			return state__fail(err, errlen, "%zu bytes after the end record",
+					   c->len - c->off);
+		c->done = true;
+		return 0;
+	}
+	return 1;
+}
+
+int state__validate(const void *data, size_t len, char *err, size_t errlen)
+{
+	struct state_cursor c;
+	struct state_rec rec;
+	int ret, n = 0;
+
+	state_cursor__init(&c, data, len);
+	while ((ret = state__next(&c, &rec, err, errlen)) > 0) {
+		if (n++ == 0 && rec.type != STATE_VM_INFO)
+			return state__fail(err, errlen, "stream starts with %s, not vm-info",
+					   state__type_name(rec.type));
+	}
+	if (ret == 0 && n == 0)
+		return state__fail(err, errlen, "empty stream");
+	return ret;
+}

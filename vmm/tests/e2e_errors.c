@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Every way to hold the vmm binary wrong gives one line naming the
+ * problem and a non-zero exit, never a crash (ASan/UBSan would turn a
+ * crash into an exit status >= 128 or a report on stderr).
+ *
+ * usage: e2e_errors VMM_BINARY
+ */
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+static const char *vmm;
+static char err_path[300];
+
+static void expect_error(int want_status, const char *want_text, char *const argv[])
+{
+	int status = test_run(argv, err_path);
+	char *line = test_read_first_line(err_path);
+	int lines = test_count_lines(err_path);
+
+	TEST_ASSERT(status == want_status, "%s %s: exit status %d, expected %d (%s)",
+		    argv[1], argv[2] ? argv[2] : "", status, want_status, line);
+	TEST_ASSERT(lines == 1, "%s: expected one line on stderr, got %d", argv[1], lines);
+	TEST_ASSERT(strstr(line, want_text), "expected \"%s\" in: %s", want_text, line);
+	printf("ok: %s\n", line);
+	free(line);
+}
+
+#define VMM(...) ((char *[]){ (char *)vmm, __VA_ARGS__, NULL })
+
+/* Run the VMM with /dev hidden behind an empty tmpfs: "no /dev/kvm". */
+static void expect_no_kvm(void)
+{
+	char *line;
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (!freopen(err_path, "w", stderr) ||
+		    unshare(CLONE_NEWNS) ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("tmpfs", "/dev", "tmpfs", 0, NULL))
+			_exit(KSFT_SKIP);
+		execl(vmm, vmm, "--guest", "builtin", "--no-stdin", (char *)NULL);
+		_exit(127);
+	}
+	status = test_wait(pid);
+	if (status == KSFT_SKIP) {
+		printf("skip: cannot hide /dev/kvm (needs CAP_SYS_ADMIN)\n");
+		return;
+	}
+	line = test_read_first_line(err_path);
+	TEST_ASSERT(status == 1, "no /dev/kvm: exit status %d (%s)", status, line);
+	TEST_ASSERT(strstr(line, "/dev/kvm"), "expected /dev/kvm in: %s", line);
+	printf("ok: %s\n", line);
+	free(line);
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const options[] = {
+		"--kernel", "--initrd", "--cmdline", "--guest", "--report-ms",
+		"--mem", "--cpus", "--hugepages", "--control", "--cmd",
+		"--serial-log", "--no-stdin", "--verbose", "--help",
+	};
+	char help_path[300], junk[300], fake[300], sock[300], cmd[400];
+	static char longcmd[3000];
+	unsigned int i;
+	FILE *f;
+
+	TEST_ASSERT(argc == 2, "usage: %s VMM", argv[0]);
+	vmm = argv[1];
+	snprintf(err_path, sizeof(err_path), "%s/stderr", test_tmpdir());
+	snprintf(help_path, sizeof(help_path), "%s/help", test_tmpdir());
+	snprintf(junk, sizeof(junk), "%s/junk-kernel", test_tmpdir());
+	snprintf(fake, sizeof(fake), "%s/fake-bzImage", test_tmpdir());
+	snprintf(sock, sizeof(sock), "%s/nobody.sock", test_tmpdir());
+
+	/* --help documents every option. */
+	TEST_ASSERT(test_wait(test_spawn(VMM("--help"), help_path, NULL)) == 0, "--help");
+	for (i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "grep -q -e '%s' '%s'", options[i], help_path);
+		TEST_ASSERT(system(cmd) == 0, "--help does not mention %s", options[i]);
+	}
+
+	/* Command line. */
+	expect_error(2, "unknown option", VMM("--bogus"));
+	expect_error(2, "--mem", VMM("--guest", "builtin", "--mem", "1M"));
+	expect_error(2, "malformed size", VMM("--guest", "builtin", "--mem", "12Q"));
+	expect_error(2, "not a multiple", VMM("--guest", "builtin", "--mem", "100000K"));
+	expect_error(2, "--cpus", VMM("--guest", "builtin", "--cpus", "0"));
+	expect_error(2, "--cpus", VMM("--guest", "builtin", "--cpus", "many"));
+	expect_error(2, "--guest", VMM("--guest", "windows"));
+	expect_error(2, "--kernel", VMM("--mem", "128M"));
+	expect_error(2, "--control", VMM("--cmd", "status"));
+
+	/* Kernel images. */
+	expect_error(1, "/nonexistent/bzImage", VMM("--kernel", "/nonexistent/bzImage"));
+	f = fopen(junk, "w");
+	TEST_ASSERT(f, "create %s", junk);
+	for (i = 0; i < 2000; i++)
+		fputs("not a kernel ", f);
+	fclose(f);
+	expect_error(1, "not a bzImage", VMM("--kernel", junk));
+	expect_error(1, "not a regular file", VMM("--kernel", "/dev/null"));
+	test_write_fake_bzimage(fake);
+	expect_error(1, "/nonexistent/initrd",
+		     VMM("--kernel", fake, "--initrd", "/nonexistent/initrd"));
+	memset(longcmd, 'x', sizeof(longcmd) - 1);
+	longcmd[sizeof(longcmd) - 1] = '\0';
+	expect_error(1, "command line", VMM("--kernel", fake, "--cmdline", longcmd));
+
+	/* Client mode without a server. */
+	expect_error(1, "cannot connect", VMM("--control", sock, "--cmd", "status"));
+
+	/* No KVM at all. */
+	if (test_have_kvm())
+		expect_no_kvm();
+
+	test_cleanup();
+	return 0;
+}

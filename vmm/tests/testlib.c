@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test helpers: processes, temp dirs and a control-socket client.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+extern char **environ;
+
+pid_t test_vmm_pid;
+static char tmpdir[256];
+
+static void test_rm_tmpdir(void)
+{
+	char cmd[300];
+
+	if (!tmpdir[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd))
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+	tmpdir[0] = '\0';
+}
+
+void test_cleanup(void)
+{
+	if (test_vmm_pid > 0) {
+		kill(test_vmm_pid, SIGKILL);
+		waitpid(test_vmm_pid, NULL, 0);
+		test_vmm_pid = 0;
+	}
+	test_rm_tmpdir();
+}
+
+int test_have_kvm(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+const char *test_tmpdir(void)
+{
+	if (!tmpdir[0]) {
+		strcpy(tmpdir, "/tmp/vmm-test.XXXXXX");
+		TEST_ASSERT(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+		atexit(test_rm_tmpdir);
+	}
+	return tmpdir;
+}
+
+pid_t test_spawn(char *const argv[], const char *stdout_path,
+		 const char *stderr_path)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int ret;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (stdout_path)
+		posix_spawn_file_actions_addopen(&fa, 1, stdout_path,
+						 O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (stderr_path)
+		posix_spawn_file_actions_addopen(&fa, 2, stderr_path,
+						 O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ret = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	TEST_ASSERT(ret == 0, "spawn %s: %s", argv[0], strerror(ret));
+	return pid;
+}
+
+int test_wait(pid_t pid)
+{
+	int status;
+
+	TEST_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+int test_run(char *const argv[], const char *stderr_path)
+{
+	return test_wait(test_spawn(argv, "/dev/null", stderr_path));
+}
+
+char *test_read_first_line(const char *path)
+{
+	char buf[4096] = "";
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = '\0';
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+	return strdup(buf);
+}
+
+int test_count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int c, n = 0;
+
+	if (!f)
+		return -1;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+void test_sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+int test_connect(const char *sock_path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int i, fd;
+
+	strncpy(addr.sun_path, sock_path, sizeof(addr.sun_path) - 1);
+	/* Readiness, not timing: the VMM listens once the VM is built. */
+	for (i = 0; i < 1000; i++) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+			return fd;
+		close(fd);
+		if (test_vmm_pid > 0 && waitpid(test_vmm_pid, NULL, WNOHANG) == test_vmm_pid) {
+			test_vmm_pid = 0;
+			TEST_ASSERT(0, "the VMM exited before listening on %s", sock_path);
+		}
+		test_sleep_ms(20);
+	}
+	TEST_ASSERT(0, "nobody listens on %s", sock_path);
+	return -1;
+}
+
+struct json_object *test_request_raw(int fd, const char *line)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	static char buf[65536];
+	size_t len = 0;
+	struct json_object *reply;
+
+	TEST_ASSERT(write(fd, line, strlen(line)) == (ssize_t)strlen(line) &&
+		    write(fd, "\n", 1) == 1, "send %s: %s", line, strerror(errno));
+	for (;;) {
+		ssize_t n;
+
+		TEST_ASSERT(poll(&pfd, 1, 60000) == 1, "no reply to %s", line);
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		TEST_ASSERT(n > 0, "connection closed waiting for the reply to %s", line);
+		len += n;
+		buf[len] = '\0';
+		if (memchr(buf, '\n', len))
+			break;
+	}
+	TEST_ASSERT(buf[len - 1] == '\n' && strchr(buf, '\n') == buf + len - 1,
+		    "expected exactly one reply line to %s, got: %s", line, buf);
+	reply = json_tokener_parse(buf);
+	TEST_ASSERT(reply, "reply to %s is not JSON: %s", line, buf);
+	return reply;
+}
+
+struct json_object *test_request(int fd, const char *cmd)
+{
+	char line[256];
+
+	snprintf(line, sizeof(line), "{\"cmd\":\"%s\"}", cmd);
+	return test_request_raw(fd, line);
+}
+
+int test_ok(struct json_object *reply)
+{
+	struct json_object *ok;
+
+	TEST_ASSERT(json_object_object_get_ex(reply, "ok", &ok),
+		    "reply without \"ok\": %s", json_object_to_json_string(reply));
+	return json_object_get_boolean(ok);
+}
+
+const char *test_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	TEST_ASSERT(json_object_object_get_ex(o, key, &v) &&
+		    json_object_is_type(v, json_type_string),
+		    "no string \"%s\" in %s", key, json_object_to_json_string(o));
+	return json_object_get_string(v);
+}
+
+unsigned long long test_u64(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	TEST_ASSERT(json_object_object_get_ex(o, key, &v) &&
+		    json_object_is_type(v, json_type_int),
+		    "no integer \"%s\" in %s", key, json_object_to_json_string(o));
+	return json_object_get_uint64(v);
+}
+
+struct json_object *test_vcpu(struct json_object *status, int id)
+{
+	struct json_object *arr;
+
+	TEST_ASSERT(json_object_object_get_ex(status, "vcpu", &arr) &&
+		    (int)json_object_array_length(arr) > id,
+		    "no vcpu[%d] in %s", id, json_object_to_json_string(status));
+	return json_object_array_get_idx(arr, id);
+}
+
+void test_fake_bzimage(unsigned char *img)
+{
+	memset(img, 0, FAKE_BZIMAGE_SIZE);
+	img[0x1f1] = 1;				/* setup_sects */
+	img[0x1fe] = 0x55;			/* boot_flag */
+	img[0x1ff] = 0xaa;
+	img[0x201] = 0x66;			/* header ends at 0x268 */
+	memcpy(img + 0x202, "HdrS", 4);
+	img[0x206] = 0x0f;			/* version 2.15 */
+	img[0x207] = 0x02;
+	img[0x211] = 0x01;			/* loadflags: LOADED_HIGH */
+	img[0x22c] = 0xff;			/* initrd_addr_max 0x7fffffff */
+	img[0x22d] = 0xff;
+	img[0x22e] = 0xff;
+	img[0x22f] = 0x7f;
+	img[0x236] = 0x03;			/* xloadflags: KERNEL_64 | CAN_BE_LOADED_ABOVE_4G */
+	img[0x238] = 0xff;			/* cmdline_size 2047 */
+	img[0x239] = 0x07;
+	img[0x262] = 0x10;			/* init_size 1 MiB */
+}
+
+void test_write_fake_bzimage(const char *path)
+{
+	static unsigned char img[FAKE_BZIMAGE_SIZE];
+	FILE *f = fopen(path, "w");
+
+	TEST_ASSERT(f, "create %s", path);
+	test_fake_bzimage(img);
+	TEST_ASSERT(fwrite(img, sizeof(img), 1, f) == 1, "write %s", path);
+	fclose(f);
+}

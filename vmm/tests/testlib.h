@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for the VMM's tests, in the style of KVM selftests: TEST_REQUIRE
+ * skips (exit 77, meson's skip code) when the host lacks something,
+ * TEST_ASSERT fails with what was expected and what was seen.
+ */
+#ifndef VMM_TESTLIB_H
+#define VMM_TESTLIB_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+#define KSFT_SKIP 77
+
+#define TEST_ASSERT(cond, fmt, ...) do {					\
+	if (!(cond)) {								\
+		fprintf(stderr, "%s:%d: assertion failed: %s\n  " fmt "\n",	\
+			__FILE__, __LINE__, #cond, ##__VA_ARGS__);		\
+		test_cleanup();							\
+		exit(1);							\
+	}									\
+} while (0)
+
+#define TEST_REQUIRE(cond, why) do {						\
+	if (!(cond)) {								\
+		printf("SKIP: %s\n", why);					\
+		test_cleanup();							\
+		exit(KSFT_SKIP);						\
+	}									\
+} while (0)
+
+/* Called before a failing or skipping test exits (kills the VMM). */
+void test_cleanup(void);
+
+/* /dev/kvm can be opened read-write. */
+int test_have_kvm(void);
+
+/* A fresh private directory for sockets and logs. */
+const char *test_tmpdir(void);
+
+/* Spawn @argv with stdin from /dev/null; returns the pid. */
+pid_t test_spawn(char *const argv[], const char *stdout_path,
+		 const char *stderr_path);
+/* Wait for @pid; returns its exit status, or 128 + signal. */
+int test_wait(pid_t pid);
+/* Run @argv to completion, stderr to @stderr_path; returns exit status. */
+int test_run(char *const argv[], const char *stderr_path);
+/* First line of a file, malloc'ed ("" if empty). */
+char *test_read_first_line(const char *path);
+/* Number of lines in a file. */
+int test_count_lines(const char *path);
+
+/* A control-socket connection to a running VMM. */
+int test_connect(const char *sock_path);	/* retries until it listens */
+/* Send one raw line, return the parsed reply (json_object_put it). */
+struct json_object *test_request_raw(int fd, const char *line);
+struct json_object *test_request(int fd, const char *cmd);
+/* Shorthand accessors: abort the test if the field is missing. */
+int test_ok(struct json_object *reply);
+const char *test_str(struct json_object *o, const char *key);
+unsigned long long test_u64(struct json_object *o, const char *key);
+struct json_object *test_vcpu(struct json_object *status, int id);
+
+void test_sleep_ms(unsigned int ms);
+
+/*
+ * A minimal image that passes the bzImage checks (boot protocol 2.15,
+ * 64-bit entry, 1 MiB init_size) but whose kernel is a few zero bytes:
+ * enough to test the loader, not to boot.
+ */
+#define FAKE_BZIMAGE_SIZE	8192
+void test_fake_bzimage(unsigned char *img);
+void test_write_fake_bzimage(const char *path);
+
+/* The pid of the VMM under test, killed by test_cleanup(). */
+extern pid_t test_vmm_pid;
+
+#endif

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Control protocol parsing: good requests give the command, bad ones a
+ * one-line reason; the "id" is echoed.
+ */
+#include <string.h>
+
+#include "testlib.h"
+#include "vmm/control.h"
+
+static void expect_cmd(const char *line, enum control_cmd want)
+{
+	struct control_request req;
+	char err[256] = "";
+	int ret = control__parse_request(line, strlen(line), &req, err, sizeof(err));
+
+	TEST_ASSERT(ret == 0 && req.cmd == want, "%s: ret %d cmd %d (%s)", line, ret,
+		    req.cmd, err);
+	control__request_free(&req);
+}
+
+static void expect_error(const char *line, size_t len, const char *want)
+{
+	struct control_request req;
+	char err[256] = "";
+	int ret = control__parse_request(line, len, &req, err, sizeof(err));
+
+	TEST_ASSERT(ret != 0, "%.40s: accepted", line);
+	TEST_ASSERT(strstr(err, want), "%.40s: expected \"%s\" in \"%s\"", line, want, err);
+	TEST_ASSERT(!strchr(err, '\n'), "error is not one line: %s", err);
+	control__request_free(&req);
+	printf("ok: %.40s -> %s\n", line, err);
+}
+
+int main(void)
+{
+	struct control_request req;
+	struct json_object *reply;
+	static char big[CONTROL_LINE_MAX + 10];
+	char err[256];
+
+	expect_cmd("{\"cmd\":\"status\"}", CONTROL_STATUS);
+	expect_cmd("  {\"cmd\" : \"pause\"}  ", CONTROL_PAUSE);
+	expect_cmd("{\"cmd\":\"resume\",\"extra\":[1,2]}", CONTROL_RESUME);
+	expect_cmd("{\"id\":1,\"cmd\":\"quit\"}\r", CONTROL_QUIT);
+
+	expect_error("", 0, "malformed JSON");
+	expect_error("{", strlen("{"), "malformed JSON");
+	expect_error("{\"cmd\":\"status\"", strlen("{\"cmd\":\"status\""), "malformed JSON");
+	expect_error("{\"cmd\":\"status\"}}", strlen("{\"cmd\":\"status\"}}"), "trailing");
+	expect_error("{cmd:status}", strlen("{cmd:status}"), "malformed JSON");
+	expect_error("\"status\"", strlen("\"status\""), "not a JSON object");
+	expect_error("[\"status\"]", strlen("[\"status\"]"), "not a JSON object");
+	expect_error("{}", strlen("{}"), "no \"cmd\"");
+	expect_error("{\"cmd\":7}", strlen("{\"cmd\":7}"), "no \"cmd\"");
+	expect_error("{\"cmd\":null}", strlen("{\"cmd\":null}"), "no \"cmd\"");
+	expect_error("{\"cmd\":\"reboot\"}", strlen("{\"cmd\":\"reboot\"}"), "unknown command \"reboot\"");
+	expect_error("{\"cmd\":\"STATUS\"}", strlen("{\"cmd\":\"STATUS\"}"), "unknown command");
+	expect_error("{\"cmd\":\"st\\u0000atus\"}", strlen("{\"cmd\":\"st\\u0000atus\"}"), "unknown command");
+	memset(big, ' ', sizeof(big));
+	expect_error(big, sizeof(big), "longer than");
+
+	/* The id comes back in the reply, whatever its type. */
+	TEST_ASSERT(control__parse_request("{\"cmd\":\"nope\",\"id\":[\"x\"]}", 25, &req,
+					   err, sizeof(err)) != 0, "nope accepted");
+	reply = control__reply_error(&req, err);
+	TEST_ASSERT(!strcmp(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN),
+			    "{\"ok\":false,\"id\":[\"x\"],\"error\":\"unknown command \\\"nope\\\"\"}"),
+		    "reply %s", json_object_to_json_string(reply));
+	json_object_put(reply);
+	control__request_free(&req);
+	printf("ok: control protocol parsing\n");
+	return 0;
+}

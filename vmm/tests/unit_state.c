@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * State records: what is encoded decodes to the same records, and every
+ * kind of damaged stream is refused with a reason (and never read out of
+ * bounds: run under ASan).
+ */
+#include <string.h>
+
+#include <linux/kvm.h>
+
+#include "testlib.h"
+#include "vmm/state.h"
+
+static char err[256];
+
+static void build_stream(struct state_buf *b)
+{
+	struct state_vm_info info = { .nr_vcpus = 2, .mem_size = 64 << 20 };
+	struct kvm_regs regs = { .rip = 0x1234, .rax = 42 };
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[3];
+	} msrs = { .hdr.nmsrs = 3, .e = { { .index = 0x10, .data = 7 } } };
+
+	state_buf__init(b);
+	state__put(b, STATE_VM_INFO, 0, &info, sizeof(info));
+	state__put(b, STATE_VCPU_REGS, 0, &regs, sizeof(regs));
+	regs.rip = 0x5678;
+	state__put(b, STATE_VCPU_REGS, 1, &regs, sizeof(regs));
+	state__put(b, STATE_VCPU_MSRS, 1, &msrs, sizeof(msrs));
+	state__put_end(b);
+	TEST_ASSERT(b->err == 0, "encode: %d", b->err);
+}
+
+static void expect_invalid(const void *data, size_t len, const char *why)
+{
+	int ret = state__validate(data, len, err, sizeof(err));
+
+	TEST_ASSERT(ret == -22, "%s: accepted (ret %d)", why, ret);
+	printf("ok: %s refused: %s\n", why, err);
+}
+
+/* Patch a header field of the @n-th record of a copy of the stream. */
+static u8 *patched(const struct state_buf *b, int n, size_t field, const void *val, size_t vlen)
+{
+	u8 *copy = malloc(b->len);
+	size_t off = 0;
+	int i;
+
+	memcpy(copy, b->data, b->len);
+	for (i = 0; i < n; i++) {
+		struct state_rec_hdr h;
+
+		memcpy(&h, copy + off, sizeof(h));
+		off += sizeof(h) + ALIGN_UP((size_t)h.len, 8);
+	}
+	memcpy(copy + off + field, val, vlen);
+	return copy;
+}
+
+int main(void)
+{
+	struct state_cursor c;
+	struct state_rec rec;
+	struct kvm_regs regs;
+	struct state_buf b;
+	u32 v32;
+	u16 v16;
+	u8 *p, *big;
+	size_t i;
+	int n, ret;
+
+	build_stream(&b);
+
+	/* Round trip: the same records, in order, with their payloads. */
+	TEST_ASSERT(state__validate(b.data, b.len, err, sizeof(err)) == 0, "valid: %s", err);
+	state_cursor__init(&c, b.data, b.len);
+	for (n = 0; (ret = state__next(&c, &rec, err, sizeof(err))) > 0; n++) {
+		if (n == 2) {
+			TEST_ASSERT(rec.type == STATE_VCPU_REGS && rec.id == 1 &&
+				    rec.len == sizeof(regs), "third record %u/%u/%u",
+				    rec.type, rec.id, rec.len);
+			memcpy(&regs, rec.payload, sizeof(regs));
+			TEST_ASSERT(regs.rip == 0x5678 && regs.rax == 42, "payload");
+		}
+	}
+	TEST_ASSERT(ret == 0 && n == 4, "decoded %d records, ret %d", n, ret);
+	TEST_ASSERT(b.len % 8 == 0, "records are 8-byte aligned");
+
+	/* Framing. */
+	expect_invalid(b.data, 0, "empty stream");
+	expect_invalid(b.data, 7, "truncated header");
+	expect_invalid(b.data, b.len - 16, "missing end record");
+	expect_invalid(b.data, 40, "truncated payload");
+	big = malloc(b.len + 8);
+	memcpy(big, b.data, b.len);
+	memset(big + b.len, 0, 8);
+	expect_invalid(big, b.len + 8, "bytes after the end record");
+	free(big);
+
+	/* Header fields. */
+	v32 = 0xdeadbeef;
+	p = patched(&b, 1, 0, &v32, 4);
+	expect_invalid(p, b.len, "bad magic");
+	free(p);
+	v16 = STATE_VERSION + 1;
+	p = patched(&b, 1, 4, &v16, 2);
+	expect_invalid(p, b.len, "newer version");
+	free(p);
+	v16 = 999;
+	p = patched(&b, 1, 6, &v16, 2);
+	expect_invalid(p, b.len, "unknown type");
+	free(p);
+	v32 = 5;
+	p = patched(&b, 0, 8, &v32, 4);
+	expect_invalid(p, b.len, "VM-wide record with a vCPU id");
+	free(p);
+	v32 = sizeof(regs) - 8;
+	p = patched(&b, 1, 12, &v32, 4);
+	expect_invalid(p, b.len, "fixed-size record with a wrong size");
+	free(p);
+	v32 = 0xfffffff0;
+	p = patched(&b, 1, 12, &v32, 4);
+	expect_invalid(p, b.len, "huge length");
+	free(p);
+	v32 = 1000;	/* nmsrs that does not match the record's length */
+	p = patched(&b, 3, 16, &v32, 4);
+	expect_invalid(p, b.len, "MSR count mismatch");
+	free(p);
+	{
+		struct state_buf nb;
+
+		state_buf__init(&nb);
+		state__put(&nb, STATE_VCPU_REGS, 0, &regs, sizeof(regs));
+		state__put_end(&nb);
+		expect_invalid(nb.data, nb.len, "stream not starting with vm-info");
+		state_buf__free(&nb);
+	}
+
+	/* Any single flipped byte: refused or still well-formed, never a crash. */
+	for (i = 0; i < b.len; i++) {
+		p = malloc(b.len);
+		memcpy(p, b.data, b.len);
+		p[i] ^= 0x5a;
+		state__validate(p, b.len, err, sizeof(err));
+		free(p);
+	}
+	/* Every truncation is refused. */
+	for (i = 0; i < b.len; i++) {
+		p = malloc(i ? i : 1);
+		memcpy(p, b.data, i);
+		TEST_ASSERT(state__validate(p, i, err, sizeof(err)) != 0,
+			    "truncation to %zu bytes accepted", i);
+		free(p);
+	}
+
+	/* Oversized payloads are refused at encode time. */
+	state__put(&b, STATE_VCPU_XSAVE, 0, b.data, STATE_MAX_PAYLOAD + 1);
+	TEST_ASSERT(b.err != 0, "oversized record accepted");
+	state_buf__free(&b);
+	printf("ok: state records\n");
+	return 0;
+}

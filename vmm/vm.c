@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VM's life: create (KVM VM, RAM, vCPUs, devices), load a guest,
+ * start, pause/resume, stop, destroy.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "vmm/devices.h"
+#include "vmm/vm.h"
+#include "vmm/x86/boot.h"
+
+static int vm__create_vcpus(struct vm *vm)
+{
+	unsigned int i;
+	int ret;
+
+	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	for (i = 0; i < vm->nr_vcpus; i++)
+		vm->vcpus[i].fd = -1;
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu__create(vm, &vm->vcpus[i], i);
+		if (ret)
+			return ret;
+	}
+	/* Same CPUID on every vCPU, so vCPU 0 tells which MSRs exist. */
+	ret = kvm__probe_msrs(&vm->kvm, vm->vcpus[0].fd);
+	if (ret)
+		return ret;
+	ret = __kvm_ioctl_quiet(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, NULL);
+	vm->tsc_khz = ret > 0 ? ret : 0;
+	return 0;
+}
+
+static int vm__create_devices(struct vm *vm)
+{
+	int ret;
+
+	ret = serial8250__init(vm);
+	if (!ret)
+		ret = power__init(vm);
+	if (!ret)
+		ret = rtc__init(vm);
+	if (!ret && vm->cfg->guest == GUEST_BUILTIN)
+		ret = builtin_guest__init(vm, vm->cfg->report_ms);
+	return ret;
+}
+
+int vm__create(struct vm *vm, const struct vmm_config *cfg, struct guest_mem *mem)
+{
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->kvm.sys_fd = vm->kvm.vm_fd = -1;
+	vm->mem.memfd = -1;
+	vm->event_fd = -1;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	vm->want = VM_RUNNING;
+
+	if (cfg->nr_cpus < 1 || cfg->nr_cpus > VM_MAX_VCPUS) {
+		pr_err("--cpus %u is out of range (1 to %u)", cfg->nr_cpus, VM_MAX_VCPUS);
+		return -EINVAL;
+	}
+	vm->nr_vcpus = cfg->nr_cpus;
+	vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->event_fd < 0)
+		return -errno;
+
+	ret = kvm__open(&vm->kvm);
+	if (ret)
+		return ret;
+	if (vm->nr_vcpus > (unsigned int)vm->kvm.max_vcpus) {
+		pr_err("--cpus %u exceeds KVM's limit of %d", vm->nr_vcpus,
+		       vm->kvm.max_vcpus);
+		return -EINVAL;
+	}
+	ret = kvm__create_vm(&vm->kvm);
+	if (ret)
+		return ret;
+	if (mem) {
+		vm->mem = *mem;
+		mem->memfd = -1;
+		mem->hva = NULL;
+	} else {
+		ret = guest_mem__create(&vm->mem, cfg->mem_size, cfg->hugepages);
+		if (ret)
+			return ret;
+	}
+	ret = guest_mem__register(&vm->mem, &vm->kvm);
+	if (ret)
+		return ret;
+	ret = vm__create_vcpus(vm);
+	if (ret)
+		return ret;
+	return vm__create_devices(vm);
+}
+
+int vm__load_guest(struct vm *vm)
+{
+	unsigned int i;
+	int ret;
+
+	if (vm->cfg->guest == GUEST_BUILTIN) {
+		ret = builtin_guest__load(vm);
+		for (i = 0; !ret && i < vm->nr_vcpus; i++)
+			ret = builtin_guest__setup_vcpu(vm, &vm->vcpus[i]);
+		return ret;
+	}
+	ret = boot__load_linux(vm);
+	for (i = 0; !ret && i < vm->nr_vcpus; i++)
+		ret = boot__setup_vcpu(vm, &vm->vcpus[i]);
+	return ret;
+}
+
+int vm__start(struct vm *vm)
+{
+	unsigned int i;
+	int ret;
+
+	vm->start_ns = now_ns();
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu__start(&vm->vcpus[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void vm__pause(struct vm *vm)
+{
+	u64 t0 = now_ns();
+
+	vcpu__pause_all(vm);
+	vm->paused_ns = now_ns();
+	vm->last_pause_ns = vm->paused_ns - t0;
+}
+
+void vm__resume(struct vm *vm)
+{
+	vcpu__resume_all(vm);
+}
+
+bool vm__is_paused(struct vm *vm)
+{
+	bool paused;
+
+	pthread_mutex_lock(&vm->lock);
+	paused = vm->want == VM_PAUSED;
+	pthread_mutex_unlock(&vm->lock);
+	return paused;
+}
+
+void vm__stop(struct vm *vm)
+{
+	if (vm->vcpus)
+		vcpu__stop_all(vm);
+}
+
+void vm__release_mem(struct vm *vm, struct guest_mem *out)
+{
+	*out = vm->mem;
+	vm->mem.memfd = -1;
+	vm->mem.hva = NULL;
+}
+
+void vm__destroy(struct vm *vm)
+{
+	unsigned int i;
+
+	if (!vm->cfg)
+		return;		/* vm__create() never ran */
+	vm__stop(vm);
+	builtin_guest__exit(vm);
+	rtc__exit(vm);
+	power__exit(vm);
+	serial8250__exit(vm);
+	for (i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
+		vcpu__destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	guest_mem__destroy(&vm->mem);
+	kvm__close(&vm->kvm);
+	if (vm->event_fd >= 0)
+		close(vm->event_fd);
+	vm->event_fd = -1;
+	pthread_cond_destroy(&vm->cond);
+	pthread_mutex_destroy(&vm->lock);
+}
+
+void vm__request_exit(struct vm *vm, enum vm_exit_reason reason,
+		      const char *fmt, ...)
+{
+	u64 one = 1;
+	va_list ap;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->exit_reason == VM_EXIT_NONE) {
+		vm->exit_reason = reason;
+		va_start(ap, fmt);
+		vsnprintf(vm->exit_msg, sizeof(vm->exit_msg), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	if (write(vm->event_fd, &one, sizeof(one)) < 0)
+		pr_debug("eventfd write failed: %s", strerror(errno));
+}
