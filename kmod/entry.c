@@ -180,24 +180,30 @@ out_free:
 }
 
 /* A reference to the file preserved as @name, for RETRIEVE and ADOPT. */
-struct file *stash_get_file(struct stash *s, const char *name, u32 *kind)
+struct file *__stash_get_file(struct stash *s, const char *name, u32 *kind)
 {
 	struct stash_entry *e;
+
+	lockdep_assert_held(&s->lock);
+	e = stash_entry_find(s, name);
+	if (!e)
+		return ERR_PTR(-ENOENT);
+	if (e->type != CPRSTASH_ENTRY_FILE)
+		return ERR_PTR(-EINVAL);
+	*kind = e->kind;
+	return get_file(e->file);
+}
+
+static struct file *stash_get_file(struct stash *s, const char *name,
+				   u32 *kind)
+{
 	struct file *file;
 	int ret;
 
 	ret = stash_lock(s);
 	if (ret)
 		return ERR_PTR(ret);
-	e = stash_entry_find(s, name);
-	if (!e) {
-		file = ERR_PTR(-ENOENT);
-	} else if (e->type != CPRSTASH_ENTRY_FILE) {
-		file = ERR_PTR(-EINVAL);
-	} else {
-		file = get_file(e->file);
-		*kind = e->kind;
-	}
+	file = __stash_get_file(s, name, kind);
 	mutex_unlock(&s->lock);
 	return file;
 }

@@ -19,8 +19,10 @@
  *   the caller's mm passes.  Ioctls already inside KVM hold kvm->lock or a
  *   vcpu->mutex: we take kvm->lock and try every vcpu->mutex, and refuse
  *   (EBUSY) if one is held, which is also "a vCPU is in KVM_RUN".
- * - The old mm must have no users: its notifier was released and its
- *   guest mappings zapped, and nothing can fault through it any more.
+ * - The old mm must have no users (its notifier was released and its
+ *   guest mappings zapped), or only the one this stash took at SEAL with
+ *   CPRSTASH_SEAL_KEEP_MM; then unregistering calls ->release, and the
+ *   kept mm is torn down in the background once the VM has left it.
  * - Async page-fault work reads vcpu->kvm->mm when it runs: we flush every
  *   queued item before the old mm can be dropped.  The items stay
  *   allocated while we hold the vcpu->mutex (only the vCPU frees them).
@@ -34,8 +36,8 @@
  * - Every user memslot's HVA range must be mapped in the caller's mm
  *   (EFAULT otherwise), so the first fault after adoption finds memory.
  *
- * Lock order (KVM's own, Documentation/virt/kvm/locking.rst):
- *   kvm->lock -> vcpu->mutex -> kvm->slots_lock -> mmap_lock
+ * Lock order (stash->lock, then KVM's own, Documentation/virt/kvm/locking.rst):
+ *   stash->lock -> kvm->lock -> vcpu->mutex -> kvm->slots_lock -> mmap_lock
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -146,14 +148,27 @@ static bool kvm_adopt_xen_configured(struct kvm *kvm)
 #endif
 }
 
-static int kvm_adopt_check(struct kvm *kvm, struct mm_struct *mm)
+/*
+ * The old mm must be nobody's: torn down, or kept only by this stash
+ * (SEAL_KEEP_MM took it from its owner before exec).  Anything else means
+ * the VM's creator still runs, and the VM is not ours to take.
+ */
+static bool kvm_adopt_old_mm_free(struct mm_struct *old, struct mm_struct *kept)
+{
+	int users = atomic_read(&old->mm_users);
+
+	return !users || (old == kept && users == 1);
+}
+
+static int kvm_adopt_check(struct kvm *kvm, struct mm_struct *mm,
+			   struct mm_struct *kept)
 {
 	if (kvm->vm_dead)
 		return -EIO;
 	if (kvm->mm == mm)
 		return -EALREADY;
-	if (atomic_read(&kvm->mm->mm_users))
-		return -EBUSY;	/* its old owner still runs: not ours */
+	if (!kvm_adopt_old_mm_free(kvm->mm, kept))
+		return -EBUSY;
 	if (kvm_adopt_xen_configured(kvm))
 		return -EOPNOTSUPP;
 	return kvm_adopt_check_memslots(kvm, mm);
@@ -191,7 +206,11 @@ static int kvm_adopt_swap_mm(struct kvm *kvm, struct mm_struct *mm)
 
 	kvm_adopt_flush_async_pf(kvm);
 
-	/* Released at exit_mmap(): this only drops the notifier's mmgrab. */
+	/*
+	 * A torn-down mm released the notifier at exit_mmap(): this only drops
+	 * the registration's mmgrab.  A kept mm calls ->release here, which
+	 * zaps the VM's mappings as exit_mmap() would have.
+	 */
 	mmu_notifier_unregister(&kvm->mmu_notifier, old);
 	ret = mmu_notifier_register(&kvm->mmu_notifier, mm);
 	if (ret) {
@@ -211,7 +230,7 @@ static int kvm_adopt_swap_mm(struct kvm *kvm, struct mm_struct *mm)
 	return 0;
 }
 
-static int kvm_adopt(struct kvm *kvm)
+static int kvm_adopt(struct kvm *kvm, struct mm_struct *kept)
 {
 	struct mm_struct *mm = current->mm;
 	int ret;
@@ -221,7 +240,7 @@ static int kvm_adopt(struct kvm *kvm)
 	ret = kvm_adopt_lock_vcpus(kvm);
 	if (ret)
 		goto out_unlock;
-	ret = kvm_adopt_check(kvm, mm);
+	ret = kvm_adopt_check(kvm, mm, kept);
 	if (!ret)
 		ret = kvm_adopt_swap_mm(kvm, mm);
 	kvm_adopt_unlock_vcpus(kvm, ULONG_MAX);
@@ -230,32 +249,52 @@ out_unlock:
 	return ret;
 }
 
-static int kvm_adopt_file(struct file *file)
+/* On success *old_mm is the mm the VM left, for the caller to compare. */
+static int kvm_adopt_file(struct file *file, struct mm_struct *kept,
+			  struct mm_struct **old_mm)
 {
 	struct kvm *kvm = kvm_from_file(file);
 
-	return kvm ? kvm_adopt(kvm) : -EINVAL;
+	if (!kvm)
+		return -EINVAL;
+	*old_mm = READ_ONCE(kvm->mm);	/* compared, never dereferenced */
+	return kvm_adopt(kvm, kept);
 }
 
 #else /* !CPRSTASH_ADOPT_SUPPORTED */
 
-static int kvm_adopt_file(struct file *file)
+static int kvm_adopt_file(struct file *file, struct mm_struct *kept,
+			  struct mm_struct **old_mm)
 {
 	return -EOPNOTSUPP;
 }
 
 #endif
 
+/*
+ * Under stash->lock, so that the kept mm cannot be released under us; once
+ * the VM has left it, the kept mm has done its job.
+ */
 int stash_adopt_kvm(struct stash *s, const char *name)
 {
+	struct mm_struct *old_mm = NULL;
 	struct file *file;
 	u32 kind;
 	int ret;
 
-	file = stash_get_file(s, name, &kind);
-	if (IS_ERR(file))
-		return PTR_ERR(file);
-	ret = kind == CPRSTASH_KIND_KVM_VM ? kvm_adopt_file(file) : -EINVAL;
-	fput(file);
+	ret = stash_lock(s);
+	if (ret)
+		return ret;
+	file = __stash_get_file(s, name, &kind);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+	} else {
+		ret = kind == CPRSTASH_KIND_KVM_VM ?
+		      kvm_adopt_file(file, s->kept_mm, &old_mm) : -EINVAL;
+		fput(file);
+	}
+	if (!ret && old_mm == s->kept_mm)
+		stash_release_kept_mm(s);
+	mutex_unlock(&s->lock);
 	return ret;
 }

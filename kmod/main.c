@@ -95,9 +95,10 @@ static long cprstash_ioctl_seal(struct stash *s, void __user *uarg)
 	ret = cprstash_copy_arg(&arg, uarg, sizeof(arg));
 	if (ret)
 		return ret;
-	if (arg.flags || arg.reserved0 || cprstash_reserved_set(arg.reserved))
+	if ((arg.flags & ~CPRSTASH_SEAL_KEEP_MM) || arg.reserved0 ||
+	    cprstash_reserved_set(arg.reserved))
 		return -EINVAL;
-	return stash_seal(s, arg.deadline_ms);
+	return stash_seal(s, arg.deadline_ms, arg.flags);
 }
 
 static long cprstash_ioctl_retrieve_fd(struct stash *s, void __user *uarg)

@@ -15,7 +15,8 @@
  *
  * Lock order:
  *   stash_list_lock		stash_list, nr_stashes, stash->nr_fds
- *     stash->lock		state, entries, counters, deadline
+ *     stash->lock		state, entries, counters, deadline, kept_mm
+ *       kvm->lock, ...	ADOPT_KVM runs under stash->lock (kvm_adopt.c)
  *       pid->wait_pidfd.lock	taken by add/remove_wait_queue(); the wake
  *				callback runs under it and only queues work
  */
@@ -26,6 +27,7 @@
 #include <linux/jiffies.h>
 #include <linux/module.h>
 #include <linux/pid.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
@@ -95,6 +97,7 @@ static void stash_unlink(struct stash *s, struct list_head *doomed)
 	nr_stashes--;
 	s->state = STASH_DEAD;
 	list_splice_init(&s->entries, doomed);
+	stash_release_kept_mm(s);
 }
 
 static void stash_bury(struct stash *s, struct list_head *doomed,
@@ -295,7 +298,21 @@ int stash_lock(struct stash *s)
 	return 0;
 }
 
-int stash_seal(struct stash *s, u32 deadline_ms)
+/*
+ * The old image's address space, kept across exec by SEAL_KEEP_MM, goes
+ * away in a worker: tearing down the page tables of a large guest mapping
+ * takes tens of milliseconds per GiB, which must not be spent in a pause.
+ */
+void stash_release_kept_mm(struct stash *s)
+{
+	lockdep_assert_held(&s->lock);
+	if (s->kept_mm) {
+		mmput_async(s->kept_mm);
+		s->kept_mm = NULL;
+	}
+}
+
+int stash_seal(struct stash *s, u32 deadline_ms, u32 flags)
 {
 	int ret;
 
@@ -312,6 +329,10 @@ int stash_seal(struct stash *s, u32 deadline_ms)
 	} else {
 		s->state = STASH_SEALED;
 		s->deadline = jiffies + msecs_to_jiffies(deadline_ms);
+		if (flags & CPRSTASH_SEAL_KEEP_MM) {
+			mmget(current->mm);
+			s->kept_mm = current->mm;
+		}
 		kref_get(&s->ref);
 		if (!queue_delayed_work(stash_wq, &s->expire_work,
 					msecs_to_jiffies(deadline_ms)))
@@ -339,6 +360,7 @@ int stash_unseal(struct stash *s)
 		ret = -EBUSY;
 	} else {
 		stash_cancel_deadline(s);
+		stash_release_kept_mm(s);
 		s->state = STASH_OPEN;
 	}
 	mutex_unlock(&s->lock);
@@ -354,6 +376,7 @@ int stash_finish(struct stash *s)
 		return ret;
 	if (s->state == STASH_SEALED)
 		stash_cancel_deadline(s);
+	stash_release_kept_mm(s);
 	s->state = STASH_OPEN;
 	list_splice_init(&s->entries, &doomed);
 	s->nr_files = 0;

@@ -50,6 +50,7 @@ struct stash {
 	unsigned int nr_records;
 	u64 record_bytes;		/* end of the record byte space */
 	unsigned long deadline;		/* jiffies; meaningful when sealed */
+	struct mm_struct *kept_mm;	/* CPRSTASH_SEAL_KEEP_MM: mmget() */
 
 	struct delayed_work expire_work;
 	struct work_struct exit_work;
@@ -77,7 +78,8 @@ struct stash *stash_open(void);
 void stash_close(struct stash *s);
 int stash_check_caller(const struct stash *s);
 int stash_lock(struct stash *s);
-int stash_seal(struct stash *s, u32 deadline_ms);
+int stash_seal(struct stash *s, u32 deadline_ms, u32 flags);
+void stash_release_kept_mm(struct stash *s);
 int stash_unseal(struct stash *s);
 int stash_finish(struct stash *s);
 u32 stash_deadline_left_ms(const struct stash *s);
@@ -89,7 +91,7 @@ int stash_preserve_fd(struct stash *s, int fd, const char *name,
 		      u32 __user *ukind);
 int stash_put_record(struct stash *s, const char *name,
 		     const void __user *data, u32 len);
-struct file *stash_get_file(struct stash *s, const char *name, u32 *kind);
+struct file *__stash_get_file(struct stash *s, const char *name, u32 *kind);
 int stash_retrieve_fd(struct stash *s, const char *name, u32 flags,
 		      struct cprstash_retrieve_fd __user *uarg);
 int stash_list_entries(struct stash *s, struct cprstash_list *arg);

@@ -65,10 +65,11 @@ int cprstash_put_record(int stash, const char *name, const void *data,
 	return ret ? ret : cprstash_ioctl(stash, CPRSTASH_IOC_PUT_RECORD, &arg);
 }
 
-int cprstash_seal(int stash, uint32_t deadline_ms)
+int cprstash_seal(int stash, uint32_t deadline_ms, uint32_t flags)
 {
 	struct cprstash_seal arg = {
 		.size = sizeof(arg),
+		.flags = flags,
 		.deadline_ms = deadline_ms,
 	};
 

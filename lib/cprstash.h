@@ -28,7 +28,8 @@ bool cprstash_available(void);
 int cprstash_preserve_fd(int stash, int fd, const char *name, uint32_t *kind);
 int cprstash_put_record(int stash, const char *name, const void *data,
 			uint32_t len);
-int cprstash_seal(int stash, uint32_t deadline_ms);
+/* @flags: 0 or CPRSTASH_SEAL_KEEP_MM (see uapi/linux/cprstash.h). */
+int cprstash_seal(int stash, uint32_t deadline_ms, uint32_t flags);
 int cprstash_unseal(int stash);
 int cprstash_finish(int stash);
 /* Returns the new fd; *kind may be NULL. */

@@ -80,7 +80,7 @@ static int before_exec(const char *self)
 	state.exec_start_ns = now_ns();
 	ret = cprstash_put_record(stash, "demo-state", &state, sizeof(state));
 	if (!ret)
-		ret = cprstash_seal(stash, 5000);
+		ret = cprstash_seal(stash, 5000, CPRSTASH_SEAL_KEEP_MM);
 	if (ret)
 		return die("PUT_RECORD/SEAL", ret);
 	printf("before exec: sealed with a 5000 ms deadline; exec'ing %s\n", self);

@@ -245,7 +245,10 @@ static void stash_and_exec(struct test_vm *t, const struct adopt_record *rec,
 
 	STAGE_CHECK(stash >= 0, "open: %s", strerror(-stash));
 	STAGE_CHECK(!stash_vm(stash, t, rec), "stash");
-	STAGE_CHECK(!cprstash_seal(stash, 30000), "seal");
+	/* Odd generations keep the old mm across exec: both paths must adopt. */
+	STAGE_CHECK(!cprstash_seal(stash, 30000,
+				   rec->cycle % 2 ? CPRSTASH_SEAL_KEEP_MM : 0),
+		    "seal");
 	exec_stage(stage);
 }
 
@@ -439,6 +442,24 @@ TEST(adopt_after_exec_keeps_registers_memory_and_pending_irq)
 	ASSERT_EQ(KSFT_PASS, in_child(adopt_after_exec, _metadata));
 }
 
+/* SEAL_KEEP_MM: the old mm outlives exec; adopt takes the VM from it. */
+static int adopt_after_exec_kept_mm(struct __test_metadata *_metadata)
+{
+	struct adopt_record rec;
+	struct test_vm t;
+
+	start_vm(_metadata, &t, &rec);
+	rec.cycle = 1;		/* odd: sealed with CPRSTASH_SEAL_KEEP_MM */
+	stash_and_exec(&t, &rec, "adopt");
+	return KSFT_FAIL;
+}
+
+TEST(adopt_after_exec_from_kept_mm)
+{
+	REQUIRE_ADOPT();
+	ASSERT_EQ(KSFT_PASS, in_child(adopt_after_exec_kept_mm, _metadata));
+}
+
 static int adopt_unmapped(struct __test_metadata *_metadata)
 {
 	struct adopt_record rec;
@@ -496,9 +517,10 @@ static int count_kvm_vms(void)
 }
 
 /*
- * 200 generations, each adopting the VM the previous one stashed.  Each
- * adoption must drop the previous mm: mm_struct objects must not pile up,
- * and the VM must be gone once the last generation exits.
+ * 200 generations, each adopting the VM the previous one stashed, every
+ * other one from a kept mm.  Each adoption must drop the previous mm:
+ * mm_struct objects must not pile up, and the VM must be gone once the
+ * last generation exits.
  */
 TEST(adopt_200_cycles_leak_nothing)
 {

@@ -92,7 +92,7 @@ struct cprstash_put_record {
 /**
  * struct cprstash_seal - CPRSTASH_IOC_SEAL argument
  * @size:		sizeof(struct cprstash_seal)
- * @flags:		must be 0
+ * @flags:		0 or CPRSTASH_SEAL_KEEP_MM
  * @deadline_ms:	destroy the stash if neither FINISH nor UNSEAL comes
  *			within this time; 0 selects the module's default
  * @reserved0:		must be 0
@@ -105,6 +105,14 @@ struct cprstash_seal {
 	__u32 reserved0;
 	__u64 reserved[2];
 };
+
+/*
+ * Keep the caller's address space alive across exec, until ADOPT_KVM takes
+ * a VM from it, UNSEAL, FINISH or the stash's end; then tear it down in the
+ * background.  execve() then no longer unmaps guest RAM page by page before
+ * the new image can start.
+ */
+#define CPRSTASH_SEAL_KEEP_MM	_BITUL(0)
 
 /**
  * struct cprstash_entry - one element of the array LIST fills
