@@ -16,6 +16,7 @@
 #include <linux/major.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/mount.h>
 #include <linux/shmem_fs.h>
 
 #include "stash.h"
@@ -26,10 +27,22 @@ struct stash_kind {
 	bool (*match)(struct file *file);
 };
 
+/* A snapshot: the name of a file on a user mount may change under us. */
 static bool file_has_name_prefix(const struct file *file, const char *prefix)
 {
-	return !strncmp(file->f_path.dentry->d_name.name, prefix,
-			strlen(prefix));
+	struct name_snapshot name;
+	bool ret;
+
+	take_dentry_name_snapshot(&name, file->f_path.dentry);
+	ret = !strncmp(name.name.name, prefix, strlen(prefix));
+	release_dentry_name_snapshot(&name);
+	return ret;
+}
+
+/* Files of kernel-internal mounts (shm_mnt, hugetlbfs's), not user tmpfs. */
+static bool file_on_internal_mount(const struct file *file)
+{
+	return file->f_path.mnt->mnt_flags & MNT_INTERNAL;
 }
 
 /* The file holds a reference on its f_op owner: the name stays valid. */
@@ -38,6 +51,14 @@ static bool file_owned_by(const struct file *file, const char *module)
 	struct module *owner = file->f_op->owner;
 
 	return owner && !strcmp(module_name(owner), module);
+}
+
+/* kvm_init() makes the vendor module (kvm_amd, kvm_intel) own vCPU files. */
+static bool file_owned_by_kvm(const struct file *file)
+{
+	struct module *owner = file->f_op->owner;
+
+	return owner && !strncmp(module_name(owner), "kvm", 3);
 }
 
 static bool file_is_char_dev(const struct file *file, unsigned int major,
@@ -51,6 +72,7 @@ static bool file_is_char_dev(const struct file *file, unsigned int major,
 static bool file_is_memfd(struct file *file)
 {
 	return (shmem_mapping(file->f_mapping) || is_file_hugepages(file)) &&
+	       file_on_internal_mount(file) &&
 	       file_has_name_prefix(file, "memfd:");
 }
 
@@ -68,7 +90,7 @@ static bool file_is_kvm_vm(struct file *file)
 
 static bool file_is_kvm_vcpu(struct file *file)
 {
-	return file_owned_by(file, "kvm") &&
+	return file_owned_by_kvm(file) &&
 	       file_has_name_prefix(file, "kvm-vcpu:");
 }
 
@@ -78,13 +100,15 @@ static bool file_is_vfio_container(struct file *file)
 	       file_is_char_dev(file, MISC_MAJOR, VFIO_MINOR);
 }
 
+/* From VFIO_GROUP_GET_DEVICE_FD, or the cdev /dev/vfio/devices/vfioN. */
 static bool file_is_vfio_device(struct file *file)
 {
 	return file_owned_by(file, "vfio") &&
-	       file_has_name_prefix(file, "[vfio-device]");
+	       (file_has_name_prefix(file, "[vfio-device]") ||
+		file_has_name_prefix(file, "vfio"));
 }
 
-/* Tried after the container and the device: what vfio has left. */
+/* Tried after the container and the device: /dev/vfio/N, noiommu-N. */
 static bool file_is_vfio_group(struct file *file)
 {
 	return file_owned_by(file, "vfio") &&

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /sys/kernel/debug/cprstash/stashes: one line per live stash, for the
- * operator asking "what is being held, for whom, and until when".
+ * operator asking "what is being held, for whom, and until when".  Fields
+ * are read without the stash's lock, which a stuck reader may hold: the
+ * line is a snapshot, never a reason to block.
  */
 #include <linux/debugfs.h>
 #include <linux/pid.h>
@@ -26,15 +28,15 @@ static const char *stash_state_name(enum stash_state state)
 
 static void stash_show_one(struct stash *s, void *arg)
 {
+	unsigned int nr_files = READ_ONCE(s->nr_files);
+	unsigned int nr_records = READ_ONCE(s->nr_records);
 	struct seq_file *m = arg;
 
-	mutex_lock(&s->lock);
 	seq_printf(m, "%-8d %-6u %-7s %-7u %-5u %-7u %-12llu %u\n",
 		   pid_nr(s->owner), from_kuid(&init_user_ns, s->euid),
-		   stash_state_name(s->state), s->nr_files + s->nr_records,
-		   s->nr_files, s->nr_records, s->record_bytes,
-		   stash_deadline_left_ms(s));
-	mutex_unlock(&s->lock);
+		   stash_state_name(READ_ONCE(s->state)),
+		   nr_files + nr_records, nr_files, nr_records,
+		   READ_ONCE(s->record_bytes), stash_deadline_left_ms(s));
 }
 
 static int stashes_show(struct seq_file *m, void *unused)

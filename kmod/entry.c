@@ -10,10 +10,12 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/module.h>
+#include <linux/sched/mm.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 
 #include "stash.h"
 
@@ -40,7 +42,7 @@ int stash_name_check(const char *name)
 	return 0;
 }
 
-static struct stash_entry *stash_entry_find(struct stash *s, const char *name)
+struct stash_entry *stash_entry_find(struct stash *s, const char *name)
 {
 	struct stash_entry *e;
 
@@ -53,6 +55,8 @@ static struct stash_entry *stash_entry_find(struct stash *s, const char *name)
 
 static void stash_entry_free(struct stash_entry *e)
 {
+	if (e->vm_mm)
+		mmdrop(e->vm_mm);
 	if (e->file)
 		fput(e->file);
 	kvfree(e->data);
@@ -107,6 +111,12 @@ int stash_preserve_fd(struct stash *s, int fd, const char *name,
 		goto out_fput;
 	e->type = CPRSTASH_ENTRY_FILE;
 	e->kind = cprstash_classify(file);
+	if (e->kind == CPRSTASH_KIND_KVM_VM &&
+	    cprstash_kvm_mm(file) == current->mm) {
+		/* Ours to adopt after exec; pinned so the pointer stays unique. */
+		e->vm_mm = current->mm;
+		mmgrab(e->vm_mm);
+	}
 	strscpy(e->name, name, sizeof(e->name));
 	/* Report the kind before committing, so the commit cannot fail. */
 	ret = -EFAULT;
@@ -126,6 +136,8 @@ int stash_preserve_fd(struct stash *s, int fd, const char *name,
 	if (!ret)
 		return 0;
 out_free:
+	if (e->vm_mm)
+		mmdrop(e->vm_mm);
 	kfree(e);
 out_fput:
 	fput(file);
@@ -167,7 +179,7 @@ int stash_put_record(struct stash *s, const char *name,
 		ret = -E2BIG;
 	if (!ret) {
 		e->offset = offset;
-		s->record_bytes = offset + len;
+		WRITE_ONCE(s->record_bytes, offset + len);
 		list_add_tail(&e->node, &s->entries);
 		s->nr_records++;
 	}
@@ -260,25 +272,33 @@ static void stash_entry_to_user(const struct stash_entry *e,
 	}
 }
 
-/* Snapshot under the lock, copy out after: no user fault under the lock. */
+/*
+ * Snapshot under the lock, copy out after: no user fault under the lock.
+ * The snapshot is sized by the stash, not by max_entries, which root may
+ * have lowered below what the stash holds.
+ */
 int stash_list_entries(struct stash *s, struct cprstash_list *arg)
 {
 	struct cprstash_entry __user *uentries = u64_to_user_ptr(arg->entries);
 	struct cprstash_entry *snap = NULL;
 	const struct stash_entry *e;
-	unsigned int n = 0, cap;
+	unsigned int n, cap = 0;
 	int ret;
 
-	cap = min(arg->nr_entries, READ_ONCE(max_entries));
-	if (cap) {
+	for (;;) {
+		ret = stash_lock(s);
+		if (ret)
+			goto out;
+		if (min(arg->nr_entries, stash_nr_entries(s)) <= cap)
+			break;
+		cap = min(arg->nr_entries, stash_nr_entries(s));
+		mutex_unlock(&s->lock);
+		kvfree(snap);
 		snap = kvcalloc(cap, sizeof(*snap), GFP_KERNEL);
 		if (!snap)
 			return -ENOMEM;
 	}
-
-	ret = stash_lock(s);
-	if (ret)
-		goto out;
+	n = 0;
 	list_for_each_entry(e, &s->entries, node)
 		if (n < cap)
 			stash_entry_to_user(e, &snap[n++]);
@@ -295,58 +315,80 @@ out:
 	return ret;
 }
 
-/* Copy record bytes [pos, pos + count); padding between records reads 0. */
-static ssize_t stash_copy_records(struct stash *s, char __user *buf,
-				  size_t count, u64 pos)
+/* Copy record bytes from @pos into @to; padding between records reads 0. */
+static size_t stash_copy_records(struct stash *s, u64 pos, struct iov_iter *to)
 {
 	const struct stash_entry *e;
-	size_t done = 0, n;
-	u64 at;
+	size_t done = 0, n, want;
 
 	lockdep_assert_held(&s->lock);
 	list_for_each_entry(e, &s->entries, node) {
 		if (e->type != CPRSTASH_ENTRY_RECORD ||
-		    e->offset + e->len <= pos)
+		    e->offset + e->len <= pos + done)
 			continue;
-		if (done == count)
+		if (!iov_iter_count(to))
 			break;
-		at = pos + done;
-		if (e->offset > at) {
-			n = min_t(u64, e->offset - at, count - done);
-			if (clear_user(buf + done, n))
-				return done ? done : -EFAULT;
+		if (e->offset > pos + done) {
+			want = min_t(u64, e->offset - (pos + done),
+				     iov_iter_count(to));
+			n = iov_iter_zero(want, to);
 			done += n;
-			at += n;
-			if (done == count)
+			if (n < want)
 				break;
 		}
-		n = min_t(u64, e->offset + e->len - at, count - done);
-		if (copy_to_user(buf + done, e->data + (at - e->offset), n))
-			return done ? done : -EFAULT;
+		want = min_t(u64, e->offset + e->len - (pos + done),
+			     iov_iter_count(to));
+		n = copy_to_iter(e->data + (pos + done - e->offset), want, to);
 		done += n;
+		if (n < want)		/* fault */
+			break;
 	}
 	return done;
 }
 
-ssize_t stash_read(struct stash *s, char __user *buf, size_t count,
-		   loff_t *ppos)
+/*
+ * io_uring first tries every read with IOCB_NOWAIT: answer it inline when
+ * the lock is free, so one submission of N reads needs no worker threads.
+ */
+ssize_t stash_read_iter(struct stash *s, struct kiocb *iocb, struct iov_iter *to)
 {
-	ssize_t ret;
+	u64 pos = iocb->ki_pos, end;
+	size_t done;
+	int ret;
 
-	if (*ppos < 0)
+	if (iocb->ki_pos < 0)
 		return -EINVAL;
-	ret = stash_lock(s);
+	if (iocb->ki_flags & IOCB_NOWAIT) {
+		if (!mutex_trylock(&s->lock))
+			return -EAGAIN;
+		ret = s->state == STASH_DEAD ? -ENOENT : 0;
+		if (ret)
+			mutex_unlock(&s->lock);
+	} else {
+		ret = stash_lock(s);
+	}
 	if (ret)
 		return ret;
-	if (*ppos >= s->record_bytes)
-		ret = 0;
-	else
-		ret = stash_copy_records(s, buf,
-					 min_t(u64, count,
-					       s->record_bytes - *ppos),
-					 *ppos);
+
+	end = s->record_bytes;
+	if (pos < end) {
+		iov_iter_truncate(to, end - pos);
+		done = stash_copy_records(s, pos, to);
+	} else {
+		done = 0;
+	}
 	mutex_unlock(&s->lock);
-	if (ret > 0)
-		*ppos += ret;
-	return ret;
+
+	if (!done && iov_iter_count(to) && pos < end)
+		return -EFAULT;
+	iocb->ki_pos += done;
+	return done;
+}
+
+/* SEEK_END is relative to the end of the record byte space. */
+loff_t stash_llseek(struct stash *s, struct file *file, loff_t offset,
+		    int whence)
+{
+	return generic_file_llseek_size(file, offset, whence, MAX_LFS_FILESIZE,
+					READ_ONCE(s->record_bytes));
 }

@@ -19,10 +19,14 @@
  *   the caller's mm passes.  Ioctls already inside KVM hold kvm->lock or a
  *   vcpu->mutex: we take kvm->lock and try every vcpu->mutex, and refuse
  *   (EBUSY) if one is held, which is also "a vCPU is in KVM_RUN".
- * - The old mm must have no users (its notifier was released and its
- *   guest mappings zapped), or only the one this stash took at SEAL with
- *   CPRSTASH_SEAL_KEEP_MM; then unregistering calls ->release, and the
- *   kept mm is torn down in the background once the VM has left it.
+ * - Only a VM that was bound to the stash owner's mm when it was preserved
+ *   may be adopted: a VM fd received from another process stays useless.
+ *   The old mm is torn down (its notifier released, guest mappings zapped)
+ *   or still held by this stash (CPRSTASH_SEAL_KEEP_MM): unregistering then
+ *   calls ->release, and the kept mm is torn down in the background once
+ *   the VM has left it.
+ * - Guest perf counters are perf events of the dead vCPU threads: VMs
+ *   using them are refused (EOPNOTSUPP).
  * - Async page-fault work reads vcpu->kvm->mm when it runs: we flush every
  *   queued item before the old mm can be dropped.  The items stay
  *   allocated while we hold the vcpu->mutex (only the vCPU frees them).
@@ -93,15 +97,25 @@ static int kvm_adopt_lock_vcpus(struct kvm *kvm)
 	return 0;
 }
 
+/*
+ * Guest RAM must come back as it was: one shared file mapping, contiguous
+ * in the file.  An anonymous or private mapping would silently give the
+ * guest zero or copied pages instead of its memory.
+ */
 static bool kvm_adopt_range_mapped(struct mm_struct *mm, unsigned long start,
 				   unsigned long end)
 {
-	struct vm_area_struct *vma;
+	struct vm_area_struct *vma, *prev = NULL;
 
 	while (start < end) {
 		vma = vma_lookup(mm, start);
-		if (!vma)
+		if (!vma || !vma->vm_file || !(vma->vm_flags & VM_SHARED))
 			return false;
+		if (prev && (vma->vm_file != prev->vm_file ||
+			     vma->vm_pgoff != prev->vm_pgoff +
+			     vma_pages(prev)))
+			return false;
+		prev = vma;
 		start = vma->vm_end;
 	}
 	return true;
@@ -149,26 +163,45 @@ static bool kvm_adopt_xen_configured(struct kvm *kvm)
 }
 
 /*
- * The old mm must be nobody's: torn down, or kept only by this stash
- * (SEAL_KEEP_MM took it from its owner before exec).  Anything else means
- * the VM's creator still runs, and the VM is not ours to take.
+ * Guest perf counters are perf events bound to the vCPU threads, which
+ * died at exec: KVM would go on "resuming" dead events and the guest's
+ * counters (its NMI watchdog) would silently stop.
  */
-static bool kvm_adopt_old_mm_free(struct mm_struct *old, struct mm_struct *kept)
+static bool kvm_adopt_pmu_in_use(struct kvm *kvm)
 {
-	int users = atomic_read(&old->mm_users);
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+	unsigned int c;
 
-	return !users || (old == kept && users == 1);
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		struct kvm_pmu *pmu = &vcpu->arch.pmu;
+
+		for (c = 0; c < pmu->nr_arch_gp_counters; c++)
+			if (pmu->gp_counters[c].perf_event)
+				return true;
+		for (c = 0; c < pmu->nr_arch_fixed_counters; c++)
+			if (pmu->fixed_counters[c].perf_event)
+				return true;
+	}
+	return false;
 }
 
+/*
+ * @vm_mm is the mm the VM had when its owner preserved it: only a VM that
+ * belonged to this stash's owner before exec may be adopted.  A VM fd
+ * received from another process, dead or alive, stays useless.
+ */
 static int kvm_adopt_check(struct kvm *kvm, struct mm_struct *mm,
-			   struct mm_struct *kept)
+			   struct mm_struct *vm_mm)
 {
 	if (kvm->vm_dead)
 		return -EIO;
 	if (kvm->mm == mm)
 		return -EALREADY;
-	if (!kvm_adopt_old_mm_free(kvm->mm, kept))
-		return -EBUSY;
+	if (kvm->mm != vm_mm)
+		return -EPERM;
+	if (kvm_adopt_pmu_in_use(kvm))
+		return -EOPNOTSUPP;
 	if (kvm_adopt_xen_configured(kvm))
 		return -EOPNOTSUPP;
 	return kvm_adopt_check_memslots(kvm, mm);
@@ -219,18 +252,17 @@ static int kvm_adopt_swap_mm(struct kvm *kvm, struct mm_struct *mm)
 		 * from kvm->mm and drops the grab the registration held.
 		 */
 		mmgrab(old);
-		kvm->mmu_notifier.mm = old;
 		return ret;
 	}
 
+	kvm_adopt_invalidate_all(kvm, mm);
 	mmgrab(mm);
 	WRITE_ONCE(kvm->mm, mm);
-	kvm_adopt_invalidate_all(kvm, mm);
 	mmdrop(old);
 	return 0;
 }
 
-static int kvm_adopt(struct kvm *kvm, struct mm_struct *kept)
+static int kvm_adopt(struct kvm *kvm, struct mm_struct *vm_mm)
 {
 	struct mm_struct *mm = current->mm;
 	int ret;
@@ -240,7 +272,7 @@ static int kvm_adopt(struct kvm *kvm, struct mm_struct *kept)
 	ret = kvm_adopt_lock_vcpus(kvm);
 	if (ret)
 		goto out_unlock;
-	ret = kvm_adopt_check(kvm, mm, kept);
+	ret = kvm_adopt_check(kvm, mm, vm_mm);
 	if (!ret)
 		ret = kvm_adopt_swap_mm(kvm, mm);
 	kvm_adopt_unlock_vcpus(kvm, ULONG_MAX);
@@ -249,51 +281,56 @@ out_unlock:
 	return ret;
 }
 
-/* On success *old_mm is the mm the VM left, for the caller to compare. */
-static int kvm_adopt_file(struct file *file, struct mm_struct *kept,
-			  struct mm_struct **old_mm)
+static int kvm_adopt_file(struct file *file, struct mm_struct *vm_mm)
 {
 	struct kvm *kvm = kvm_from_file(file);
 
-	if (!kvm)
-		return -EINVAL;
-	*old_mm = READ_ONCE(kvm->mm);	/* compared, never dereferenced */
-	return kvm_adopt(kvm, kept);
+	return kvm ? kvm_adopt(kvm, vm_mm) : -EINVAL;
+}
+
+/* The mm a KVM VM file is bound to, if it is one: recorded at PRESERVE. */
+struct mm_struct *cprstash_kvm_mm(struct file *file)
+{
+	struct kvm *kvm = kvm_from_file(file);
+
+	return kvm ? READ_ONCE(kvm->mm) : NULL;
 }
 
 #else /* !CPRSTASH_ADOPT_SUPPORTED */
 
-static int kvm_adopt_file(struct file *file, struct mm_struct *kept,
-			  struct mm_struct **old_mm)
+static int kvm_adopt_file(struct file *file, struct mm_struct *vm_mm)
 {
 	return -EOPNOTSUPP;
+}
+
+struct mm_struct *cprstash_kvm_mm(struct file *file)
+{
+	return NULL;
 }
 
 #endif
 
 /*
- * Under stash->lock, so that the kept mm cannot be released under us; once
- * the VM has left it, the kept mm has done its job.
+ * Under stash->lock, so that the entry and the kept mm stay put; once the
+ * VM has left the kept mm, that mm has done its job.
  */
 int stash_adopt_kvm(struct stash *s, const char *name)
 {
-	struct mm_struct *old_mm = NULL;
-	struct file *file;
-	u32 kind;
+	struct stash_entry *e;
 	int ret;
 
 	ret = stash_lock(s);
 	if (ret)
 		return ret;
-	file = __stash_get_file(s, name, &kind);
-	if (IS_ERR(file)) {
-		ret = PTR_ERR(file);
-	} else {
-		ret = kind == CPRSTASH_KIND_KVM_VM ?
-		      kvm_adopt_file(file, s->kept_mm, &old_mm) : -EINVAL;
-		fput(file);
-	}
-	if (!ret && old_mm == s->kept_mm)
+	e = stash_entry_find(s, name);
+	if (!e)
+		ret = -ENOENT;
+	else if (e->type != CPRSTASH_ENTRY_FILE ||
+		 e->kind != CPRSTASH_KIND_KVM_VM)
+		ret = -EINVAL;
+	else
+		ret = kvm_adopt_file(e->file, e->vm_mm);
+	if (!ret && e->vm_mm == s->kept_mm)
 		stash_release_kept_mm(s);
 	mutex_unlock(&s->lock);
 	return ret;

@@ -181,16 +181,20 @@ static long cprstash_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
-static ssize_t cprstash_read(struct file *file, char __user *buf,
-			     size_t count, loff_t *ppos)
+static ssize_t cprstash_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	struct stash *s = file->private_data;
+	struct stash *s = iocb->ki_filp->private_data;
 	int ret;
 
 	ret = stash_check_caller(s);
 	if (ret)
 		return ret;
-	return stash_read(s, buf, count, ppos);
+	return stash_read_iter(s, iocb, to);
+}
+
+static loff_t cprstash_llseek(struct file *file, loff_t offset, int whence)
+{
+	return stash_llseek(file->private_data, file, offset, whence);
 }
 
 static int cprstash_open(struct inode *inode, struct file *file)
@@ -200,6 +204,8 @@ static int cprstash_open(struct inode *inode, struct file *file)
 	if (IS_ERR(s))
 		return PTR_ERR(s);
 	file->private_data = s;
+	/* read() moves f_pos: serialise it as for regular files. */
+	file->f_mode |= FMODE_NOWAIT | FMODE_ATOMIC_POS;
 	return 0;
 }
 
@@ -213,8 +219,8 @@ static const struct file_operations cprstash_fops = {
 	.owner		= THIS_MODULE,
 	.open		= cprstash_open,
 	.release	= cprstash_release,
-	.read		= cprstash_read,
-	.llseek		= default_llseek,
+	.read_iter	= cprstash_read_iter,
+	.llseek		= cprstash_llseek,
 	.unlocked_ioctl	= cprstash_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };

@@ -13,12 +13,19 @@
  * Each stash holds a module reference, so the module cannot be unloaded
  * while any stash exists.
  *
- * Lock order:
- *   stash_list_lock		stash_list, nr_stashes, stash->nr_fds
- *     stash->lock		state, entries, counters, deadline, kept_mm
- *       kvm->lock, ...	ADOPT_KVM runs under stash->lock (kvm_adopt.c)
- *       pid->wait_pidfd.lock	taken by add/remove_wait_queue(); the wake
- *				callback runs under it and only queues work
+ * Locks, never nested in each other:
+ *   stash_list_lock	stash_list and nr_stashes; held briefly, and never
+ *			while waiting for a stash->lock, because a stash->lock
+ *			may be held long (a read() faulting on user memory,
+ *			ADOPT_KVM) and must stall no other stash's open/close
+ *   stash->lock	state, entries, counters, nr_fds, deadline, kept_mm;
+ *			ADOPT_KVM takes kvm->lock and KVM's locks under it
+ *   pid->wait_pidfd.lock	add/remove_wait_queue(); the wake callback
+ *			runs under it and only queues work
+ * A stash leaves service in two steps: under stash->lock it becomes DEAD
+ * and gives up its entries (stash_unlink()), then under stash_list_lock it
+ * leaves the list (stash_unlist()).  Lookups skip DEAD stashes, and open()
+ * rechecks under stash->lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -84,18 +91,15 @@ static bool stash_owner_alive(const struct stash *s)
 }
 
 /*
- * Take @s off stash_list and out of service.  The caller then hands
- * @doomed to stash_bury() outside the locks, because releasing a file may
- * take long (a KVM VM tears down its MMU).
+ * Take @s out of service.  The caller then hands @doomed to stash_bury()
+ * outside the lock, because releasing a file may take long (a KVM VM tears
+ * down its MMU).
  */
 static void stash_unlink(struct stash *s, struct list_head *doomed)
 {
-	lockdep_assert_held(&stash_list_lock);
 	lockdep_assert_held(&s->lock);
 
-	list_del_init(&s->node);
-	nr_stashes--;
-	s->state = STASH_DEAD;
+	WRITE_ONCE(s->state, STASH_DEAD);
 	list_splice_init(&s->entries, doomed);
 	stash_release_kept_mm(s);
 }
@@ -103,6 +107,11 @@ static void stash_unlink(struct stash *s, struct list_head *doomed)
 static void stash_bury(struct stash *s, struct list_head *doomed,
 		       unsigned int nr_files, const char *why)
 {
+	mutex_lock(&stash_list_lock);
+	list_del_init(&s->node);
+	nr_stashes--;
+	mutex_unlock(&stash_list_lock);
+
 	if (nr_files)
 		pr_info("stash of pid %d destroyed (%s): released %u files\n",
 			pid_nr(s->owner), why, nr_files);
@@ -124,7 +133,6 @@ static void stash_kill(struct stash *s, bool (*still_wanted)(struct stash *),
 	unsigned int nr_files = 0;
 	bool killed = false;
 
-	mutex_lock(&stash_list_lock);
 	mutex_lock(&s->lock);
 	if (s->state != STASH_DEAD && !still_wanted(s)) {
 		nr_files = s->nr_files;
@@ -132,7 +140,6 @@ static void stash_kill(struct stash *s, bool (*still_wanted)(struct stash *),
 		killed = true;
 	}
 	mutex_unlock(&s->lock);
-	mutex_unlock(&stash_list_lock);
 
 	if (killed)
 		stash_bury(s, &doomed, nr_files, why);
@@ -175,8 +182,8 @@ static void stash_queue_exit_work(struct stash *s)
 }
 
 /*
- * Runs under the owner's wait_pidfd lock, in the exiting task.  Wakes also
- * come for exec's de_thread() and for other pidfd users: exit_work checks.
+ * Runs under the owner's wait_pidfd lock, in the exiting task.  The queue
+ * is also woken when the leader's pid is detached: exit_work checks.
  */
 static int stash_owner_woke(struct wait_queue_entry *wait, unsigned int mode,
 			    int sync, void *key)
@@ -185,13 +192,14 @@ static int stash_owner_woke(struct wait_queue_entry *wait, unsigned int mode,
 	return 0;
 }
 
+/* A dying stash may still be listed: it is nobody's any more. */
 static struct stash *stash_find(struct pid *tgid)
 {
 	struct stash *s;
 
 	lockdep_assert_held(&stash_list_lock);
 	list_for_each_entry(s, &stash_list, node)
-		if (s->owner == tgid)
+		if (s->owner == tgid && READ_ONCE(s->state) != STASH_DEAD)
 			return s;
 	return NULL;
 }
@@ -208,6 +216,8 @@ static struct stash *stash_create(struct pid *tgid)
 		return ERR_PTR(-ENOMEM);
 
 	kref_init(&s->ref);		/* stash_list's reference */
+	kref_get(&s->ref);		/* the opening file's */
+	s->nr_fds = 1;
 	s->owner = get_pid(tgid);
 	s->euid = current_euid();
 	mutex_init(&s->lock);
@@ -228,26 +238,45 @@ static struct stash *stash_create(struct pid *tgid)
 	return s;
 }
 
+/* Count one more file on @s, unless it died since it was looked up. */
+static int stash_add_fd(struct stash *s)
+{
+	if (mutex_lock_killable(&s->lock))
+		return -EINTR;
+	if (s->state == STASH_DEAD) {
+		mutex_unlock(&s->lock);
+		return -ENOENT;
+	}
+	s->nr_fds++;
+	mutex_unlock(&s->lock);
+	return 0;
+}
+
 /* open(): the caller's stash, created on first use, with a reference. */
 struct stash *stash_open(void)
 {
 	struct pid *tgid = task_tgid(current);
 	struct stash *s;
+	int ret;
 
-	mutex_lock(&stash_list_lock);
-	s = stash_find(tgid);
-	if (s && !uid_eq(s->euid, current_euid()) && !capable(CAP_SYS_ADMIN)) {
-		s = ERR_PTR(-EPERM);
-	} else {
-		if (!s)
-			s = stash_create(tgid);
-		if (!IS_ERR(s)) {
-			kref_get(&s->ref);
-			s->nr_fds++;
+	do {
+		mutex_lock(&stash_list_lock);
+		s = stash_find(tgid);
+		if (!s) {
+			s = stash_create(tgid);	/* with its first file counted */
+			mutex_unlock(&stash_list_lock);
+			return s;
 		}
-	}
-	mutex_unlock(&stash_list_lock);
-	return s;
+		kref_get(&s->ref);
+		mutex_unlock(&stash_list_lock);
+
+		ret = -EPERM;
+		if (uid_eq(s->euid, current_euid()))
+			ret = stash_add_fd(s);
+		if (ret)
+			stash_put(s);
+	} while (ret == -ENOENT);	/* died meanwhile: find skips it now */
+	return ret ? ERR_PTR(ret) : s;
 }
 
 /* release(): an OPEN stash dies with its last file, a SEALED one lives on. */
@@ -256,16 +285,12 @@ void stash_close(struct stash *s)
 	LIST_HEAD(doomed);
 	bool killed = false;
 
-	mutex_lock(&stash_list_lock);
-	if (!--s->nr_fds) {
-		mutex_lock(&s->lock);
-		if (s->state == STASH_OPEN) {
-			stash_unlink(s, &doomed);
-			killed = true;
-		}
-		mutex_unlock(&s->lock);
+	mutex_lock(&s->lock);
+	if (!--s->nr_fds && s->state == STASH_OPEN) {
+		stash_unlink(s, &doomed);
+		killed = true;
 	}
-	mutex_unlock(&stash_list_lock);
+	mutex_unlock(&s->lock);
 
 	if (killed)
 		stash_bury(s, &doomed, 0, "last file closed");
@@ -273,15 +298,15 @@ void stash_close(struct stash *s)
 }
 
 /*
- * Only the owning thread group, under the creator's euid or with
- * CAP_SYS_ADMIN, may use a stash; to anybody else (a forked child holding
- * an inherited fd, say) it does not exist.
+ * Only the owning thread group, under the creator's euid, may use a stash;
+ * to anybody else (a forked child holding an inherited fd, say) it does not
+ * exist.  There is deliberately no CAP_SYS_ADMIN bypass: a setuid-root
+ * image must not inherit files and records an unprivileged one prepared.
  */
 int stash_check_caller(const struct stash *s)
 {
-	if (task_tgid(current) != s->owner)
-		return -ENOENT;
-	if (!uid_eq(current_euid(), s->euid) && !capable(CAP_SYS_ADMIN))
+	if (task_tgid(current) != s->owner ||
+	    !uid_eq(current_euid(), s->euid))
 		return -ENOENT;
 	return 0;
 }
@@ -327,8 +352,8 @@ int stash_seal(struct stash *s, u32 deadline_ms, u32 flags)
 	if (s->state != STASH_OPEN) {
 		ret = -EBUSY;
 	} else {
-		s->state = STASH_SEALED;
-		s->deadline = jiffies + msecs_to_jiffies(deadline_ms);
+		WRITE_ONCE(s->state, STASH_SEALED);
+		WRITE_ONCE(s->deadline, jiffies + msecs_to_jiffies(deadline_ms));
 		if (flags & CPRSTASH_SEAL_KEEP_MM) {
 			mmget(current->mm);
 			s->kept_mm = current->mm;
@@ -361,7 +386,7 @@ int stash_unseal(struct stash *s)
 	} else {
 		stash_cancel_deadline(s);
 		stash_release_kept_mm(s);
-		s->state = STASH_OPEN;
+		WRITE_ONCE(s->state, STASH_OPEN);
 	}
 	mutex_unlock(&s->lock);
 	return ret;
@@ -377,7 +402,7 @@ int stash_finish(struct stash *s)
 	if (s->state == STASH_SEALED)
 		stash_cancel_deadline(s);
 	stash_release_kept_mm(s);
-	s->state = STASH_OPEN;
+	WRITE_ONCE(s->state, STASH_OPEN);
 	list_splice_init(&s->entries, &doomed);
 	s->nr_files = 0;
 	s->nr_records = 0;
@@ -388,15 +413,18 @@ int stash_finish(struct stash *s)
 	return 0;
 }
 
+/* Exact under stash->lock; a snapshot without it (debugfs). */
 u32 stash_deadline_left_ms(const struct stash *s)
 {
-	lockdep_assert_held(&s->lock);
-	if (s->state != STASH_SEALED || time_after_eq(jiffies, s->deadline))
+	unsigned long deadline = READ_ONCE(s->deadline);
+
+	if (READ_ONCE(s->state) != STASH_SEALED ||
+	    time_after_eq(jiffies, deadline))
 		return 0;
-	return jiffies_to_msecs(s->deadline - jiffies);
+	return jiffies_to_msecs(deadline - jiffies);
 }
 
-/* For debugfs: @fn runs for each live stash under stash_list_lock. */
+/* For debugfs: @fn runs for each listed stash under stash_list_lock. */
 void stash_for_each(void (*fn)(struct stash *s, void *arg), void *arg)
 {
 	struct stash *s;

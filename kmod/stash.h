@@ -37,14 +37,14 @@ enum stash_state {
  */
 struct stash {
 	struct list_head node;		/* stash_list, under stash_list_lock */
-	unsigned int nr_fds;		/* open files; under stash_list_lock */
 	struct kref ref;
 
 	struct pid *owner;		/* thread group; fixed at creation */
 	kuid_t euid;			/* creator's euid; fixed at creation */
 
 	struct mutex lock;		/* protects everything below */
-	enum stash_state state;
+	unsigned int nr_fds;		/* open /dev/cprstash files */
+	enum stash_state state;		/* written with WRITE_ONCE */
 	struct list_head entries;	/* struct stash_entry, in add order */
 	unsigned int nr_files;
 	unsigned int nr_records;
@@ -65,6 +65,7 @@ struct stash_entry {
 	/* CPRSTASH_ENTRY_FILE */
 	struct file *file;
 	u32 kind;
+	struct mm_struct *vm_mm;	/* KVM VMs: the owner's mm at PRESERVE */
 	/* CPRSTASH_ENTRY_RECORD */
 	void *data;
 	u32 len;
@@ -87,6 +88,7 @@ void stash_for_each(void (*fn)(struct stash *s, void *arg), void *arg);
 
 /* entry.c */
 int stash_name_check(const char *name);
+struct stash_entry *stash_entry_find(struct stash *s, const char *name);
 int stash_preserve_fd(struct stash *s, int fd, const char *name,
 		      u32 __user *ukind);
 int stash_put_record(struct stash *s, const char *name,
@@ -95,12 +97,15 @@ struct file *__stash_get_file(struct stash *s, const char *name, u32 *kind);
 int stash_retrieve_fd(struct stash *s, const char *name, u32 flags,
 		      struct cprstash_retrieve_fd __user *uarg);
 int stash_list_entries(struct stash *s, struct cprstash_list *arg);
-ssize_t stash_read(struct stash *s, char __user *buf, size_t count,
-		   loff_t *ppos);
+ssize_t stash_read_iter(struct stash *s, struct kiocb *iocb,
+			struct iov_iter *to);
+loff_t stash_llseek(struct stash *s, struct file *file, loff_t offset,
+		    int whence);
 void stash_entries_free(struct list_head *entries);
 
 /* kvm_adopt.c */
 int stash_adopt_kvm(struct stash *s, const char *name);
+struct mm_struct *cprstash_kvm_mm(struct file *file);
 
 /* classify.c */
 u32 cprstash_classify(struct file *file);

@@ -16,7 +16,9 @@ suites=()
 
 # kselftests: the binaries and scripts meson put in one directory.
 if [ -x "$top/selftests/run_tests.sh" ]; then
-	add "$builddir/selftests/cprstash" /selftests/
+	for t in "$builddir"/selftests/cprstash/*; do
+		[ -f "$t" ] && [ -x "$t" ] && add "$t" "/selftests/cprstash/${t##*/}"
+	done
 	suites+=("/selftests/cprstash/run_tests.sh /selftests/cprstash")
 else
 	for t in "$builddir"/selftests/cprstash/*_test; do

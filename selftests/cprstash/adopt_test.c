@@ -185,11 +185,13 @@ static int test_vm_create(struct test_vm *t)
 	return vcpu_reset_real_mode(t);
 }
 
-/* Run to the guest's next `out`; the counter it reported, or -1. */
+/* Run to the guest's next `out`; the counter it reported, 0 if kicked, or -1. */
 static int64_t vcpu_run_to_report(struct test_vm *t)
 {
 	for (;;) {
-		if (ioctl(t->vcpu, KVM_RUN, 0) && errno != EINTR) {
+		if (ioctl(t->vcpu, KVM_RUN, 0)) {
+			if (errno == EINTR)
+				return 0;
 			printf("# KVM_RUN: %s\n", strerror(errno));
 			return -1;
 		}
@@ -594,8 +596,13 @@ TEST(adopt_refused_while_vcpu_runs)
 	EXPECT_EQ(-EALREADY, adopt(stash));
 }
 
-/* A VM whose creator still runs is not ours to take, even via SCM_RIGHTS. */
-TEST(adopt_refused_while_creator_lives)
+/*
+ * A VM created by another process is not ours to take, even once we hold
+ * its fd (SCM_RIGHTS) and its creator has exited: EPERM, and it stays
+ * useless (EIO) to us.
+ */
+static void adopt_foreign_vm(struct __test_metadata *_metadata,
+			     bool creator_exits)
 {
 	char byte = 0, cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { &byte, 1 };
@@ -607,7 +614,6 @@ TEST(adopt_refused_while_creator_lives)
 	struct test_vm t;
 	pid_t pid;
 
-	REQUIRE_ADOPT();
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -622,17 +628,36 @@ TEST(adopt_refused_while_creator_lives)
 		memcpy(CMSG_DATA(c), &t.vm, sizeof(int));
 		if (sendmsg(sv[1], &msg, 0) != 1)
 			exit(1);
-		read(sv[1], &byte, 1);	/* live until the parent is done */
+		if (!creator_exits)	/* live until the parent is done */
+			(void)!read(sv[1], &byte, 1);
 		exit(0);
 	}
 	ASSERT_EQ(1, recvmsg(sv[0], &msg, 0));
 	memcpy(&vm, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+	if (creator_exits)
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	stash = cprstash_open(false);
 	ASSERT_LE(0, stash);
 	ASSERT_EQ(0, cprstash_preserve_fd(stash, vm, "vm", NULL));
-	EXPECT_EQ(-EBUSY, adopt(stash));
-	ASSERT_EQ(1, write(sv[0], &byte, 1));
-	waitpid(pid, &status, 0);
+	EXPECT_EQ(-EPERM, adopt(stash));
+	EXPECT_EQ(-1, ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY));
+	EXPECT_EQ(EIO, errno);
+	if (!creator_exits) {
+		ASSERT_EQ(1, write(sv[0], &byte, 1));
+		waitpid(pid, &status, 0);
+	}
+}
+
+TEST(adopt_refused_for_vm_of_live_process)
+{
+	REQUIRE_ADOPT();
+	adopt_foreign_vm(_metadata, false);
+}
+
+TEST(adopt_refused_for_vm_of_dead_process)
+{
+	REQUIRE_ADOPT();
+	adopt_foreign_vm(_metadata, true);
 }
 
 /* Only the owner may adopt: through an inherited fd there is no stash. */

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reader of /sys/kernel/debug/cprstash/stashes: a header line, then a line
+ * per stash ("pid uid state entries files records record_bytes deadline_ms").
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "stash_util.h"
+
+#define DEBUGFS_DIR	"/sys/kernel/debug"
+#define STASHES_PATH	DEBUGFS_DIR "/cprstash/stashes"
+#define DEBUGFS_MAGIC	0x64626720
+
+static bool debugfs_mounted(void)
+{
+	struct statfs sfs;
+
+	return !statfs(DEBUGFS_DIR, &sfs) && sfs.f_type == DEBUGFS_MAGIC;
+}
+
+const char *stash_debugfs_unavailable(void)
+{
+	/* The test VM may not have mounted it; root can. */
+	if (!debugfs_mounted())
+		mount("debugfs", DEBUGFS_DIR, "debugfs", 0, NULL);
+	if (!debugfs_mounted())
+		return "debugfs is not mounted at " DEBUGFS_DIR;
+	/*
+	 * Mounted but without our file is a module bug, not a missing
+	 * feature: let the reader fail loudly.
+	 */
+	return NULL;
+}
+
+/* Calls @fn for each stash line until it returns true; returns that. */
+static bool for_each_stash(bool (*fn)(const struct stash_dbg *, void *),
+			   void *arg)
+{
+	FILE *f = fopen(STASHES_PATH, "r");
+	struct stash_dbg dbg;
+	char line[256];
+	bool stop = false;
+
+	TEST_ASSERT(f, "fopen(%s)", STASHES_PATH);
+	while (!stop && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "pid", 3))
+			continue;
+		memset(&dbg, 0, sizeof(dbg));
+		TEST_ASSERT(sscanf(line, "%d %u %15s %u %u %u %llu", &dbg.pid,
+				   &dbg.uid, dbg.state, &dbg.entries,
+				   &dbg.files, &dbg.records,
+				   &dbg.record_bytes) == 7,
+			    "%s: unparsable line '%s'", STASHES_PATH, line);
+		stop = fn(&dbg, arg);
+	}
+	fclose(f);
+	return stop;
+}
+
+struct find_arg {
+	pid_t pid;
+	struct stash_dbg *out;
+};
+
+static bool match_pid(const struct stash_dbg *dbg, void *arg)
+{
+	struct find_arg *find = arg;
+
+	if (dbg->pid != find->pid)
+		return false;
+	if (find->out)
+		*find->out = *dbg;
+	return true;
+}
+
+int stash_debugfs_find(pid_t pid, struct stash_dbg *dbg)
+{
+	struct find_arg find = { .pid = pid, .out = dbg };
+
+	return for_each_stash(match_pid, &find);
+}
+
+static bool count_one(const struct stash_dbg *dbg, void *arg)
+{
+	(void)dbg;
+	++*(int *)arg;
+	return false;
+}
+
+int stash_debugfs_count(void)
+{
+	int n = 0;
+
+	for_each_stash(count_one, &n);
+	return n;
+}
+
+bool stash_debugfs_wait_gone(pid_t pid, int timeout_ms)
+{
+	const struct timespec tick = { .tv_nsec = 10 * 1000 * 1000 };
+	int waited;
+
+	for (waited = 0; waited <= timeout_ms; waited += 10) {
+		if (!stash_debugfs_find(pid, NULL))
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
