@@ -24,17 +24,33 @@ bool file_is_cprstash(const struct file *file)
 	return file->f_op == &cprstash_fops;
 }
 
-/* Every argument struct starts with __u32 size, __u32 flags. */
-static int cprstash_copy_arg(void *arg, const void __user *uarg, u32 size)
+/* Every argument struct starts with these. */
+struct cprstash_arg_head {
+	__u32 size;
+	__u32 flags;
+};
+
+/* Copy an argument in; its size must be exact, its flags known. */
+static int cprstash_arg_in(void *arg, const void __user *uarg, u32 size,
+			   u32 known_flags)
 {
+	const struct cprstash_arg_head *head = arg;
+
 	if (copy_from_user(arg, uarg, size))
 		return -EFAULT;
-	if (*(u32 *)arg != size)
+	if (head->size != size || (head->flags & ~known_flags))
 		return -EINVAL;
 	return 0;
 }
 
-#define cprstash_reserved_set(r)	memchr_inv((r), 0, sizeof(r))
+/* Reserved fields must be zero; a name, if the command has one, valid. */
+static int cprstash_arg_check(const void *reserved, size_t len,
+			      const char *name)
+{
+	if (memchr_inv(reserved, 0, len))
+		return -EINVAL;
+	return name ? stash_name_check(name) : 0;
+}
 
 static long cprstash_ioctl_preserve_fd(struct stash *s, void __user *uarg)
 {
@@ -42,15 +58,9 @@ static long cprstash_ioctl_preserve_fd(struct stash *s, void __user *uarg)
 	struct cprstash_preserve_fd arg;
 	int ret;
 
-	ret = cprstash_copy_arg(&arg, uarg, sizeof(arg));
-	if (ret)
-		return ret;
-	if (arg.flags || cprstash_reserved_set(arg.reserved))
-		return -EINVAL;
-	ret = stash_name_check(arg.name);
-	if (ret)
-		return ret;
-	return stash_preserve_fd(s, arg.fd, arg.name, &u->kind);
+	ret = cprstash_arg_in(&arg, uarg, sizeof(arg), 0) ?:
+	      cprstash_arg_check(arg.reserved, sizeof(arg.reserved), arg.name);
+	return ret ?: stash_preserve_fd(s, arg.fd, arg.name, &u->kind);
 }
 
 static long cprstash_ioctl_put_record(struct stash *s, void __user *uarg)
@@ -58,16 +68,13 @@ static long cprstash_ioctl_put_record(struct stash *s, void __user *uarg)
 	struct cprstash_put_record arg;
 	int ret;
 
-	ret = cprstash_copy_arg(&arg, uarg, sizeof(arg));
-	if (ret)
-		return ret;
-	if (arg.flags || arg.reserved0 || cprstash_reserved_set(arg.reserved))
-		return -EINVAL;
-	ret = stash_name_check(arg.name);
-	if (ret)
-		return ret;
-	return stash_put_record(s, arg.name, u64_to_user_ptr(arg.data),
-				arg.len);
+	ret = cprstash_arg_in(&arg, uarg, sizeof(arg), 0);
+	if (!ret && arg.reserved0)
+		ret = -EINVAL;
+	ret = ret ?: cprstash_arg_check(arg.reserved, sizeof(arg.reserved),
+					arg.name);
+	return ret ?: stash_put_record(s, arg.name, u64_to_user_ptr(arg.data),
+				       arg.len);
 }
 
 static long cprstash_ioctl_list(struct stash *s, void __user *uarg)
@@ -75,16 +82,14 @@ static long cprstash_ioctl_list(struct stash *s, void __user *uarg)
 	struct cprstash_list arg;
 	int ret;
 
-	ret = cprstash_copy_arg(&arg, uarg, sizeof(arg));
-	if (ret)
-		return ret;
-	if (arg.flags || cprstash_reserved_set(arg.reserved) ||
-	    arg.entry_size != sizeof(struct cprstash_entry))
-		return -EINVAL;
-	ret = stash_list_entries(s, &arg);
-	if (ret)
-		return ret;
-	return copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
+	ret = cprstash_arg_in(&arg, uarg, sizeof(arg), 0) ?:
+	      cprstash_arg_check(arg.reserved, sizeof(arg.reserved), NULL);
+	if (!ret && arg.entry_size != sizeof(struct cprstash_entry))
+		ret = -EINVAL;
+	ret = ret ?: stash_list_entries(s, &arg);
+	if (!ret && copy_to_user(uarg, &arg, sizeof(arg)))
+		ret = -EFAULT;
+	return ret;
 }
 
 static long cprstash_ioctl_seal(struct stash *s, void __user *uarg)
@@ -92,13 +97,11 @@ static long cprstash_ioctl_seal(struct stash *s, void __user *uarg)
 	struct cprstash_seal arg;
 	int ret;
 
-	ret = cprstash_copy_arg(&arg, uarg, sizeof(arg));
-	if (ret)
-		return ret;
-	if ((arg.flags & ~CPRSTASH_SEAL_KEEP_MM) || arg.reserved0 ||
-	    cprstash_reserved_set(arg.reserved))
-		return -EINVAL;
-	return stash_seal(s, arg.deadline_ms, arg.flags);
+	ret = cprstash_arg_in(&arg, uarg, sizeof(arg), CPRSTASH_SEAL_KEEP_MM);
+	if (!ret && arg.reserved0)
+		ret = -EINVAL;
+	ret = ret ?: cprstash_arg_check(arg.reserved, sizeof(arg.reserved), NULL);
+	return ret ?: stash_seal(s, arg.deadline_ms, arg.flags);
 }
 
 static long cprstash_ioctl_retrieve_fd(struct stash *s, void __user *uarg)
@@ -106,16 +109,10 @@ static long cprstash_ioctl_retrieve_fd(struct stash *s, void __user *uarg)
 	struct cprstash_retrieve_fd arg;
 	int ret;
 
-	ret = cprstash_copy_arg(&arg, uarg, sizeof(arg));
-	if (ret)
-		return ret;
-	if ((arg.flags & ~CPRSTASH_RETRIEVE_NO_CLOEXEC) ||
-	    cprstash_reserved_set(arg.reserved))
-		return -EINVAL;
-	ret = stash_name_check(arg.name);
-	if (ret)
-		return ret;
-	return stash_retrieve_fd(s, arg.name, arg.flags, uarg);
+	ret = cprstash_arg_in(&arg, uarg, sizeof(arg),
+			      CPRSTASH_RETRIEVE_NO_CLOEXEC) ?:
+	      cprstash_arg_check(arg.reserved, sizeof(arg.reserved), arg.name);
+	return ret ?: stash_retrieve_fd(s, arg.name, arg.flags, uarg);
 }
 
 static long cprstash_ioctl_adopt_kvm(struct stash *s, void __user *uarg)
@@ -123,15 +120,9 @@ static long cprstash_ioctl_adopt_kvm(struct stash *s, void __user *uarg)
 	struct cprstash_adopt_kvm arg;
 	int ret;
 
-	ret = cprstash_copy_arg(&arg, uarg, sizeof(arg));
-	if (ret)
-		return ret;
-	if (arg.flags || cprstash_reserved_set(arg.reserved))
-		return -EINVAL;
-	ret = stash_name_check(arg.name);
-	if (ret)
-		return ret;
-	return stash_adopt_kvm(s, arg.name);
+	ret = cprstash_arg_in(&arg, uarg, sizeof(arg), 0) ?:
+	      cprstash_arg_check(arg.reserved, sizeof(arg.reserved), arg.name);
+	return ret ?: stash_adopt_kvm(s, arg.name);
 }
 
 static long cprstash_ioctl_op(struct stash *s, void __user *uarg,
@@ -140,12 +131,9 @@ static long cprstash_ioctl_op(struct stash *s, void __user *uarg,
 	struct cprstash_op arg;
 	int ret;
 
-	ret = cprstash_copy_arg(&arg, uarg, sizeof(arg));
-	if (ret)
-		return ret;
-	if (arg.flags || cprstash_reserved_set(arg.reserved))
-		return -EINVAL;
-	return op(s);
+	ret = cprstash_arg_in(&arg, uarg, sizeof(arg), 0) ?:
+	      cprstash_arg_check(arg.reserved, sizeof(arg.reserved), NULL);
+	return ret ?: op(s);
 }
 
 static long cprstash_ioctl(struct file *file, unsigned int cmd,
