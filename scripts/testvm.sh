@@ -7,6 +7,7 @@
 #
 # usage: scripts/testvm.sh [--timeout SECONDS] [--kmod PATH/cprstash.ko]
 #                          [--file HOSTPATH[:GUESTPATH]]... [--log FILE]
+#                          [--mem MiB (default 2048)]
 #                          -- COMMAND [ARGS...]
 #
 # One COMMAND word is shell text, run as is (`-- 'cd /bin; ./t; exit 3'`);
@@ -49,6 +50,7 @@ die() {
 }
 
 timeout_s=600
+mem_mb=2048
 kmod=
 log=
 files=()
@@ -61,6 +63,7 @@ while [ $# -gt 0 ]; do
 	--file) [ $# -ge 2 ] || usage; files+=("$2"); shift 2 ;;
 	--file=*) files+=("${1#*=}"); shift ;;
 	--log) [ $# -ge 2 ] || usage; log=$2; shift 2 ;;
+	--mem) [ $# -ge 2 ] || usage; mem_mb=$2; shift 2 ;;
 	--log=*) log=${1#*=}; shift ;;
 	--) shift; break ;;
 	-h | --help) usage ;;
@@ -279,7 +282,7 @@ pack "$extra" >>"$tmp/initrd"
 # serial port and sends terminal resets (ESC c) that clear the user's screen.
 # shellcheck disable=SC2054 # the commas are QEMU's
 qemu=(
-	qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp 2 -m 2048
+	qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp 2 -m "$mem_mb"
 	-display none -no-reboot -nodefaults -serial stdio
 	-kernel "$kernel" -initrd "$tmp/initrd"
 	-append "console=ttyS0 panic=-1 oops=panic quiet intel_iommu=on"

@@ -7,8 +7,13 @@
  * list the stash, retrieve the memfd, check every byte, read the record
  * with pread at its listed offset, finish.  Prints what it sees and the
  * exec-to-recovered time; exits non-zero if anything was lost.
+ *
+ * usage: stash-exec-demo [--mib N] [--no-keep-mm]
+ * --no-keep-mm seals without CPRSTASH_SEAL_KEEP_MM, so exec itself tears
+ * down the touched mapping: compare the two exec-to-recovered times.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +23,8 @@
 
 #include "cprstash.h"
 
-#define DEMO_BYTES	(64u << 20)
-
 struct demo_state {
-	uint64_t generation;
+	uint64_t bytes;
 	uint64_t exec_start_ns;
 	uint64_t pattern_seed;
 };
@@ -45,27 +48,27 @@ static uint64_t pattern_at(uint64_t seed, size_t i)
 	return (seed ^ i) * 0x9e3779b97f4a7c15ull;
 }
 
-static void *map_memfd(int fd)
+static void *map_memfd(int fd, uint64_t bytes)
 {
-	void *p = mmap(NULL, DEMO_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static int before_exec(const char *self)
+static int before_exec(const char *self, uint64_t bytes, bool keep_mm)
 {
-	struct demo_state state = { .generation = 1, .pattern_seed = 0x5eed };
+	struct demo_state state = { .bytes = bytes, .pattern_seed = 0x5eed };
 	uint64_t *mem;
 	int stash, memfd, ret;
 	uint32_t kind;
 
 	memfd = memfd_create("demo-guest-ram", MFD_CLOEXEC);
-	if (memfd < 0 || ftruncate(memfd, DEMO_BYTES))
+	if (memfd < 0 || ftruncate(memfd, bytes))
 		return die("memfd", -errno);
-	mem = map_memfd(memfd);
+	mem = map_memfd(memfd, bytes);
 	if (!mem)
 		return die("mmap", -errno);
-	for (size_t i = 0; i < DEMO_BYTES / 8; i++)
+	for (size_t i = 0; i < bytes / 8; i++)
 		mem[i] = pattern_at(state.pattern_seed, i);
 
 	stash = cprstash_open(false);
@@ -74,16 +77,18 @@ static int before_exec(const char *self)
 	ret = cprstash_preserve_fd(stash, memfd, "guest-ram", &kind);
 	if (ret)
 		return die("PRESERVE_FD guest-ram", ret);
-	printf("before exec: pid %d preserved guest-ram (%u MiB, kind %s, FD_CLOEXEC set)\n",
-	       getpid(), DEMO_BYTES >> 20, cprstash_kind_name(kind));
+	printf("before exec: pid %d preserved guest-ram (%llu MiB touched, kind %s, FD_CLOEXEC set)\n",
+	       getpid(), (unsigned long long)bytes >> 20, cprstash_kind_name(kind));
 
 	state.exec_start_ns = now_ns();
 	ret = cprstash_put_record(stash, "demo-state", &state, sizeof(state));
 	if (!ret)
-		ret = cprstash_seal(stash, 5000, CPRSTASH_SEAL_KEEP_MM);
+		ret = cprstash_seal(stash, 5000,
+				    keep_mm ? CPRSTASH_SEAL_KEEP_MM : 0);
 	if (ret)
 		return die("PUT_RECORD/SEAL", ret);
-	printf("before exec: sealed with a 5000 ms deadline; exec'ing %s\n", self);
+	printf("before exec: sealed with a 5000 ms deadline%s; exec'ing %s\n",
+	       keep_mm ? " and KEEP_MM" : "", self);
 	fflush(stdout);
 	execl(self, self, "--after-exec", (char *)NULL);
 	ret = -errno;
@@ -134,10 +139,10 @@ static int after_exec(void)
 		return die("RETRIEVE_FD guest-ram", memfd);
 	recovered_ns = now_ns();
 
-	mem = map_memfd(memfd);
+	mem = map_memfd(memfd, state.bytes);
 	if (!mem)
 		return die("mmap", -errno);
-	for (size_t i = 0; i < DEMO_BYTES / 8; i++)
+	for (size_t i = 0; i < state.bytes / 8; i++)
 		bad += mem[i] != pattern_at(state.pattern_seed, i);
 	ret = cprstash_finish(stash);
 	if (ret)
@@ -151,7 +156,19 @@ static int after_exec(void)
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "--after-exec"))
-		return after_exec();
-	return before_exec("/proc/self/exe");
+	uint64_t mib = 64;
+	bool keep_mm = true;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--after-exec"))
+			return after_exec();
+		if (!strcmp(argv[i], "--no-keep-mm"))
+			keep_mm = false;
+		else if (!strcmp(argv[i], "--mib") && i + 1 < argc)
+			mib = strtoull(argv[++i], NULL, 0);
+		else
+			return fprintf(stderr, "usage: %s [--mib N] [--no-keep-mm]\n",
+				       argv[0]), 2;
+	}
+	return before_exec("/proc/self/exe", mib << 20, keep_mm);
 }
