@@ -95,17 +95,39 @@ static bool stash_owner_alive(const struct stash *s)
  * outside the lock, because releasing a file may take long (a KVM VM tears
  * down its MMU).
  */
+static struct mm_struct *stash_take_kept_mm(struct stash *s)
+{
+	struct mm_struct *mm = s->kept_mm;
+
+	lockdep_assert_held(&s->lock);
+	s->kept_mm = NULL;
+	return mm;
+}
+
+/*
+ * Files first, then the kept mm: a VM that still has a file should not
+ * outlive the teardown of the address space it was bound to by more than
+ * it must.
+ */
+static void stash_release_contents(struct list_head *doomed,
+				   struct mm_struct *kept)
+{
+	stash_entries_free(doomed);
+	if (kept)
+		mmput_async(kept);
+}
+
 static void stash_unlink(struct stash *s, struct list_head *doomed)
 {
 	lockdep_assert_held(&s->lock);
 
 	WRITE_ONCE(s->state, STASH_DEAD);
 	list_splice_init(&s->entries, doomed);
-	stash_release_kept_mm(s);
 }
 
 static void stash_bury(struct stash *s, struct list_head *doomed,
-		       unsigned int nr_files, const char *why)
+		       struct mm_struct *kept, unsigned int nr_files,
+		       const char *why)
 {
 	mutex_lock(&stash_list_lock);
 	list_del_init(&s->node);
@@ -116,7 +138,7 @@ static void stash_bury(struct stash *s, struct list_head *doomed,
 		pr_info("stash of pid %d destroyed (%s): released %u files\n",
 			pid_nr(s->owner), why, nr_files);
 
-	stash_entries_free(doomed);
+	stash_release_contents(doomed, kept);
 	remove_wait_queue(&s->owner->wait_pidfd, &s->exit_wait);
 	if (cancel_delayed_work(&s->expire_work))
 		stash_put(s);
@@ -129,6 +151,7 @@ static void stash_bury(struct stash *s, struct list_head *doomed,
 static void stash_kill(struct stash *s, bool (*still_wanted)(struct stash *),
 		       const char *why)
 {
+	struct mm_struct *kept = NULL;
 	LIST_HEAD(doomed);
 	unsigned int nr_files = 0;
 	bool killed = false;
@@ -137,12 +160,13 @@ static void stash_kill(struct stash *s, bool (*still_wanted)(struct stash *),
 	if (s->state != STASH_DEAD && !still_wanted(s)) {
 		nr_files = s->nr_files;
 		stash_unlink(s, &doomed);
+		kept = stash_take_kept_mm(s);
 		killed = true;
 	}
 	mutex_unlock(&s->lock);
 
 	if (killed)
-		stash_bury(s, &doomed, nr_files, why);
+		stash_bury(s, &doomed, kept, nr_files, why);
 }
 
 /* Deadline work may race with UNSEAL or a new SEAL: decide under the lock. */
@@ -287,13 +311,13 @@ void stash_close(struct stash *s)
 
 	mutex_lock(&s->lock);
 	if (!--s->nr_fds && s->state == STASH_OPEN) {
-		stash_unlink(s, &doomed);
+		stash_unlink(s, &doomed);	/* OPEN: nothing kept */
 		killed = true;
 	}
 	mutex_unlock(&s->lock);
 
 	if (killed)
-		stash_bury(s, &doomed, 0, "last file closed");
+		stash_bury(s, &doomed, NULL, 0, "last file closed");
 	stash_put(s);
 }
 
@@ -330,11 +354,10 @@ int stash_lock(struct stash *s)
  */
 void stash_release_kept_mm(struct stash *s)
 {
-	lockdep_assert_held(&s->lock);
-	if (s->kept_mm) {
-		mmput_async(s->kept_mm);
-		s->kept_mm = NULL;
-	}
+	struct mm_struct *mm = stash_take_kept_mm(s);
+
+	if (mm)
+		mmput_async(mm);
 }
 
 int stash_seal(struct stash *s, u32 deadline_ms, u32 flags)
@@ -394,6 +417,7 @@ int stash_unseal(struct stash *s)
 
 int stash_finish(struct stash *s)
 {
+	struct mm_struct *kept;
 	LIST_HEAD(doomed);
 	int ret = stash_lock(s);
 
@@ -401,15 +425,15 @@ int stash_finish(struct stash *s)
 		return ret;
 	if (s->state == STASH_SEALED)
 		stash_cancel_deadline(s);
-	stash_release_kept_mm(s);
+	kept = stash_take_kept_mm(s);
 	WRITE_ONCE(s->state, STASH_OPEN);
 	list_splice_init(&s->entries, &doomed);
 	s->nr_files = 0;
 	s->nr_records = 0;
-	s->record_bytes = 0;
+	WRITE_ONCE(s->record_bytes, 0);
 	mutex_unlock(&s->lock);
 
-	stash_entries_free(&doomed);
+	stash_release_contents(&doomed, kept);
 	return 0;
 }
 

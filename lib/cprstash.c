@@ -105,6 +105,14 @@ int cprstash_retrieve_fd(int stash, const char *name, uint32_t flags,
 	return arg.fd;
 }
 
+int cprstash_adopt_kvm(int stash, const char *name)
+{
+	struct cprstash_adopt_kvm arg = { .size = sizeof(arg) };
+	int ret = cprstash_copy_name(arg.name, name);
+
+	return ret ? ret : cprstash_ioctl(stash, CPRSTASH_IOC_ADOPT_KVM, &arg);
+}
+
 static int cprstash_list_into(int stash, struct cprstash_list *arg,
 			      struct cprstash_entry *entries, uint32_t cap)
 {

@@ -36,6 +36,9 @@ int cprstash_finish(int stash);
 int cprstash_retrieve_fd(int stash, const char *name, uint32_t flags,
 			 uint32_t *kind);
 
+/* Re-home the preserved KVM VM @name into the caller's address space. */
+int cprstash_adopt_kvm(int stash, const char *name);
+
 int cprstash_list(int stash, struct cprstash_listing *out);
 void cprstash_listing_free(struct cprstash_listing *listing);
 const struct cprstash_entry *

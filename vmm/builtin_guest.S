@@ -7,8 +7,8 @@
  *
  * Ring 0 only drops to ring 3: on the PVM host ring-0 code is emulated
  * (about 1 us per instruction) while ring 3 runs natively.  The counter loop
- * runs at ring 3 with IOPL 3 so it can report on a port without a ring
- * transition.  Any exception lands in a ring-0 stub that reports its vector.
+ * runs at ring 3 and reports on a port the TSS I/O bitmap opens to it,
+ * without a ring transition.  Any exception lands in a ring-0 stub that reports its vector.
  *
  * Entry: %rdi = vCPU id, %rsi = top of this vCPU's ring-3 stack,
  *        %rsp = top of its ring-0 stack (also TSS.RSP0).
@@ -33,7 +33,28 @@ user_main:
 	movq	%rdi, %rbx
 	shlq	$BG_SLOT_SHIFT, %rbx
 	addq	$BG_SLOTS_GPA, %rbx		/* %rbx = this vCPU's slot */
+	movq	%rdi, %rbp
+	shlq	$BG_GAPS_SHIFT, %rbp
+	addq	$BG_GAPS_GPA, %rbp		/* %rbp = this vCPU's gap log */
 	movq	BG_HDR_GPA + BG_HDR_INTERVAL, %r12
+	movq	BG_HDR_GPA + BG_HDR_GAP_MIN, %r15	/* %r15 = smallest logged gap */
+
+	/*
+	 * --touch-ram: write one word in every page of RAM once, vCPU n
+	 * taking pages n, n + nr_vcpus, ..., like a guest that used its
+	 * memory (the VMM's page tables then map all of it).
+	 */
+	movq	%rdi, %rcx
+	shlq	$12, %rcx
+	addq	$BG_TOUCH_START, %rcx
+	movl	BG_HDR_GPA + BG_HDR_NR_VCPUS, %edx
+	shlq	$12, %rdx
+	jmp	6f
+5:	movq	%rcx, (%rcx)
+	addq	%rdx, %rcx
+6:	cmpq	BG_HDR_GPA + BG_HDR_TOUCH_END, %rcx
+	jb	5b
+
 	rdtsc
 	shlq	$32, %rdx
 	orq	%rdx, %rax
@@ -54,28 +75,51 @@ loop:
 	cmpq	BG_SLOT_MAX_GAP(%rbx), %rcx
 	jbe	1f
 	movq	%rcx, BG_SLOT_MAX_GAP(%rbx)	/* the guest-visible gap */
-1:	movq	%rax, %r13
+1:	cmpq	%r15, %rcx
+	jb	2f
+	call	log_gap
+2:	movq	%rax, %r13
 	cmpq	%r14, %rax
 	jb	loop
 
 	/* Report time: check memory, then one port write. */
 	leaq	(%rax, %r12), %r14
+	movq	%rax, %r8			/* %r8 = TSC before the report */
 	call	check_pattern
 	incq	BG_SLOT_REPORTS(%rbx)
 	movl	%edi, %eax
 	movw	$BG_PORT_REPORT, %dx
 	outl	%eax, %dx
-	/* Our own report exit is not a gap the VMM caused: restart the clock. */
+	/*
+	 * Our own report (check and exit) is not a gap the VMM caused:
+	 * restart the clock, so max_gap leaves it out.  But a pause that
+	 * caught the vCPU in it makes it long: the gap log records that.
+	 */
 	rdtsc
 	shlq	$32, %rdx
 	orq	%rdx, %rax
-	movq	%rax, %r13
+	movq	%rax, %rcx
+	subq	%r8, %rcx
+	cmpq	%r15, %rcx
+	jb	3f
+	call	log_gap
+3:	movq	%rax, %r13
 	jmp	loop
 
 went_backwards:
 	incq	BG_SLOT_BACKWARDS(%rbx)
 	movq	%rax, %r13
 	jmp	loop
+
+/* Log a step: %rax = TSC at its end, %rcx = its length.  Clobbers %rdx. */
+log_gap:
+	movq	BG_GAP_COUNT(%rbp), %rdx
+	andl	$(BG_GAPS_ENTRIES - 1), %edx
+	shlq	$4, %rdx
+	movq	%rax, BG_GAP_ENTRY(%rbp, %rdx)
+	movq	%rcx, BG_GAP_ENTRY + 8(%rbp, %rdx)
+	incq	BG_GAP_COUNT(%rbp)
+	ret
 
 /* Sum the pattern's u64 words and compare with the header's sum. */
 check_pattern:

@@ -110,7 +110,7 @@ static void bg_exception(void *opaque, struct vcpu *vcpu, u16 port,
 			 vcpu->id, vector);
 }
 
-int builtin_guest__init(struct vm *vm, u64 report_interval_ms)
+int builtin_guest__init(struct vm *vm, u64 report_interval_ms, bool touch_ram)
 {
 	struct builtin_guest *bg;
 	int ret;
@@ -119,6 +119,7 @@ int builtin_guest__init(struct vm *vm, u64 report_interval_ms)
 	if (!bg)
 		return -ENOMEM;
 	bg->report_interval_ms = report_interval_ms ? report_interval_ms : 1;
+	bg->touch_ram = touch_ram;
 	bg->tsc_khz = vm->tsc_khz;
 	if (!bg->tsc_khz) {
 		pr_warn("KVM_GET_TSC_KHZ unavailable, assuming a 1 GHz TSC");
@@ -236,6 +237,8 @@ int builtin_guest__load(struct vm *vm)
 	bg_write_page_tables(vm);
 	memcpy(bg_ptr(vm, BG_CODE_GPA, code_len), builtin_guest_code_start, code_len);
 	memset(bg_ptr(vm, BG_SLOTS_GPA, 0x1000), 0, 0x1000);
+	memset(bg_ptr(vm, BG_GAPS_GPA, BG_MAX_VCPUS << BG_GAPS_SHIFT), 0,
+	       BG_MAX_VCPUS << BG_GAPS_SHIFT);
 
 	memset(hdr, 0, 0x1000);
 	v64 = BG_MAGIC;
@@ -254,6 +257,10 @@ int builtin_guest__load(struct vm *vm)
 	memcpy(hdr + BG_HDR_PATTERN_SUM, &v64, 8);
 	v64 = bg->tsc_khz;
 	memcpy(hdr + BG_HDR_TSC_KHZ, &v64, 8);
+	v64 = (u64)bg->tsc_khz * BG_GAP_MIN_US / 1000;
+	memcpy(hdr + BG_HDR_GAP_MIN, &v64, 8);
+	v64 = bg->touch_ram ? MIN(guest_mem__low_end(&vm->mem), BG_MAPPED_END) : 0;
+	memcpy(hdr + BG_HDR_TOUCH_END, &v64, 8);
 	return 0;
 }
 
@@ -326,6 +333,32 @@ void builtin_guest__read_slot(struct vm *vm, unsigned int id, struct bg_slot *sl
 	slot->mem_checks = __atomic_load_n(&p[BG_SLOT_MEM_CHECKS / 8], __ATOMIC_RELAXED);
 	slot->mem_errors = __atomic_load_n(&p[BG_SLOT_MEM_ERRORS / 8], __ATOMIC_RELAXED);
 	slot->start_tsc = __atomic_load_n(&p[BG_SLOT_START_TSC / 8], __ATOMIC_RELAXED);
+}
+
+bool builtin_guest__gap_after(struct vm *vm, unsigned int id, u64 tsc_before,
+			      u64 *gap)
+{
+	const u64 *log = bg_ptr(vm, BG_GAPS_GPA + ((u64)id << BG_GAPS_SHIFT),
+				1 << BG_GAPS_SHIFT);
+	u64 count = __atomic_load_n(&log[BG_GAP_COUNT / 8], __ATOMIC_ACQUIRE);
+	u64 first = count > BG_GAPS_ENTRIES ? count - BG_GAPS_ENTRIES : 0;
+	u64 n;
+
+	/* Oldest first: the first step that ends after the pause began. */
+	for (n = first; n < count; n++) {
+		const u64 *e = &log[BG_GAP_ENTRY / 8 + 2 * (n % BG_GAPS_ENTRIES)];
+		u64 end = __atomic_load_n(&e[0], __ATOMIC_RELAXED);
+		u64 step = __atomic_load_n(&e[1], __ATOMIC_RELAXED);
+
+		if (end > tsc_before) {
+			/* Unless older entries were overwritten: then unknown. */
+			if (n == first && first > 0)
+				return false;
+			*gap = step;
+			return true;
+		}
+	}
+	return false;
 }
 
 u64 builtin_guest__counter(struct vm *vm)

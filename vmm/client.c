@@ -18,7 +18,7 @@
 
 #define CLIENT_TIMEOUT_MS	30000
 
-static int client__connect(const char *path)
+int control__connect(const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int fd;
@@ -89,7 +89,7 @@ int control__client(const char *path, const char *cmd)
 	char *buf = NULL, *req = NULL;
 	int fd, ret = 1;
 
-	fd = client__connect(path);
+	fd = control__connect(path);
 	if (fd < 0)
 		return 1;
 	req = client__request(cmd);

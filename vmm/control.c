@@ -17,6 +17,8 @@
 #include <json-c/json.h>
 
 #include "vmm/control.h"
+#include "vmm/run.h"
+#include "vmm/upgrade.h"
 #include "vmm/vm.h"
 
 static int control__bind(const char *path)
@@ -160,12 +162,17 @@ static void control__status(struct control *ctl, struct json_object *reply)
 	json_object_object_add(reply, "uptime_ms",
 			       json_object_new_uint64((now_ns() - vm->start_ns) / 1000000));
 	json_object_object_add(reply, "pid", json_object_new_int(getpid()));
+	if (ctl->run)
+		json_object_object_add(reply, "upgrades",
+				       json_object_new_uint64(ctl->run->generation));
 	if (vm->bg)
 		control__add_builtin_status(vm, reply);
 }
 
 static struct json_object *control__execute(struct control *ctl,
-					    const struct control_request *req)
+					    struct control_client *c,
+					    const struct control_request *req,
+					    const char *line, size_t len)
 {
 	struct json_object *reply = control__reply_ok(req);
 	struct vm *vm = ctl->vm;
@@ -193,11 +200,18 @@ static struct json_object *control__execute(struct control *ctl,
 	case CONTROL_QUIT:
 		ctl->quit = true;
 		break;
+	case CONTROL_LIVE_UPGRADE:
+		/* Returns only if the upgrade did not happen. */
+		json_object_put(reply);
+		if (!ctl->run || !c)
+			return control__reply_error(req, "live upgrade is not offered here");
+		return upgrade__request(ctl->run, c - ctl->clients, req, line, len);
 	}
 	return reply;
 }
 
-char *control__execute_line(struct control *ctl, const char *line, size_t len)
+static char *control__execute_client(struct control *ctl, struct control_client *c,
+				     const char *line, size_t len)
 {
 	struct control_request req;
 	struct json_object *reply;
@@ -205,13 +219,18 @@ char *control__execute_line(struct control *ctl, const char *line, size_t len)
 	char *out;
 
 	if (control__parse_request(line, len, &req, err, sizeof(err)) == 0)
-		reply = control__execute(ctl, &req);
+		reply = control__execute(ctl, c, &req, line, len);
 	else
 		reply = control__reply_error(&req, err);
 	control__request_free(&req);
 	out = strdup(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN));
 	json_object_put(reply);
 	return out;
+}
+
+char *control__execute_line(struct control *ctl, const char *line, size_t len)
+{
+	return control__execute_client(ctl, NULL, line, len);
 }
 
 static void control__reply_line(struct control_client *c, char *reply)
@@ -225,27 +244,64 @@ static void control__reply_line(struct control_client *c, char *reply)
 
 static void control__serve_lines(struct control *ctl, struct control_client *c)
 {
+	char line[CONTROL_LINE_MAX];
 	char *nl;
 
 	while (c->fd >= 0 && (nl = memchr(c->buf, '\n', c->len))) {
 		size_t line_len = nl - c->buf;
+		bool overflow = c->overflow;
 
-		if (c->overflow) {
-			c->overflow = false;
-			control__reply_line(c, strdup("{\"ok\":false,\"error\":\"request line too long\"}"));
-		} else if (line_len) {
-			control__reply_line(c, control__execute_line(ctl, c->buf, line_len));
-		}
-		if (c->fd < 0)
-			return;
+		/*
+		 * Consume the line before executing it: a live upgrade hands
+		 * what follows it to the new image.
+		 */
+		memcpy(line, c->buf, line_len);
 		c->len -= line_len + 1;
 		memmove(c->buf, nl + 1, c->len);
+		c->overflow = false;
+		if (overflow)
+			control__reply_line(c, strdup("{\"ok\":false,\"error\":\"request line too long\"}"));
+		else if (line_len)
+			control__reply_line(c, control__execute_client(ctl, c, line, line_len));
 	}
 	/* A full buffer without a newline: drop it, answer at the newline. */
 	if (c->fd >= 0 && c->len == sizeof(c->buf)) {
 		c->overflow = true;
 		c->len = 0;
 	}
+}
+
+void control__serve_pending(struct control *ctl)
+{
+	unsigned int i;
+
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (ctl->clients[i].fd >= 0)
+			control__serve_lines(ctl, &ctl->clients[i]);
+}
+
+int control__adopt_client(struct control *ctl, unsigned int slot, int fd,
+			  const void *pending, size_t len)
+{
+	struct control_client *c;
+
+	if (slot >= CONTROL_MAX_CLIENTS || len > sizeof(c->buf) ||
+	    ctl->clients[slot].fd >= 0)
+		return -EINVAL;
+	c = &ctl->clients[slot];
+	c->fd = fd;
+	c->len = len;
+	c->overflow = false;
+	if (len)
+		memcpy(c->buf, pending, len);
+	return 0;
+}
+
+void control__send(struct control *ctl, unsigned int slot, struct json_object *reply)
+{
+	if (slot < CONTROL_MAX_CLIENTS && ctl->clients[slot].fd >= 0)
+		control__reply_line(&ctl->clients[slot], strdup(json_object_to_json_string_ext(
+			reply, JSON_C_TO_STRING_PLAIN)));
 }
 
 static void control__read_client(struct control *ctl, struct control_client *c)

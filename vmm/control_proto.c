@@ -19,6 +19,7 @@ static const char *const control_cmd_names[] = {
 	[CONTROL_PAUSE] = "pause",
 	[CONTROL_RESUME] = "resume",
 	[CONTROL_QUIT] = "quit",
+	[CONTROL_LIVE_UPGRADE] = "live-upgrade",
 };
 
 const char *control__cmd_name(enum control_cmd cmd)
@@ -67,6 +68,7 @@ int control__parse_request(const char *line, size_t len,
 		snprintf(err, errlen, "request is not a JSON object");
 		goto out;
 	}
+	req->obj = json_object_get(obj);
 	if (json_object_object_get_ex(obj, "id", &id))
 		req->id = json_object_get(id);
 	if (!json_object_object_get_ex(obj, "cmd", &cmd) ||
@@ -92,7 +94,9 @@ out:
 void control__request_free(struct control_request *req)
 {
 	json_object_put(req->id);
+	json_object_put(req->obj);
 	req->id = NULL;
+	req->obj = NULL;
 }
 
 static struct json_object *control__reply(const struct control_request *req, bool ok)

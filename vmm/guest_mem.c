@@ -45,6 +45,14 @@ static void guest_mem__layout(struct guest_mem *mem)
 	}
 }
 
+/*
+ * Where guest RAM is mapped: a hint far from where the kernel puts shared
+ * libraries and the heap (and above ASan's shadow), so that a live
+ * upgrade's new image, whose libraries land elsewhere, finds the same
+ * range free and can map RAM at the address the VM's memslots name.
+ */
+#define GUEST_MEM_HVA_HINT	((void *)0x200000000000ULL)
+
 static int guest_mem__map(struct guest_mem *mem, void *fixed_hva)
 {
 	int flags = MAP_SHARED;
@@ -59,7 +67,8 @@ static int guest_mem__map(struct guest_mem *mem, void *fixed_hva)
 		flags |= MAP_NORESERVE;
 	if (fixed_hva)
 		flags |= MAP_FIXED_NOREPLACE;
-	p = mmap(fixed_hva, mem->size, PROT_READ | PROT_WRITE, flags, mem->memfd, 0);
+	p = mmap(fixed_hva ? fixed_hva : GUEST_MEM_HVA_HINT, mem->size,
+		 PROT_READ | PROT_WRITE, flags, mem->memfd, 0);
 	if (p == MAP_FAILED) {
 		int err = errno;
 

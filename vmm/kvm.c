@@ -64,9 +64,12 @@ static int kvm__check_caps(struct kvm *kvm)
 	return 0;
 }
 
-static int kvm__get_supported_cpuid(struct kvm *kvm)
+int kvm__get_supported_cpuid(struct kvm *kvm)
 {
 	struct kvm_cpuid2 *cpuid;
+
+	if (kvm->cpuid)
+		return 0;
 
 	cpuid = calloc(1, sizeof(*cpuid) +
 		       KVM_MAX_CPUID_ENTRIES * sizeof(cpuid->entries[0]));
@@ -100,9 +103,6 @@ int kvm__open(struct kvm *kvm)
 		goto err;
 	}
 	ret = kvm__check_caps(kvm);
-	if (ret)
-		goto err;
-	ret = kvm__get_supported_cpuid(kvm);
 	if (ret)
 		goto err;
 	kvm->vcpu_mmap_size = kvm_ioctl(kvm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);

@@ -7,7 +7,8 @@
  * Threads: the main thread owns the control socket, stdin and signals (one
  * poll() loop); each vCPU has its own thread (vcpu.c).  vCPU threads never
  * touch the control socket: they report the end of the VM through
- * vm->event_fd.
+ * vm->event_fd.  A live upgrade (upgrade/) runs on the main thread too, as
+ * a control command.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,28 +17,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <termios.h>
 #include <unistd.h>
 
-#include "vmm/control.h"
 #include "vmm/devices.h"
 #include "vmm/run.h"
-#include "vmm/vm.h"
 
 #define TERM_ESCAPE	0x01	/* Ctrl-A, then 'x' quits, as in kvmtool/QEMU */
 
-struct run_ctx {
-	struct vm vm;
-	struct control ctl;
-	int signal_fd;
-	int log_fd;
-	bool stdin_open;
-	bool tty_raw;
-	bool escape;
-	struct termios saved_tty;
-};
+struct vmm_run *run__alloc(const struct vmm_config *cfg, int argc, char **argv)
+{
+	struct vmm_run *run = calloc(1, sizeof(*run));
 
-static int run__setup_signals(struct run_ctx *rc)
+	if (!run)
+		return NULL;
+	run->cfg = cfg;
+	run->argc = argc;
+	run->argv = argv;
+	run->signal_fd = run->log_fd = -1;
+	control__adopt(&run->ctl, &run->vm, -1);
+	run->ctl.run = run;
+	return run;
+}
+
+int run__setup_signals(struct vmm_run *run)
 {
 	sigset_t set;
 
@@ -48,53 +50,56 @@ static int run__setup_signals(struct run_ctx *rc)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	rc->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	return rc->signal_fd < 0 ? -errno : 0;
+	run->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return run->signal_fd < 0 ? -errno : 0;
 }
 
-static void run__tty_raw(struct run_ctx *rc)
+static void run__tty_raw(struct vmm_run *run)
 {
 	struct termios raw;
 
-	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &rc->saved_tty))
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &run->saved_tty))
 		return;
-	raw = rc->saved_tty;
+	raw = run->saved_tty;
 	cfmakeraw(&raw);
 	raw.c_oflag |= OPOST | ONLCR;	/* keep host-side newlines sane */
 	if (!tcsetattr(STDIN_FILENO, TCSANOW, &raw))
-		rc->tty_raw = true;
+		run->tty_raw = true;
 }
 
-static void run__tty_restore(struct run_ctx *rc)
+static void run__tty_restore(struct vmm_run *run)
 {
-	if (rc->tty_raw)
-		tcsetattr(STDIN_FILENO, TCSANOW, &rc->saved_tty);
-	rc->tty_raw = false;
+	if (run->tty_raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &run->saved_tty);
+	run->tty_raw = false;
 }
 
-static int run__setup_console(struct run_ctx *rc, const struct vmm_config *cfg)
+int run__setup_console(struct vmm_run *run)
 {
-	if (cfg->serial_log) {
-		rc->log_fd = open(cfg->serial_log,
-				  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (rc->log_fd < 0) {
+	const struct vmm_config *cfg = run->cfg;
+
+	if (cfg->serial_log && run->log_fd < 0) {
+		run->log_fd = open(cfg->serial_log,
+				   O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (run->log_fd < 0) {
 			pr_err("cannot open serial log %s: %s", cfg->serial_log,
 			       strerror(errno));
 			return -errno;
 		}
 	}
-	serial8250__set_output(&rc->vm, STDOUT_FILENO, rc->log_fd);
+	serial8250__set_output(&run->vm, STDOUT_FILENO, run->log_fd);
 	/* The built-in guest has no console input. */
-	rc->stdin_open = cfg->serial_stdin && cfg->guest == GUEST_LINUX;
-	if (rc->stdin_open)
-		run__tty_raw(rc);
+	run->stdin_open = cfg->serial_stdin && cfg->guest == GUEST_LINUX;
+	/* A new image finds the terminal raw already (tty_raw from records). */
+	if (run->stdin_open && !run->tty_raw)
+		run__tty_raw(run);
 	return 0;
 }
 
-static void run__read_stdin(struct run_ctx *rc)
+static void run__read_stdin(struct vmm_run *run)
 {
 	u8 buf[64];
-	size_t room = serial8250__rx_room(&rc->vm);
+	size_t room = serial8250__rx_room(&run->vm);
 	ssize_t n, i;
 
 	if (!room)
@@ -103,56 +108,56 @@ static void run__read_stdin(struct run_ctx *rc)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
-		rc->stdin_open = false;
+		run->stdin_open = false;
 		return;
 	}
-	if (rc->tty_raw) {
+	if (run->tty_raw) {
 		for (i = 0; i < n; i++) {
-			if (rc->escape && buf[i] == 'x') {
-				vm__request_exit(&rc->vm, VM_EXIT_QUIT, "quit from the console");
+			if (run->escape && buf[i] == 'x') {
+				vm__request_exit(&run->vm, VM_EXIT_QUIT, "quit from the console");
 				return;
 			}
-			rc->escape = buf[i] == TERM_ESCAPE;
+			run->escape = buf[i] == TERM_ESCAPE;
 		}
 	}
-	serial8250__receive(&rc->vm, buf, n);
+	serial8250__receive(&run->vm, buf, n);
 }
 
 /* Returns false when the loop must end. */
-static bool run__poll_once(struct run_ctx *rc)
+static bool run__poll_once(struct vmm_run *run)
 {
 	struct pollfd pfd[3 + 1 + CONTROL_MAX_CLIENTS];
 	struct signalfd_siginfo si;
 	int n = 0, nctl, i_sig, i_evt, i_in = -1;
 
 	i_sig = n;
-	pfd[n++] = (struct pollfd){ .fd = rc->signal_fd, .events = POLLIN };
+	pfd[n++] = (struct pollfd){ .fd = run->signal_fd, .events = POLLIN };
 	i_evt = n;
-	pfd[n++] = (struct pollfd){ .fd = rc->vm.event_fd, .events = POLLIN };
+	pfd[n++] = (struct pollfd){ .fd = run->vm.event_fd, .events = POLLIN };
 	/* Stop reading input while the UART's FIFO is full (back-pressure). */
-	if (rc->stdin_open && serial8250__rx_room(&rc->vm)) {
+	if (run->stdin_open && serial8250__rx_room(&run->vm)) {
 		i_in = n;
 		pfd[n++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
 	}
-	nctl = control__pollfds(&rc->ctl, pfd + n, ARRAY_SIZE(pfd) - n);
+	nctl = control__pollfds(&run->ctl, pfd + n, ARRAY_SIZE(pfd) - n);
 
-	if (poll(pfd, n + nctl, i_in < 0 && rc->stdin_open ? 10 : -1) < 0)
+	if (poll(pfd, n + nctl, i_in < 0 && run->stdin_open ? 10 : -1) < 0)
 		return errno == EINTR;
 
-	if (pfd[i_sig].revents && read(rc->signal_fd, &si, sizeof(si)) == sizeof(si))
-		vm__request_exit(&rc->vm, VM_EXIT_QUIT, "stopped by signal %u (%s)",
+	if (pfd[i_sig].revents && read(run->signal_fd, &si, sizeof(si)) == sizeof(si))
+		vm__request_exit(&run->vm, VM_EXIT_QUIT, "stopped by signal %u (%s)",
 				 si.ssi_signo, strsignal(si.ssi_signo));
 	if (i_in >= 0 && pfd[i_in].revents)
-		run__read_stdin(rc);
-	control__handle(&rc->ctl, pfd + n, nctl);
-	if (rc->ctl.quit)
-		vm__request_exit(&rc->vm, VM_EXIT_QUIT, "quit requested on the control socket");
-	return !pfd[i_evt].revents && rc->vm.exit_reason == VM_EXIT_NONE;
+		run__read_stdin(run);
+	control__handle(&run->ctl, pfd + n, nctl);
+	if (run->ctl.quit)
+		vm__request_exit(&run->vm, VM_EXIT_QUIT, "quit requested on the control socket");
+	return !pfd[i_evt].revents && run->vm.exit_reason == VM_EXIT_NONE;
 }
 
-static int run__exit_status(struct run_ctx *rc)
+static int run__exit_status(struct vmm_run *run)
 {
-	struct vm *vm = &rc->vm;
+	struct vm *vm = &run->vm;
 
 	switch (vm->exit_reason) {
 	case VM_EXIT_ERROR:
@@ -164,44 +169,54 @@ static int run__exit_status(struct run_ctx *rc)
 	}
 }
 
-int vmm__run(const struct vmm_config *cfg)
+void run__free(struct vmm_run *run)
 {
-	struct run_ctx *rc;
-	int ret, status = 1;
+	run__tty_restore(run);
+	control__close(&run->ctl);
+	vm__destroy(&run->vm);
+	if (run->signal_fd >= 0)
+		close(run->signal_fd);
+	if (run->log_fd >= 0)
+		close(run->log_fd);
+	free(run);
+}
 
-	rc = calloc(1, sizeof(*rc));
-	if (!rc)
-		return 1;
-	rc->signal_fd = rc->log_fd = -1;
-	control__adopt(&rc->ctl, &rc->vm, -1);
+int run__loop(struct vmm_run *run)
+{
+	int status;
 
-	if (run__setup_signals(rc))
-		goto out;
-	ret = vm__create(&rc->vm, cfg, NULL);
-	if (!ret)
-		ret = vm__load_guest(&rc->vm);
-	if (!ret && cfg->control_path)
-		ret = control__listen(&rc->ctl, &rc->vm, cfg->control_path);
-	if (!ret)
-		ret = run__setup_console(rc, cfg);
-	if (!ret)
-		ret = vm__start(&rc->vm);
-	if (ret)
-		goto out;
-
-	while (run__poll_once(rc))
+	while (run__poll_once(run))
 		;
-	vm__stop(&rc->vm);
-	run__tty_restore(rc);
-	status = run__exit_status(rc);
-out:
-	run__tty_restore(rc);
-	control__close(&rc->ctl);
-	vm__destroy(&rc->vm);
-	if (rc->signal_fd >= 0)
-		close(rc->signal_fd);
-	if (rc->log_fd >= 0)
-		close(rc->log_fd);
-	free(rc);
+	vm__stop(&run->vm);
+	run__tty_restore(run);
+	status = run__exit_status(run);
+	run__free(run);
 	return status;
+}
+
+int vmm__run(const struct vmm_config *cfg, int argc, char **argv)
+{
+	struct vmm_run *run = run__alloc(cfg, argc, argv);
+	int ret;
+
+	if (!run)
+		return 1;
+	ret = run__setup_signals(run);
+	if (!ret)
+		ret = vm__create(&run->vm, cfg, NULL);
+	if (!ret)
+		ret = vm__load_guest(&run->vm);
+	if (!ret && cfg->control_path) {
+		ret = control__listen(&run->ctl, &run->vm, cfg->control_path);
+		run->ctl.run = run;
+	}
+	if (!ret)
+		ret = run__setup_console(run);
+	if (!ret)
+		ret = vm__start(&run->vm);
+	if (ret) {
+		run__free(run);
+		return 1;
+	}
+	return run__loop(run);
 }

@@ -20,7 +20,7 @@ struct state_type_info {
 	u16 type;
 	const char *name;
 	u32 size;		/* exact payload size, or 0: checked by @check */
-	bool per_vcpu;
+	bool indexed;		/* @id is a vCPU or other index; else 0 */
 	int (*check)(const struct state_rec *rec);
 };
 
@@ -40,6 +40,23 @@ static int state__check_xsave(const struct state_rec *rec)
 {
 	/* 4 KiB legacy layout, or the larger XSAVE2 size in 4-byte words. */
 	return rec->len >= sizeof(struct kvm_xsave) && rec->len % 4 == 0 ? 0 : -1;
+}
+
+/* NUL-separated strings: the last byte must end the last string. */
+static int state__check_strings(const struct state_rec *rec)
+{
+	return rec->len && rec->len <= 65536 &&
+	       ((const char *)rec->payload)[rec->len - 1] == '\0' ? 0 : -1;
+}
+
+static int state__check_request(const struct state_rec *rec)
+{
+	return rec->len && rec->len <= 4096 ? 0 : -1;
+}
+
+static int state__check_client_buf(const struct state_rec *rec)
+{
+	return rec->len <= 4096 ? 0 : -1;
 }
 
 static const struct state_type_info state_types[] = {
@@ -64,6 +81,11 @@ static const struct state_type_info state_types[] = {
 	{ STATE_DEV_SERIAL, "dev-serial8250", sizeof(struct serial8250_state), false, NULL },
 	{ STATE_DEV_RTC, "dev-rtc", sizeof(struct rtc_state), false, NULL },
 	{ STATE_DEV_BUILTIN, "dev-builtin-guest", sizeof(struct state_builtin), false, NULL },
+	{ STATE_UPG_INFO, "upgrade-info", sizeof(struct state_upgrade_info), false, NULL },
+	{ STATE_UPG_ARGV, "upgrade-argv", 0, false, state__check_strings },
+	{ STATE_UPG_REQUEST, "upgrade-request", 0, false, state__check_request },
+	{ STATE_UPG_FD, "upgrade-fd", sizeof(struct state_upgrade_fd), true, NULL },
+	{ STATE_UPG_CLIENT_BUF, "upgrade-client-buf", 0, true, state__check_client_buf },
 };
 
 static const struct state_type_info *state__type_info(u16 type)
@@ -181,7 +203,7 @@ int state__next(struct state_cursor *c, struct state_rec *rec, char *err, size_t
 	if (padded > left - sizeof(hdr))
 		return state__fail(err, errlen, "truncated %s record at offset %zu: %u bytes claimed, %zu present",
 				   t->name, c->off, hdr.len, left - sizeof(hdr));
-	if (!t->per_vcpu && hdr.id != 0)
+	if (!t->indexed && hdr.id != 0)
 		return state__fail(err, errlen, "%s record with id %u (must be 0)", t->name, hdr.id);
 
 	rec->type = hdr.type;

@@ -45,26 +45,44 @@ static void vcpu__install_kick_handler(void)
 	pthread_once(&once, vcpu__setup_kick_handler);
 }
 
+static int vcpu__map_run(struct vm *vm, struct vcpu *vcpu)
+{
+	int ret;
+
+	vcpu->run = mmap(NULL, vm->kvm.vcpu_mmap_size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		ret = -errno;
+		pr_err("mmap of vCPU %u's kvm_run failed: %s", vcpu->id, strerror(errno));
+		vcpu->run = NULL;
+		return ret;
+	}
+	return 0;
+}
+
 int vcpu__create(struct vm *vm, struct vcpu *vcpu, unsigned int id)
 {
 	int ret;
 
 	memset(vcpu, 0, sizeof(*vcpu));
-	vcpu->fd = -1;
 	vcpu->vm = vm;
 	vcpu->id = id;
 	vcpu->fd = kvm_ioctl(vm->kvm.vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (vcpu->fd < 0)
 		return vcpu->fd;
-	vcpu->run = mmap(NULL, vm->kvm.vcpu_mmap_size, PROT_READ | PROT_WRITE,
-			 MAP_SHARED, vcpu->fd, 0);
-	if (vcpu->run == MAP_FAILED) {
-		ret = -errno;
-		pr_err("mmap of vCPU %u's kvm_run failed: %s", id, strerror(errno));
-		vcpu->run = NULL;
+	ret = vcpu__map_run(vm, vcpu);
+	if (ret)
 		return ret;
-	}
 	return cpuid__setup_vcpu(&vm->kvm, vcpu->fd, id, vm->nr_vcpus);
+}
+
+int vcpu__adopt(struct vm *vm, struct vcpu *vcpu, unsigned int id, int fd)
+{
+	memset(vcpu, 0, sizeof(*vcpu));
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->fd = fd;
+	return vcpu__map_run(vm, vcpu);
 }
 
 void vcpu__destroy(struct vcpu *vcpu)

@@ -15,7 +15,7 @@
 #include "vmm/vm.h"
 #include "vmm/x86/boot.h"
 
-static int vm__create_vcpus(struct vm *vm)
+static int vm__create_vcpus(struct vm *vm, struct vm_parts *parts)
 {
 	unsigned int i;
 	int ret;
@@ -26,11 +26,21 @@ static int vm__create_vcpus(struct vm *vm)
 	for (i = 0; i < vm->nr_vcpus; i++)
 		vm->vcpus[i].fd = -1;
 	for (i = 0; i < vm->nr_vcpus; i++) {
-		ret = vcpu__create(vm, &vm->vcpus[i], i);
+		if (parts && parts->vcpu_fds) {
+			ret = vcpu__adopt(vm, &vm->vcpus[i], i, parts->vcpu_fds[i]);
+			parts->vcpu_fds[i] = -1;
+		} else {
+			ret = vcpu__create(vm, &vm->vcpus[i], i);
+		}
 		if (ret)
 			return ret;
 	}
 	/* Same CPUID on every vCPU, so vCPU 0 tells which MSRs exist. */
+	if (parts && parts->msr_index) {
+		vm->kvm.msr_index = parts->msr_index;
+		vm->kvm.nr_msrs = parts->nr_msrs;
+		parts->msr_index = NULL;
+	}
 	ret = kvm__probe_msrs(&vm->kvm, vm->vcpus[0].fd);
 	if (ret)
 		return ret;
@@ -49,13 +59,39 @@ static int vm__create_devices(struct vm *vm)
 	if (!ret)
 		ret = rtc__init(vm);
 	if (!ret && vm->cfg->guest == GUEST_BUILTIN)
-		ret = builtin_guest__init(vm, vm->cfg->report_ms);
+		ret = builtin_guest__init(vm, vm->cfg->report_ms, vm->cfg->touch_ram);
 	return ret;
 }
 
-int vm__create(struct vm *vm, const struct vmm_config *cfg, struct guest_mem *mem)
+/* Whatever of @parts was not taken over is closed or freed here. */
+static void vm__drop_parts(const struct vmm_config *cfg, struct vm_parts *parts)
 {
+	unsigned int i;
+
+	if (!parts)
+		return;
+	if (parts->mem && parts->mem->memfd >= 0)
+		guest_mem__destroy(parts->mem);
+	if (parts->vm_fd >= 0) {
+		close(parts->vm_fd);
+		parts->vm_fd = -1;
+	}
+	for (i = 0; parts->vcpu_fds && i < MIN(cfg->nr_cpus, VM_MAX_VCPUS); i++) {
+		if (parts->vcpu_fds[i] >= 0)
+			close(parts->vcpu_fds[i]);
+		parts->vcpu_fds[i] = -1;
+	}
+	free(parts->msr_index);
+	parts->msr_index = NULL;
+}
+
+static int vm__build(struct vm *vm, const struct vmm_config *cfg, struct vm_parts *parts)
+{
+	bool keep_vm = parts && parts->vm_fd >= 0;
 	int ret;
+
+	if (parts && !keep_vm)
+		parts->vcpu_fds = NULL;	/* vCPUs only come with their VM */
 
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
@@ -83,25 +119,48 @@ int vm__create(struct vm *vm, const struct vmm_config *cfg, struct guest_mem *me
 		       vm->kvm.max_vcpus);
 		return -EINVAL;
 	}
-	ret = kvm__create_vm(&vm->kvm);
-	if (ret)
-		return ret;
-	if (mem) {
-		vm->mem = *mem;
-		mem->memfd = -1;
-		mem->hva = NULL;
+	if (keep_vm) {
+		vm->kvm.vm_fd = parts->vm_fd;
+		parts->vm_fd = -1;
+	} else {
+		ret = kvm__create_vm(&vm->kvm);
+		if (ret)
+			return ret;
+	}
+	if (parts && parts->mem) {
+		vm->mem = *parts->mem;
+		parts->mem->memfd = -1;
+		parts->mem->hva = NULL;
 	} else {
 		ret = guest_mem__create(&vm->mem, cfg->mem_size, cfg->hugepages);
 		if (ret)
 			return ret;
 	}
-	ret = guest_mem__register(&vm->mem, &vm->kvm);
-	if (ret)
-		return ret;
-	ret = vm__create_vcpus(vm);
+	/* A kept VM has its memslots, at the addresses RAM is mapped at. */
+	if (!keep_vm) {
+		ret = guest_mem__register(&vm->mem, &vm->kvm);
+		if (ret)
+			return ret;
+	}
+	ret = vm__create_vcpus(vm, parts);
 	if (ret)
 		return ret;
 	return vm__create_devices(vm);
+}
+
+int vm__create_from(struct vm *vm, const struct vmm_config *cfg, struct vm_parts *parts)
+{
+	int ret = vm__build(vm, cfg, parts);
+
+	vm__drop_parts(cfg, parts);
+	return ret;
+}
+
+int vm__create(struct vm *vm, const struct vmm_config *cfg, struct guest_mem *mem)
+{
+	struct vm_parts parts = { .mem = mem, .vm_fd = -1 };
+
+	return vm__create_from(vm, cfg, &parts);
 }
 
 int vm__load_guest(struct vm *vm)

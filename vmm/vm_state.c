@@ -52,7 +52,7 @@ static u32 vm_state__xsave_size(struct vm *vm)
 	return ret > (int)sizeof(struct kvm_xsave) ? (u32)ret : sizeof(struct kvm_xsave);
 }
 
-static int vm_state__save_vcpu(struct vm *vm, struct vcpu *vcpu, struct state_buf *b)
+int vm_state__save_vcpu(struct vm *vm, struct vcpu *vcpu, struct state_buf *b)
 {
 	u32 xsize = vm_state__xsave_size(vm);
 	size_t msize = sizeof(struct kvm_msrs) + vm->kvm.nr_msrs * sizeof(struct kvm_msr_entry);
@@ -129,7 +129,7 @@ static int vm_state__save_vm(struct vm *vm, struct state_buf *b)
 	return 0;
 }
 
-static void vm_state__save_devices(struct vm *vm, struct state_buf *b)
+void vm_state__save_devices(struct vm *vm, struct state_buf *b)
 {
 	struct serial8250_state serial;
 	struct rtc_state rtc;
@@ -158,7 +158,7 @@ static void vm_state__save_devices(struct vm *vm, struct state_buf *b)
 	}
 }
 
-int vm_state__save(struct vm *vm, struct state_buf *b)
+int vm_state__save_machine(struct vm *vm, struct state_buf *b)
 {
 	struct state_vm_info info = {
 		.nr_vcpus = vm->nr_vcpus,
@@ -174,7 +174,6 @@ int vm_state__save(struct vm *vm, struct state_buf *b)
 		.nr_regions = vm->mem.nr_regions,
 	};
 	unsigned int i;
-	int ret;
 
 	for (i = 0; i < vm->mem.nr_regions; i++) {
 		layout.regions[i].gpa = vm->mem.regions[i].gpa;
@@ -183,7 +182,15 @@ int vm_state__save(struct vm *vm, struct state_buf *b)
 	}
 	state__put(b, STATE_VM_INFO, 0, &info, sizeof(info));
 	state__put(b, STATE_MEM_LAYOUT, 0, &layout, sizeof(layout));
-	ret = vm_state__save_vm(vm, b);
+	return vm_state__save_vm(vm, b);
+}
+
+int vm_state__save(struct vm *vm, struct state_buf *b)
+{
+	unsigned int i;
+	int ret;
+
+	ret = vm_state__save_machine(vm, b);
 	for (i = 0; !ret && i < vm->nr_vcpus; i++)
 		ret = vm_state__save_vcpu(vm, &vm->vcpus[i], b);
 	if (ret)
@@ -385,7 +392,7 @@ static int vm_state__restore_vcpu(struct vm *vm, struct vcpu *vcpu,
 	return 0;
 }
 
-static void vm_state__restore_devices(struct vm *vm, const struct vm_state_index *ix)
+static void vm_state__restore_devices_ix(struct vm *vm, const struct vm_state_index *ix)
 {
 	if (vm->uart && ix->serial)
 		serial8250__restore(vm, ix->serial->payload);
@@ -404,6 +411,46 @@ static void vm_state__restore_devices(struct vm *vm, const struct vm_state_index
 			vm->bg->host[i].nr_reports = sb.host[i].nr_reports;
 		}
 	}
+}
+
+int vm_state__restore_devices(struct vm *vm, const void *data, size_t len)
+{
+	struct vm_state_index ix;
+	int ret;
+
+	ret = vm_state__index(data, len, &ix);
+	if (!ret)
+		vm_state__restore_devices_ix(vm, &ix);
+	free(ix.recs);
+	return ret;
+}
+
+int vm_state__msr_index(const void *data, size_t len, u32 **index, unsigned int *nr)
+{
+	struct state_cursor c;
+	struct state_rec rec;
+	struct kvm_msrs msrs;
+	char err[200];
+	unsigned int i;
+
+	state_cursor__init(&c, data, len);
+	while (state__next(&c, &rec, err, sizeof(err)) > 0) {
+		if (rec.type != STATE_VCPU_MSRS || rec.id != 0)
+			continue;
+		memcpy(&msrs, rec.payload, sizeof(msrs));
+		*index = calloc(msrs.nmsrs ? msrs.nmsrs : 1, sizeof(u32));
+		if (!*index)
+			return -ENOMEM;
+		for (i = 0; i < msrs.nmsrs; i++) {
+			struct kvm_msr_entry e;
+
+			memcpy(&e, (const u8 *)rec.payload + sizeof(msrs) + i * sizeof(e), sizeof(e));
+			(*index)[i] = e.index;
+		}
+		*nr = msrs.nmsrs;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 int vm_state__restore(struct vm *vm, const void *data, size_t len)
@@ -454,7 +501,7 @@ int vm_state__restore(struct vm *vm, const void *data, size_t len)
 	ret = kvm_ioctl(vm->kvm.vm_fd, KVM_SET_CLOCK, &clock);
 	if (ret < 0)
 		goto out;
-	vm_state__restore_devices(vm, &ix);
+	vm_state__restore_devices_ix(vm, &ix);
 	ret = 0;
 out:
 	free(ix.recs);

@@ -41,6 +41,16 @@ int main(void)
 		return 1;
 	}
 
+	/*
+	 * One vCPU with an in-kernel, software-disabled LAPIC, never run: it
+	 * keeps KVM's LAPIC static keys from flipping (code patching) every
+	 * time a test's last such vCPU goes away.
+	 */
+	if (ioctl(vm, KVM_CREATE_IRQCHIP, 0) || ioctl(vm, KVM_CREATE_VCPU, 0) < 0) {
+		fprintf(stderr, "kvm-hold: irqchip/vCPU: %s\n", strerror(errno));
+		return 1;
+	}
+
 	pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, "kvm-hold: fork: %s\n", strerror(errno));

@@ -279,9 +279,7 @@ static int map_ram_at(struct test_vm *t, uint64_t hva)
 
 static int adopt(int stash)
 {
-	struct cprstash_adopt_kvm arg = { .size = sizeof(arg), .name = "vm" };
-
-	return ioctl(stash, CPRSTASH_IOC_ADOPT_KVM, &arg) ? -errno : 0;
+	return cprstash_adopt_kvm(stash, "vm");
 }
 
 /* Post-exec: take the VM back (RAM mapped first unless @map_ram is false). */

@@ -69,7 +69,9 @@ int main(int argc, char **argv)
 	static const char *const options[] = {
 		"--kernel", "--initrd", "--cmdline", "--guest", "--report-ms",
 		"--mem", "--cpus", "--hugepages", "--control", "--cmd",
-		"--serial-log", "--no-stdin", "--verbose", "--help",
+		"--serial-log", "--no-stdin", "--verbose", "--help", "--touch-ram",
+		"--live-upgrade", "--binary", "--upgrade-mode", "--no-preflight",
+		"--upgrade-preflight",
 	};
 	char help_path[300], junk[300], fake[300], sock[300], cmd[400];
 	static char longcmd[3000];
@@ -101,6 +103,12 @@ int main(int argc, char **argv)
 	expect_error(2, "--guest", VMM("--guest", "windows"));
 	expect_error(2, "--kernel", VMM("--mem", "128M"));
 	expect_error(2, "--control", VMM("--cmd", "status"));
+	expect_error(2, "--control", VMM("--live-upgrade"));
+	expect_error(2, "go with --live-upgrade", VMM("--guest", "builtin", "--binary", "/bin/true"));
+	expect_error(2, "--upgrade-mode", VMM("--live-upgrade", "--control", sock,
+					      "--upgrade-mode", "teleport"));
+	expect_error(2, "--touch-ram", VMM("--kernel", "/x", "--touch-ram"));
+	expect_error(2, "exclude", VMM("--live-upgrade", "--cmd", "status", "--control", sock));
 
 	/* Kernel images. */
 	expect_error(1, "/nonexistent/bzImage", VMM("--kernel", "/nonexistent/bzImage"));
@@ -120,6 +128,22 @@ int main(int argc, char **argv)
 
 	/* Client mode without a server. */
 	expect_error(1, "cannot connect", VMM("--control", sock, "--cmd", "status"));
+	expect_error(1, "cannot connect", VMM("--live-upgrade", "--control", sock));
+
+	/* A new image with no upgrade behind it. */
+	expect_error(1, "no upgrade in progress", VMM("--incoming"));
+
+	/* The preflight answer: the record format this binary reads. */
+	TEST_ASSERT(test_wait(test_spawn(VMM("--upgrade-preflight"), help_path, NULL)) == 0,
+		    "--upgrade-preflight");
+	{
+		char *answer = test_read_first_line(help_path);
+
+		TEST_ASSERT(!strncmp(answer, "vmm-upgrade records=", 20),
+			    "--upgrade-preflight answered: %s", answer);
+		printf("ok: --upgrade-preflight: %s\n", answer);
+		free(answer);
+	}
 
 	/* No KVM at all. */
 	if (test_have_kvm())

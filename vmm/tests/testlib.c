@@ -2,6 +2,7 @@
 /*
  * Test helpers: processes, temp dirs and a control-socket client.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -9,6 +10,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -260,4 +262,118 @@ void test_write_fake_bzimage(const char *path)
 	test_fake_bzimage(img);
 	TEST_ASSERT(fwrite(img, sizeof(img), 1, f) == 1, "write %s", path);
 	fclose(f);
+}
+
+int test_fd_count(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	TEST_ASSERT(d, "opendir %s: %s", path, strerror(errno));
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+int test_find_memfd(pid_t pid)
+{
+	char path[64], target[300];
+	struct dirent *e;
+	int fd = -1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	TEST_ASSERT(d, "opendir %s: %s", path, strerror(errno));
+	while (fd < 0 && (e = readdir(d))) {
+		char link[400];
+		ssize_t n;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", path, e->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strstr(target, "memfd:vmm-guest-ram"))
+			fd = atoi(e->d_name);
+	}
+	closedir(d);
+	return fd;
+}
+
+int test_live_upgrade(const char *vmm, const char *sock, const char *mode,
+		      const char *binary, const char *extra, char **line,
+		      struct json_object **report)
+{
+	char out[300], err[300], *argv[12];
+	int n = 0, status;
+	FILE *f;
+	static char buf[65536];
+
+	snprintf(out, sizeof(out), "%s/upgrade.out", test_tmpdir());
+	snprintf(err, sizeof(err), "%s/upgrade.err", test_tmpdir());
+	argv[n++] = (char *)vmm;
+	argv[n++] = "--live-upgrade";
+	argv[n++] = "--control";
+	argv[n++] = (char *)sock;
+	if (mode) {
+		argv[n++] = "--upgrade-mode";
+		argv[n++] = (char *)mode;
+	}
+	if (binary) {
+		argv[n++] = "--binary";
+		argv[n++] = (char *)binary;
+	}
+	if (extra)
+		argv[n++] = (char *)extra;
+	argv[n] = NULL;
+	status = test_wait(test_spawn(argv, out, err));
+
+	*line = NULL;
+	*report = NULL;
+	f = fopen(out, "r");
+	TEST_ASSERT(f, "no output from --live-upgrade");
+	if (fgets(buf, sizeof(buf), f)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		*line = strdup(buf);
+		if (fgets(buf, sizeof(buf), f))
+			*report = json_tokener_parse(buf);
+	}
+	fclose(f);
+	if (!*line)
+		*line = strdup("");
+	return status;
+}
+
+void test_write_script(const char *path, const char *body)
+{
+	FILE *f = fopen(path, "w");
+
+	TEST_ASSERT(f, "create %s: %s", path, strerror(errno));
+	fprintf(f, "#!/bin/sh\n%s\n", body);
+	fclose(f);
+	TEST_ASSERT(chmod(path, 0755) == 0, "chmod %s", path);
+}
+
+static int test_cmp_u64(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a;
+	unsigned long long y = *(const unsigned long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+unsigned long long test_median(unsigned long long *v, int n)
+{
+	if (n <= 0)
+		return 0;
+	qsort(v, n, sizeof(*v), test_cmp_u64);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }

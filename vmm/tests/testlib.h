@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include <json-c/json.h>
@@ -65,6 +66,25 @@ unsigned long long test_u64(struct json_object *o, const char *key);
 struct json_object *test_vcpu(struct json_object *status, int id);
 
 void test_sleep_ms(unsigned int ms);
+
+/* Open files of a process (its /proc/PID/fd entries). */
+int test_fd_count(pid_t pid);
+/* The fd number of @pid's guest RAM memfd, or -1. */
+int test_find_memfd(pid_t pid);
+
+/*
+ * "VMM --live-upgrade --control SOCK [--upgrade-mode MODE] [--binary BIN]
+ * [EXTRA]": returns the client's exit status; *line gets its result line
+ * and *report its JSON report (NULL if none).
+ */
+int test_live_upgrade(const char *vmm, const char *sock, const char *mode,
+		      const char *binary, const char *extra, char **line,
+		      struct json_object **report);
+/* Write an executable shell script @path with @body after "#!/bin/sh". */
+void test_write_script(const char *path, const char *body);
+
+/* Median of @n values (sorts them). */
+unsigned long long test_median(unsigned long long *v, int n);
 
 /*
  * A minimal image that passes the bzImage checks (boot protocol 2.15,

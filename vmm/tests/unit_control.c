@@ -43,6 +43,8 @@ int main(void)
 	expect_cmd("  {\"cmd\" : \"pause\"}  ", CONTROL_PAUSE);
 	expect_cmd("{\"cmd\":\"resume\",\"extra\":[1,2]}", CONTROL_RESUME);
 	expect_cmd("{\"id\":1,\"cmd\":\"quit\"}\r", CONTROL_QUIT);
+	expect_cmd("{\"cmd\":\"live-upgrade\",\"binary\":\"/x\",\"mode\":\"adopt\"}",
+		   CONTROL_LIVE_UPGRADE);
 
 	expect_error("", 0, "malformed JSON");
 	expect_error("{", strlen("{"), "malformed JSON");

@@ -58,6 +58,51 @@ static u8 *patched(const struct state_buf *b, int n, size_t field, const void *v
 	return copy;
 }
 
+/* The live upgrade's records: well-formed ones pass, bad ones are refused. */
+static void check_upgrade_records(void)
+{
+	struct state_vm_info info = { .nr_vcpus = 1, .mem_size = 64 << 20 };
+	struct state_upgrade_info up = { .id = 7, .generation = 1 };
+	struct state_upgrade_fd fd = { .role = STATE_FD_KVM_VCPU, .index = 0, .fd = 9 };
+	static const char argv[] = "--guest\0builtin\0";
+	static const char req[] = "{\"cmd\":\"live-upgrade\"}";
+	static char big[5000];
+	struct state_buf b;
+
+	state_buf__init(&b);
+	state__put(&b, STATE_VM_INFO, 0, &info, sizeof(info));
+	state__put(&b, STATE_UPG_INFO, 0, &up, sizeof(up));
+	state__put(&b, STATE_UPG_ARGV, 0, argv, sizeof(argv) - 1);
+	state__put(&b, STATE_UPG_REQUEST, 0, req, strlen(req));
+	state__put(&b, STATE_UPG_FD, 3, &fd, sizeof(fd));
+	state__put(&b, STATE_UPG_CLIENT_BUF, 2, "{\"cmd\"", 7);
+	state__put_end(&b);
+	TEST_ASSERT(state__validate(b.data, b.len, err, sizeof(err)) == 0,
+		    "upgrade records: %s", err);
+	state_buf__free(&b);
+
+	state_buf__init(&b);
+	state__put(&b, STATE_VM_INFO, 0, &info, sizeof(info));
+	state__put(&b, STATE_UPG_ARGV, 0, "--guest", 7);	/* no final NUL */
+	state__put_end(&b);
+	expect_invalid(b.data, b.len, "argv without its final NUL");
+	state_buf__free(&b);
+
+	state_buf__init(&b);
+	state__put(&b, STATE_VM_INFO, 0, &info, sizeof(info));
+	state__put(&b, STATE_UPG_REQUEST, 0, big, sizeof(big));
+	state__put_end(&b);
+	expect_invalid(b.data, b.len, "request longer than a control line");
+	state_buf__free(&b);
+
+	state_buf__init(&b);
+	state__put(&b, STATE_VM_INFO, 0, &info, sizeof(info));
+	state__put(&b, STATE_UPG_INFO, 1, &up, sizeof(up));
+	state__put_end(&b);
+	expect_invalid(b.data, b.len, "upgrade-info with an index");
+	state_buf__free(&b);
+}
+
 int main(void)
 {
 	struct state_cursor c;
@@ -153,6 +198,8 @@ int main(void)
 			    "truncation to %zu bytes accepted", i);
 		free(p);
 	}
+
+	check_upgrade_records();
 
 	/* Oversized payloads are refused at encode time. */
 	state__put(&b, STATE_VCPU_XSAVE, 0, b.data, STATE_MAX_PAYLOAD + 1);

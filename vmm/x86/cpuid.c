@@ -12,12 +12,16 @@
 int cpuid__setup_vcpu(struct kvm *kvm, int vcpu_fd, unsigned int id,
 		      unsigned int nr_cpus)
 {
-	size_t size = sizeof(*kvm->cpuid) +
-		      kvm->cpuid->nent * sizeof(kvm->cpuid->entries[0]);
-	struct kvm_cpuid2 *cpuid = malloc(size);
+	struct kvm_cpuid2 *cpuid;
 	unsigned int i;
+	size_t size;
 	int ret;
 
+	ret = kvm__get_supported_cpuid(kvm);
+	if (ret)
+		return ret;
+	size = sizeof(*kvm->cpuid) + kvm->cpuid->nent * sizeof(kvm->cpuid->entries[0]);
+	cpuid = malloc(size);
 	if (!cpuid)
 		return -ENOMEM;
 	memcpy(cpuid, kvm->cpuid, size);

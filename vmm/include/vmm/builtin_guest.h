@@ -22,10 +22,15 @@
 #define BG_HDR_GPA		0x20000	/* progress header */
 #define BG_SLOTS_GPA		0x21000	/* one 64-byte progress slot per vCPU */
 #define BG_SLOT_SHIFT		6
+#define BG_GAPS_GPA		0x22000	/* one gap log per vCPU (version 2) */
+#define BG_GAPS_SHIFT		9	/* 512 bytes each: 0x22000..0x2a000 */
+#define BG_GAPS_ENTRIES		16
 #define BG_STACKS_GPA		0x100000 /* per vCPU: ring-0 page, ring-3 page */
 #define BG_STACK_STRIDE		0x2000
 #define BG_PATTERN_GPA		0x200000 /* checksummed memory pattern */
 #define BG_PATTERN_SIZE		0x10000
+#define BG_TOUCH_START		0x400000 /* --touch-ram writes from here */
+#define BG_MAPPED_END		0x40000000 /* the page tables map the first GiB */
 #define BG_MAX_VCPUS		64
 
 /* Progress header fields (offsets from BG_HDR_GPA), written by the VMM. */
@@ -37,6 +42,8 @@
 #define BG_HDR_PATTERN_SIZE	0x20	/* u64 bytes, multiple of 8 */
 #define BG_HDR_PATTERN_SUM	0x28	/* u64 sum of the pattern's u64 words */
 #define BG_HDR_TSC_KHZ		0x30	/* u64 guest TSC frequency */
+#define BG_HDR_GAP_MIN		0x38	/* u64 TSC ticks: steps logged (v2) */
+#define BG_HDR_TOUCH_END	0x40	/* u64 touch RAM up to here at start */
 
 /* Progress slot fields (offsets in a vCPU's slot), written by the guest. */
 #define BG_SLOT_COUNTER		0x00	/* u64 loop iterations */
@@ -47,6 +54,16 @@
 #define BG_SLOT_MEM_CHECKS	0x28	/* u64 pattern checks done */
 #define BG_SLOT_MEM_ERRORS	0x30	/* u64 pattern checks that failed */
 #define BG_SLOT_START_TSC	0x38	/* u64 guest TSC when the loop started */
+
+/*
+ * Gap log of a vCPU (offsets in its log), written by the guest: every TSC
+ * step of at least BG_HDR_GAP_MIN ticks between two loop iterations, or
+ * across one of its own reports (pattern check and exit), goes to entry
+ * (count % 16), then count is incremented.  A live upgrade's guest-visible gap is the first
+ * logged step that ends after the TSC the vCPU had at the pause.
+ */
+#define BG_GAP_COUNT		0x00	/* u64 steps logged */
+#define BG_GAP_ENTRY		0x10	/* 16 x { u64 end TSC, u64 step } */
 
 /* outl(vcpu id) every report interval, from ring 3 (TSS I/O bitmap). */
 #define BG_PORT_REPORT		0x0de0
@@ -61,7 +78,8 @@
 #define BG_USER_RFLAGS		0x3002	/* IOPL 3, interrupts off */
 
 #define BG_MAGIC		0x3130474253525043ULL /* "CPRSBG01" in memory */
-#define BG_VERSION		1
+#define BG_VERSION		2	/* 2: gap log, touch */
+#define BG_GAP_MIN_US		100	/* steps from 100 us are logged */
 
 #ifndef __ASSEMBLER__
 #include "vmm/util.h"
@@ -97,11 +115,12 @@ struct bg_vcpu_host {
 struct builtin_guest {
 	u32 tsc_khz;
 	u64 report_interval_ms;
+	bool touch_ram;
 	u64 exceptions;
 	struct bg_vcpu_host host[BG_MAX_VCPUS];
 };
 
-int builtin_guest__init(struct vm *vm, u64 report_interval_ms);
+int builtin_guest__init(struct vm *vm, u64 report_interval_ms, bool touch_ram);
 void builtin_guest__exit(struct vm *vm);
 /* Write page tables, descriptor tables, code and header into guest RAM. */
 int builtin_guest__load(struct vm *vm);
@@ -109,6 +128,13 @@ int builtin_guest__load(struct vm *vm);
 int builtin_guest__setup_vcpu(struct vm *vm, struct vcpu *vcpu);
 /* Snapshot of a vCPU's progress slot, read from guest RAM. */
 void builtin_guest__read_slot(struct vm *vm, unsigned int id, struct bg_slot *slot);
+/*
+ * The guest-visible gap of a pause that began after the vCPU's loop saw
+ * TSC @tsc_before: the first logged step ending after it, in TSC ticks.
+ * Returns false while the guest has not run again (nothing logged yet).
+ */
+bool builtin_guest__gap_after(struct vm *vm, unsigned int id, u64 tsc_before,
+			      u64 *gap);
 /* Sum of all vCPUs' counters: the "counter" of the status command. */
 u64 builtin_guest__counter(struct vm *vm);
 /* Re-check the memory pattern from the host: true if intact. */

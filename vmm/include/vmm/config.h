@@ -25,7 +25,19 @@ struct vmm_config {
 	const char *serial_log;		/* copy of the guest's COM1 output */
 	bool serial_stdin;		/* feed stdin to COM1 */
 	u64 report_ms;			/* built-in guest report interval */
+	bool touch_ram;			/* built-in guest touches all RAM */
+
+	/* Live upgrade client (vmm --live-upgrade) and its helpers. */
+	bool live_upgrade;		/* client: ask the VMM to upgrade */
+	const char *upgrade_binary;	/* --binary: the new VMM */
+	const char *upgrade_mode;	/* --upgrade-mode: auto, adopt, ... */
+	bool no_preflight;		/* --no-preflight */
+	bool upgrade_preflight;		/* --upgrade-preflight: answer it */
 };
+
+/* config.c: parse a command line.  0, CONFIG_HELP, or 2 on bad usage. */
+#define CONFIG_HELP	-1
+int config__parse(int argc, char **argv, struct vmm_config *cfg);
 
 #define VMM_DEFAULT_CMDLINE	"console=ttyS0 reboot=k panic=-1"
 #define VMM_DEFAULT_REPORT_MS	10

@@ -21,11 +21,13 @@ enum control_cmd {
 	CONTROL_PAUSE,
 	CONTROL_RESUME,
 	CONTROL_QUIT,
+	CONTROL_LIVE_UPGRADE,
 };
 
 struct control_request {
 	enum control_cmd cmd;
 	struct json_object *id;		/* optional, echoed in the reply */
+	struct json_object *obj;	/* the whole request: command arguments */
 };
 
 /* control_proto.c: parsing and replies, no I/O. */
@@ -45,10 +47,13 @@ struct control_client {
 	char buf[CONTROL_LINE_MAX];
 };
 
+struct vmm_run;
+
 struct control {
 	int listen_fd;
 	char *path;		/* unlinked on close if we created it */
 	struct vm *vm;
+	struct vmm_run *run;	/* for live-upgrade; NULL: not offered */
 	bool quit;		/* a client asked to quit */
 	struct control_client clients[CONTROL_MAX_CLIENTS];
 };
@@ -56,6 +61,16 @@ struct control {
 int control__listen(struct control *ctl, struct vm *vm, const char *path);
 /* Serve on an already listening socket (one a previous image created). */
 void control__adopt(struct control *ctl, struct vm *vm, int listen_fd);
+/*
+ * A client connection kept across a live upgrade, into slot @slot, with
+ * the input it had not yet consumed.
+ */
+int control__adopt_client(struct control *ctl, unsigned int slot, int fd,
+			  const void *pending, size_t len);
+/* Serve complete lines already buffered (after adopting clients). */
+void control__serve_pending(struct control *ctl);
+/* Send one reply line to client @slot; drops the client if that fails. */
+void control__send(struct control *ctl, unsigned int slot, struct json_object *reply);
 void control__close(struct control *ctl);
 /* Fill @pfd with the fds to poll; returns how many. */
 int control__pollfds(struct control *ctl, struct pollfd *pfd, int max);
@@ -65,5 +80,7 @@ char *control__execute_line(struct control *ctl, const char *line, size_t len);
 
 /* client.c: send one command, print the reply, 0 if it was "ok". */
 int control__client(const char *path, const char *cmd);
+/* A connection to the control socket at @path, or -1 (error printed). */
+int control__connect(const char *path);
 
 #endif

@@ -20,7 +20,7 @@ struct kvm {
 	int vm_fd;			/* KVM_CREATE_VM */
 	int vcpu_mmap_size;		/* size of each vCPU's struct kvm_run */
 	int max_vcpus;
-	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID */
+	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID, on demand */
 	u32 *msr_index;			/* MSRs that every vCPU can get and set */
 	unsigned int nr_msrs;
 	u32 xsave_size;			/* KVM_CAP_XSAVE2 size, 0: plain XSAVE */
@@ -37,6 +37,11 @@ int __kvm_ioctl_quiet(int fd, unsigned long cmd, void *arg);
 
 int kvm__open(struct kvm *kvm);
 int kvm__create_vm(struct kvm *kvm);
+/*
+ * KVM_GET_SUPPORTED_CPUID into kvm->cpuid, once: only needed to create
+ * vCPUs, so an adopted VM never pays for it.
+ */
+int kvm__get_supported_cpuid(struct kvm *kvm);
 void kvm__close(struct kvm *kvm);
 
 int kvm__set_memslot(struct kvm *kvm, u32 slot, u64 gpa, u64 size, void *hva);

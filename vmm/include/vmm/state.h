@@ -57,6 +57,13 @@ enum state_type {
 	STATE_DEV_SERIAL	= 48,	/* struct serial8250_state */
 	STATE_DEV_RTC		= 49,	/* struct rtc_state */
 	STATE_DEV_BUILTIN	= 50,	/* struct state_builtin */
+
+	/* Live upgrade: what a new image needs to re-create the VMM. */
+	STATE_UPG_INFO		= 64,	/* struct state_upgrade_info */
+	STATE_UPG_ARGV		= 65,	/* argv[1..], each NUL-terminated */
+	STATE_UPG_REQUEST	= 66,	/* the live-upgrade request line */
+	STATE_UPG_FD		= 67,	/* id = n: struct state_upgrade_fd */
+	STATE_UPG_CLIENT_BUF	= 68,	/* id = client slot: unread input */
 };
 
 struct state_vm_info {
@@ -84,6 +91,47 @@ struct state_builtin {
 	struct {
 		u64 reported, reported_tsc, regressions, nr_reports;
 	} host[64];
+};
+
+/*
+ * The upgrade records (upgrade/): timestamps are CLOCK_MONOTONIC in ns,
+ * which is system-wide, so the new image subtracts the old image's.
+ */
+struct state_upgrade_info {
+	u64 id;			/* random: names this upgrade in logs and replies */
+	u64 generation;		/* upgrades of this VM, this one included */
+	u32 mode;		/* enum upgrade_mode the old image chose */
+	u32 requested_mode;	/* what the request asked for */
+	u32 flags;		/* STATE_UPG_* */
+	u32 requester;		/* control client slot that asked */
+	u64 t_pause_start;	/* before the pause */
+	u64 t_paused;		/* every vCPU parked */
+	u64 t_saved;		/* VM state captured */
+	u64 t_vm_start;		/* when the VM first started (uptime) */
+	s32 keeper_pid;		/* cloexec: the process keeping the old mm */
+	u32 pad;
+	u8 tty[64];		/* struct termios to put back at exit */
+	u64 guest_tsc[64];	/* built-in guest: each vCPU's TSC at the pause */
+};
+#define STATE_UPG_TTY_RAW	1	/* stdin is a terminal in raw mode */
+
+/* Which preserved file a STATE_UPG_FD record describes. */
+enum state_fd_role {
+	STATE_FD_GUEST_RAM	= 1,	/* the guest RAM memfd */
+	STATE_FD_KVM_VM		= 2,
+	STATE_FD_KVM_VCPU	= 3,	/* index: vCPU */
+	STATE_FD_CONTROL_LISTEN	= 4,
+	STATE_FD_CONTROL_CLIENT	= 5,	/* index: client slot */
+	STATE_FD_SERIAL_LOG	= 6,
+	STATE_FD_OLD_EXE	= 7,	/* the old binary, to roll back to */
+	STATE_FD_MM_KEEPER	= 8,	/* cloexec: ends the old mm's keeper */
+};
+
+struct state_upgrade_fd {
+	u32 role;		/* enum state_fd_role */
+	u32 index;
+	s32 fd;			/* cloexec mode: its number; stash modes: -1 */
+	u32 pad;
 };
 
 /* A growing buffer of records. */
@@ -129,10 +177,24 @@ struct vm;
 /* The VM must be paused (or not started). */
 int vm_state__save(struct vm *vm, struct state_buf *b);
 /*
+ * The parts of vm_state__save(), for callers that split the stream (the
+ * live upgrade stores each part as its own stash record): vm-info,
+ * mem-layout, irqchips, PIT and clock; one vCPU; the device models.  The
+ * caller closes the stream with state__put_end().
+ */
+struct vcpu;
+int vm_state__save_machine(struct vm *vm, struct state_buf *b);
+int vm_state__save_vcpu(struct vm *vm, struct vcpu *vcpu, struct state_buf *b);
+void vm_state__save_devices(struct vm *vm, struct state_buf *b);
+/*
  * Restore into a VM created by vm__create() with the same configuration
  * and guest RAM, not yet started.  The guest's TSC is moved forward by the
  * wall-clock time since the save, so guest time keeps pace with the host.
  */
 int vm_state__restore(struct vm *vm, const void *data, size_t len);
+/* Only the device models (the VM itself was kept: live upgrade, adopt). */
+int vm_state__restore_devices(struct vm *vm, const void *data, size_t len);
+/* The MSR list of vCPU 0's record: what the saving VMM found readable. */
+int vm_state__msr_index(const void *data, size_t len, u32 **index, unsigned int *nr);
 
 #endif

@@ -25,6 +25,8 @@ struct vcpu {
 };
 
 int vcpu__create(struct vm *vm, struct vcpu *vcpu, unsigned int id);
+/* An existing vCPU fd (kept across exec): map its kvm_run again. */
+int vcpu__adopt(struct vm *vm, struct vcpu *vcpu, unsigned int id, int fd);
 void vcpu__destroy(struct vcpu *vcpu);
 int vcpu__start(struct vcpu *vcpu);
 

@@ -75,6 +75,24 @@ struct vm {
  * VM) instead of creating it.
  */
 int vm__create(struct vm *vm, const struct vmm_config *cfg, struct guest_mem *mem);
+
+/*
+ * What a live upgrade's new image builds its VM from.  Every fd given is
+ * taken over (closed by vm__destroy()), also when vm__create_from() fails.
+ */
+struct vm_parts {
+	struct guest_mem *mem;		/* guest RAM to take over, or NULL */
+	int vm_fd;			/* a KVM VM to keep (adopt), or -1 */
+	int *vcpu_fds;			/* with vm_fd: its vCPUs, by index */
+	u32 *msr_index;			/* readable MSRs (malloc'ed), or NULL */
+	unsigned int nr_msrs;
+};
+/*
+ * With @parts->vm_fd the KVM VM is kept as it is (memslots, vCPUs, irqchip,
+ * clock): only the VMM's side is built around it.  Otherwise a new one is
+ * created, as vm__create() does.  Either way nothing is loaded or restored.
+ */
+int vm__create_from(struct vm *vm, const struct vmm_config *cfg, struct vm_parts *parts);
 /* Load the guest named by the config and set every vCPU to its entry. */
 int vm__load_guest(struct vm *vm);
 int vm__start(struct vm *vm);

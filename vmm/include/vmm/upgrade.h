@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Live upgrade: exec a new VMM binary under a running guest
+ * (Documentation/upgrade.rst).  The old image handles the "live-upgrade"
+ * control command; the new image starts as "vmm --incoming".
+ */
+#ifndef VMM_UPGRADE_H
+#define VMM_UPGRADE_H
+
+#include "vmm/config.h"
+#include "vmm/util.h"
+
+struct json_object;
+struct control_request;
+struct vmm_run;
+
+/* argv[1] of a new image; nothing else on its command line. */
+#define UPGRADE_INCOMING_ARG	"--incoming"
+/* First word of the --upgrade-preflight answer. */
+#define UPGRADE_PREFLIGHT_TAG	"vmm-upgrade"
+
+enum upgrade_mode {
+	UPGRADE_AUTO,		/* adopt if /dev/cprstash works, else cloexec */
+	UPGRADE_ADOPT,		/* stash; the new image adopts the KVM VM */
+	UPGRADE_REBUILD,	/* stash; the new image re-creates the VM */
+	UPGRADE_CLOEXEC,	/* no module: inherited fds + a state memfd */
+};
+
+const char *upgrade__mode_name(enum upgrade_mode mode);
+int upgrade__parse_mode(const char *name, enum upgrade_mode *mode);
+
+/*
+ * The "live-upgrade" command from control client @slot.  On success this
+ * image is replaced and the new one replies; otherwise the guest runs on
+ * here and the error reply is returned.
+ */
+struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
+				     const struct control_request *req,
+				     const char *line, size_t len);
+
+/* main(): "vmm --incoming" (a new image), never returns on success. */
+int upgrade__incoming(const char *argv0);
+/* main(): "vmm --upgrade-preflight". */
+int upgrade__preflight_answer(void);
+/* main(): "vmm --live-upgrade --control SOCK ...". */
+int upgrade__client(const struct vmm_config *cfg);
+
+#endif

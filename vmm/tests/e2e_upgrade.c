@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Live upgrade end to end: the vmm binary runs the built-in guest on
+ * /dev/kvm and is upgraded N times in a row in one mode, through
+ * "vmm --live-upgrade".  After every upgrade:
+ *   - it happened, in the mode asked for, with a report that has the
+ *     downtime, each phase and the gap the guest itself saw;
+ *   - the VMM is the same process, with the same guest RAM memfd (same
+ *     inode) and the same number of open files;
+ *   - every vCPU's counter did not go backwards and keeps advancing, the
+ *     guest's TSC never stepped back and its own memory checksum holds;
+ *   - a pattern this test wrote into guest RAM through the memfd is intact;
+ *   - a control connection opened before the first upgrade still works.
+ * Prints the median of every phase (no assertion on any duration).
+ *
+ * usage: e2e_upgrade VMM MODE N [MEM [CPUS [--touch-ram]]]
+ *        MODE: auto, adopt, rebuild or cloexec
+ */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+#define MAX_CPUS	64
+#define MAX_ROUNDS	1000
+#define PATTERN_SIZE	(1 << 20)
+
+static const char *const phases[] = {
+	"downtime_us", "pause_us", "stash_us", "exec_us", "start_us",
+	"recover_us", "resume_us", "guest_gap_us",
+};
+#define NR_PHASES	(sizeof(phases) / sizeof(phases[0]))
+
+static int nr_cpus;
+static unsigned long long samples[NR_PHASES][MAX_ROUNDS];
+
+static void read_counters(int fd, unsigned long long *c, pid_t pid)
+{
+	struct json_object *st = test_request(fd, "status");
+	int i;
+
+	TEST_ASSERT(test_ok(st), "status failed: %s", json_object_to_json_string(st));
+	TEST_ASSERT(!strcmp(test_str(st, "state"), "running"), "state %s",
+		    test_str(st, "state"));
+	TEST_ASSERT((pid_t)test_u64(st, "pid") == pid, "the VMM's pid changed to %llu",
+		    test_u64(st, "pid"));
+	for (i = 0; i < nr_cpus; i++) {
+		struct json_object *v = test_vcpu(st, i);
+
+		c[i] = test_u64(v, "counter");
+		TEST_ASSERT(test_u64(v, "backwards") == 0, "vCPU %d: TSC went backwards", i);
+		TEST_ASSERT(test_u64(v, "mem_errors") == 0, "vCPU %d: memory pattern corrupted", i);
+		TEST_ASSERT(test_u64(v, "regressions") == 0, "vCPU %d: counter regressed", i);
+	}
+	json_object_put(st);
+}
+
+/* Bounded by a count of polls, not a timing claim. */
+static void wait_all_above(int fd, const unsigned long long *min,
+			   unsigned long long *now, pid_t pid)
+{
+	int tries, i, behind = 0;
+
+	for (tries = 0; tries < 1500; tries++) {
+		read_counters(fd, now, pid);
+		for (behind = 0, i = 0; i < nr_cpus; i++) {
+			TEST_ASSERT(now[i] >= min[i], "vCPU %d counter went back: %llu -> %llu",
+				    i, min[i], now[i]);
+			behind += now[i] == min[i];
+		}
+		if (!behind)
+			return;
+		test_sleep_ms(20);
+	}
+	TEST_ASSERT(0, "%d vCPU counters stopped", behind);
+}
+
+static ino_t memfd_inode(pid_t pid, int *fdnum)
+{
+	char path[64];
+	struct stat st;
+
+	*fdnum = test_find_memfd(pid);
+	TEST_ASSERT(*fdnum >= 0, "the VMM has no guest RAM memfd");
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, *fdnum);
+	TEST_ASSERT(stat(path, &st) == 0, "stat %s", path);
+	return st.st_ino;
+}
+
+static void check_report(struct json_object *rep, const char *want_mode, pid_t pid,
+			 int round)
+{
+	struct json_object *v;
+	unsigned int p;
+
+	TEST_ASSERT(test_ok(rep), "round %d: %s", round, json_object_to_json_string(rep));
+	TEST_ASSERT(!strcmp(test_str(rep, "mode"), want_mode), "round %d: mode %s, wanted %s",
+		    round, test_str(rep, "mode"), want_mode);
+	TEST_ASSERT(!json_object_object_get_ex(rep, "fallback", &v),
+		    "round %d: fell back: %s", round, json_object_to_json_string(rep));
+	TEST_ASSERT((pid_t)test_u64(rep, "pid") == pid, "round %d: pid", round);
+	TEST_ASSERT((int)test_u64(rep, "generation") == round + 1, "round %d: generation %llu",
+		    round, test_u64(rep, "generation"));
+	for (p = 0; p < NR_PHASES; p++)
+		samples[p][round] = test_u64(rep, phases[p]);
+	TEST_ASSERT(test_u64(rep, "downtime_us") >= test_u64(rep, "pause_us"),
+		    "round %d: the downtime does not include the pause", round);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long long zero[MAX_CPUS] = { 0 }, a[MAX_CPUS], b[MAX_CPUS];
+	const char *vmm, *mode, *want_mode, *mem;
+	bool touch;
+	char sock[300], log[300], cpus[16], memfd_path[64];
+	unsigned char *ram, *copy;
+	int rounds, round, fd, memfd, fdnum, fd_count, status;
+	unsigned long long mem_bytes;
+	unsigned int p, i;
+	ino_t ino;
+
+	TEST_ASSERT(argc >= 4, "usage: %s VMM MODE N [MEM [CPUS [--touch-ram]]]", argv[0]);
+	vmm = argv[1];
+	mode = argv[2];
+	rounds = atoi(argv[3]);
+	mem = argc > 4 ? argv[4] : "1G";
+	nr_cpus = argc > 5 ? atoi(argv[5]) : 2;
+	touch = argc > 6 && !strcmp(argv[6], "--touch-ram");
+	TEST_ASSERT(rounds >= 1 && rounds <= MAX_ROUNDS, "N from 1 to %d", MAX_ROUNDS);
+	TEST_ASSERT(nr_cpus >= 1 && nr_cpus <= MAX_CPUS, "bad CPUS");
+	TEST_REQUIRE(test_have_kvm(), "/dev/kvm not available");
+	if (!strcmp(mode, "adopt") || !strcmp(mode, "rebuild"))
+		TEST_REQUIRE(access("/dev/cprstash", F_OK) == 0,
+			     "no /dev/cprstash: the module is only loaded in the test VM");
+	want_mode = strcmp(mode, "auto") ? mode
+		    : access("/dev/cprstash", F_OK) == 0 ? "adopt" : "cloexec";
+
+	snprintf(cpus, sizeof(cpus), "%d", nr_cpus);
+	snprintf(sock, sizeof(sock), "%s/control.sock", test_tmpdir());
+	snprintf(log, sizeof(log), "%s/vmm.err", test_tmpdir());
+	char *vmm_argv[] = { (char *)vmm, "--guest", "builtin", "--cpus", cpus,
+			     "--mem", (char *)mem, "--control", sock, "--report-ms", "5",
+			     touch ? "--touch-ram" : NULL, NULL };
+	test_vmm_pid = test_spawn(vmm_argv, NULL, log);
+	fd = test_connect(sock);
+	wait_all_above(fd, zero, a, test_vmm_pid);
+	wait_all_above(fd, a, b, test_vmm_pid);
+
+	/* A pattern in guest RAM the guest never touches, written from here. */
+	{
+		struct json_object *st = test_request(fd, "status");
+
+		mem_bytes = test_u64(st, "mem_bytes");
+		json_object_put(st);
+	}
+	ino = memfd_inode(test_vmm_pid, &fdnum);
+	snprintf(memfd_path, sizeof(memfd_path), "/proc/%d/fd/%d", (int)test_vmm_pid, fdnum);
+	memfd = open(memfd_path, O_RDWR | O_CLOEXEC);
+	TEST_ASSERT(memfd >= 0, "open %s", memfd_path);
+	ram = mmap(NULL, PATTERN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd,
+		   (mem_bytes / 2) & ~(PATTERN_SIZE - 1ULL));
+	TEST_ASSERT(ram != MAP_FAILED, "mmap guest RAM");
+	copy = malloc(PATTERN_SIZE);
+	srand(getpid());
+	for (i = 0; i < PATTERN_SIZE; i++)
+		copy[i] = rand();
+	memcpy(ram, copy, PATTERN_SIZE);
+	fd_count = test_fd_count(test_vmm_pid);
+	printf("VMM pid %d, %d open files, guest RAM memfd inode %lu\n", (int)test_vmm_pid,
+	       fd_count, (unsigned long)ino);
+
+	for (round = 0; round < rounds; round++) {
+		struct json_object *rep;
+		char *line;
+		int n;
+
+		read_counters(fd, a, test_vmm_pid);
+		status = test_live_upgrade(vmm, sock, mode, NULL, NULL, &line, &rep);
+		TEST_ASSERT(status == 0 && rep, "round %d: --live-upgrade exit %d: %s (%s)",
+			    round, status, line, rep ? json_object_to_json_string(rep) : "no report");
+		TEST_ASSERT(!strncmp(line, "live-upgrade: ok", 16), "round %d: %s", round, line);
+		check_report(rep, want_mode, test_vmm_pid, round);
+		printf("round %d: %s\n", round, line);
+		free(line);
+		json_object_put(rep);
+
+		/* The connection from before the upgrades, served by the new image. */
+		wait_all_above(fd, a, b, test_vmm_pid);
+		/* The client's connection closes when the VMM reads its EOF. */
+		for (i = 0; (n = test_fd_count(test_vmm_pid)) != fd_count && i < 250; i++)
+			test_sleep_ms(20);
+		TEST_ASSERT(n == fd_count, "round %d: %d open files, %d before", round, n, fd_count);
+		TEST_ASSERT(memfd_inode(test_vmm_pid, &fdnum) == ino,
+			    "round %d: guest RAM is another memfd", round);
+		TEST_ASSERT(!memcmp(ram, copy, PATTERN_SIZE),
+			    "round %d: the pattern in guest RAM changed", round);
+	}
+
+	/*
+	 * Requests pipelined behind a live-upgrade on one connection: the new
+	 * image answers the upgrade, then the next request, in order.
+	 */
+	{
+		char req[256], buf[65536], *nl;
+		struct json_object *r1, *r2;
+		size_t len = 0;
+		ssize_t got;
+
+		snprintf(req, sizeof(req),
+			 "{\"cmd\":\"live-upgrade\",\"mode\":\"%s\",\"id\":\"pipelined\"}\n"
+			 "{\"cmd\":\"status\",\"id\":\"after\"}\n", mode);
+		TEST_ASSERT(write(fd, req, strlen(req)) == (ssize_t)strlen(req), "write");
+		while (!(nl = memchr(buf, '\n', len)) || !memchr(nl + 1, '\n', len - (nl + 1 - buf))) {
+			got = read(fd, buf + len, sizeof(buf) - 1 - len);
+			TEST_ASSERT(got > 0, "connection closed after %zu bytes", len);
+			len += got;
+		}
+		*nl = '\0';
+		r1 = json_tokener_parse(buf);
+		r2 = json_tokener_parse(nl + 1);
+		TEST_ASSERT(r1 && test_ok(r1) && !strcmp(test_str(r1, "id"), "pipelined"),
+			    "pipelined upgrade: %s", buf);
+		TEST_ASSERT(r2 && test_ok(r2) && !strcmp(test_str(r2, "id"), "after") &&
+			    test_u64(r2, "upgrades") == (unsigned long long)rounds + 1,
+			    "request after the upgrade: %s", nl + 1);
+		printf("ok: a request pipelined behind the upgrade was answered after it\n");
+		json_object_put(r1);
+		json_object_put(r2);
+	}
+
+	printf("median of %d upgrades, mode %s, %s RAM, %d vCPUs%s:", rounds, want_mode, mem,
+	       nr_cpus, touch ? ", all RAM touched" : "");
+	for (p = 0; p < NR_PHASES; p++)
+		printf(" %s %llu", phases[p], test_median(samples[p], rounds));
+	printf("\n");
+
+	{
+		struct json_object *r = test_request(fd, "quit");
+
+		TEST_ASSERT(test_ok(r), "quit: %s", json_object_to_json_string(r));
+		json_object_put(r);
+	}
+	close(fd);
+	status = test_wait(test_vmm_pid);
+	test_vmm_pid = 0;
+	TEST_ASSERT(status == 0, "vmm exit status %d (log %s)", status, log);
+	TEST_ASSERT(access(sock, F_OK) != 0, "control socket left behind");
+	munmap(ram, PATTERN_SIZE);
+	close(memfd);
+	free(copy);
+	printf("ok: %d live upgrades in %s mode, the guest ran on through all\n", rounds, want_mode);
+	test_cleanup();
+	return 0;
+}

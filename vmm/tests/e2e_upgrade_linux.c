@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A Linux guest across live upgrades: the guest's init prints "SEQ n"
+ * every 50 ms on COM1 (vmmtest=sequence).  Boot it, let it count, upgrade
+ * the VMM N times in MODE while it counts, let it count on, then check the
+ * serial log (one file, kept open across every exec): every number from 0
+ * to the last one is there once, in order — no gap, no repeat — and it
+ * went on after the last upgrade.  Needs hardware virtualization: skips on
+ * the PVM host, where a stock kernel does not boot, and without a kernel.
+ *
+ * Environment: VMM_TEST_KERNEL, VMM_TEST_INITRD.
+ * usage: e2e_upgrade_linux VMM MODE [N]
+ */
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testlib.h"
+#include "vmm/kvm.h"
+
+/* The last "SEQ n" in the log, -1 if none; fails on a gap or repeat. */
+static long check_sequence(const char *log, bool strict)
+{
+	char line[512];
+	long last = -1, n;
+	FILE *f = fopen(log, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "SEQ ");
+
+		if (!p || sscanf(p, "SEQ %ld", &n) != 1)
+			continue;
+		if (strict)
+			TEST_ASSERT(n == last + 1, "the guest's sequence jumped from %ld to %ld",
+				    last, n);
+		last = n;
+	}
+	fclose(f);
+	return last;
+}
+
+/* Bounded by a count of polls: wait until the guest printed past @n. */
+static long wait_seq_above(const char *log, long n)
+{
+	long last = -1;
+	int tries;
+
+	for (tries = 0; tries < 3000; tries++) {
+		last = check_sequence(log, false);
+		if (last > n)
+			return last;
+		TEST_ASSERT(waitpid(test_vmm_pid, NULL, WNOHANG) == 0, "the VMM exited");
+		test_sleep_ms(20);
+	}
+	TEST_ASSERT(0, "the guest stopped counting at %ld", last);
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *kernel = getenv("VMM_TEST_KERNEL");
+	const char *initrd = getenv("VMM_TEST_INITRD");
+	char log[300], err[300], sock[300], *vmm_argv[24], *line;
+	const char *vmm, *mode;
+	struct json_object *rep;
+	int n = 0, rounds, round, status, ctl;
+	long seq;
+
+	TEST_ASSERT(argc >= 3, "usage: %s VMM MODE [N]", argv[0]);
+	vmm = argv[1];
+	mode = argv[2];
+	rounds = argc > 3 ? atoi(argv[3]) : 5;
+	TEST_REQUIRE(test_have_kvm(), "/dev/kvm not available");
+	TEST_REQUIRE(!kvm__host_is_pvm(), "PVM backend: a stock Linux kernel cannot boot here");
+	TEST_REQUIRE(kernel && *kernel, "VMM_TEST_KERNEL not set");
+	if (strcmp(mode, "cloexec") && strcmp(mode, "auto"))
+		TEST_REQUIRE(access("/dev/cprstash", F_OK) == 0, "no /dev/cprstash");
+	snprintf(log, sizeof(log), "%s/serial.log", test_tmpdir());
+	snprintf(err, sizeof(err), "%s/vmm.err", test_tmpdir());
+	snprintf(sock, sizeof(sock), "%s/control.sock", test_tmpdir());
+
+	vmm_argv[n++] = (char *)vmm;
+	vmm_argv[n++] = "--kernel";
+	vmm_argv[n++] = (char *)kernel;
+	if (initrd && *initrd) {
+		vmm_argv[n++] = "--initrd";
+		vmm_argv[n++] = (char *)initrd;
+	}
+	vmm_argv[n++] = "--cmdline";
+	vmm_argv[n++] = "console=ttyS0 reboot=k panic=-1 oops=panic vmmtest=sequence";
+	vmm_argv[n++] = "--cpus";
+	vmm_argv[n++] = "2";
+	vmm_argv[n++] = "--mem";
+	vmm_argv[n++] = "512M";
+	vmm_argv[n++] = "--no-stdin";
+	vmm_argv[n++] = "--serial-log";
+	vmm_argv[n++] = log;
+	vmm_argv[n++] = "--control";
+	vmm_argv[n++] = sock;
+	vmm_argv[n] = NULL;
+	test_vmm_pid = test_spawn(vmm_argv, "/dev/null", err);
+	ctl = test_connect(sock);
+	seq = wait_seq_above(log, 5);
+
+	for (round = 0; round < rounds; round++) {
+		status = test_live_upgrade(vmm, sock, mode, NULL, NULL, &line, &rep);
+		TEST_ASSERT(status == 0 && rep && test_ok(rep), "upgrade %d: exit %d: %s", round,
+			    status, line);
+		if (strcmp(mode, "auto"))
+			TEST_ASSERT(!strcmp(test_str(rep, "mode"), mode), "upgrade %d: mode %s",
+				    round, test_str(rep, "mode"));
+		printf("upgrade %d at SEQ %ld: %s\n", round, seq, line);
+		free(line);
+		json_object_put(rep);
+		/* The guest counts on, a few lines, before the next one. */
+		seq = wait_seq_above(log, check_sequence(log, true) + 3);
+	}
+	seq = wait_seq_above(log, seq + 5);
+
+	rep = test_request(ctl, "quit");
+	TEST_ASSERT(test_ok(rep), "quit");
+	json_object_put(rep);
+	close(ctl);
+	status = test_wait(test_vmm_pid);
+	test_vmm_pid = 0;
+	TEST_ASSERT(status == 0, "vmm exit status %d (log %s)", status, err);
+	seq = check_sequence(log, true);
+	printf("ok: %d upgrades in %s mode, the guest printed SEQ 0 to %ld without a gap\n",
+	       rounds, mode, seq);
+	test_cleanup();
+	return 0;
+}
