@@ -424,67 +424,61 @@ static int in_child(int (*fn)(struct __test_metadata *), struct __test_metadata 
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static int adopt_after_exec(struct __test_metadata *_metadata)
+/* How a VM is started and which post-exec stage takes it over. */
+struct exec_case {
+	const char *stage;
+	uint32_t cycle;		/* odd: sealed with CPRSTASH_SEAL_KEEP_MM */
+	uint32_t cycles;
+	bool queue_irq;
+};
+
+static const struct exec_case *exec_case;
+
+static int start_and_exec(struct __test_metadata *_metadata)
 {
 	struct adopt_record rec;
 	struct test_vm t;
 
 	start_vm(_metadata, &t, &rec);
-	EXPECT_EQ(0, vcpu_queue_irq(&t));
-	rec.expect_irq = 1;
-	stash_and_exec(&t, &rec, "adopt");
+	if (exec_case->queue_irq) {
+		EXPECT_EQ(0, vcpu_queue_irq(&t));
+		rec.expect_irq = 1;
+	}
+	rec.cycle = exec_case->cycle;
+	rec.cycles = exec_case->cycles;
+	stash_and_exec(&t, &rec, exec_case->stage);
 	return KSFT_FAIL;
+}
+
+static int run_exec_case(struct __test_metadata *m, const struct exec_case *c)
+{
+	exec_case = c;
+	return in_child(start_and_exec, m);
 }
 
 TEST(adopt_after_exec_keeps_registers_memory_and_pending_irq)
 {
+	static const struct exec_case c = { .stage = "adopt", .queue_irq = true };
+
 	REQUIRE_ADOPT();
-	ASSERT_EQ(KSFT_PASS, in_child(adopt_after_exec, _metadata));
+	ASSERT_EQ(KSFT_PASS, run_exec_case(_metadata, &c));
 }
 
 /* SEAL_KEEP_MM: the old mm outlives exec; adopt takes the VM from it. */
-static int adopt_after_exec_kept_mm(struct __test_metadata *_metadata)
-{
-	struct adopt_record rec;
-	struct test_vm t;
-
-	start_vm(_metadata, &t, &rec);
-	rec.cycle = 1;		/* odd: sealed with CPRSTASH_SEAL_KEEP_MM */
-	stash_and_exec(&t, &rec, "adopt");
-	return KSFT_FAIL;
-}
-
 TEST(adopt_after_exec_from_kept_mm)
 {
+	static const struct exec_case c = { .stage = "adopt", .cycle = 1 };
+
 	REQUIRE_ADOPT();
-	ASSERT_EQ(KSFT_PASS, in_child(adopt_after_exec_kept_mm, _metadata));
-}
-
-static int adopt_unmapped(struct __test_metadata *_metadata)
-{
-	struct adopt_record rec;
-	struct test_vm t;
-
-	start_vm(_metadata, &t, &rec);
-	stash_and_exec(&t, &rec, "adopt_unmapped");
-	return KSFT_FAIL;
+	ASSERT_EQ(KSFT_PASS, run_exec_case(_metadata, &c));
 }
 
 TEST(adopt_refused_until_guest_ram_is_mapped)
 {
+	static const struct exec_case c = { .stage = "adopt_unmapped" };
+
 	REQUIRE_ADOPT();
-	ASSERT_EQ(KSFT_PASS, in_child(adopt_unmapped, _metadata));
-}
-
-static int adopt_cycles(struct __test_metadata *_metadata)
-{
-	struct adopt_record rec;
-	struct test_vm t;
-
-	start_vm(_metadata, &t, &rec);
-	rec.cycles = 200;
-	stash_and_exec(&t, &rec, "adopt_cycle");
-	return KSFT_FAIL;
+	ASSERT_EQ(KSFT_PASS, run_exec_case(_metadata, &c));
 }
 
 static long slab_active_objects(const char *cache)
@@ -524,13 +518,14 @@ static int count_kvm_vms(void)
  */
 TEST(adopt_200_cycles_leak_nothing)
 {
+	static const struct exec_case c = { .stage = "adopt_cycle", .cycles = 200 };
 	long mm_before, mm_after;
 	int vms_before, vms_after = -1;
 
 	REQUIRE_ADOPT();
 	vms_before = count_kvm_vms();
 	mm_before = slab_active_objects("mm_struct");
-	ASSERT_EQ(KSFT_PASS, in_child(adopt_cycles, _metadata));
+	ASSERT_EQ(KSFT_PASS, run_exec_case(_metadata, &c));
 	mm_after = slab_active_objects("mm_struct");
 	for (int i = 0; i < 100 && vms_after != vms_before; i++) {
 		vms_after = count_kvm_vms();
