@@ -412,10 +412,14 @@ static void start_vm(struct __test_metadata *_metadata, struct test_vm *t,
  * The VM is created in a child so that the exec'ing process is its own,
  * with its own mm: the harness's test process stays out of the way.
  */
+static pid_t last_child;
+
 static int in_child(int (*fn)(struct __test_metadata *), struct __test_metadata *m)
 {
 	int status;
 	pid_t pid = fork();
+
+	last_child = pid;
 
 	if (pid == 0)
 		exit(fn(m));
@@ -496,18 +500,14 @@ static long slab_active_objects(const char *cache)
 	return active;
 }
 
-static int count_kvm_vms(void)
+/* KVM names each VM's debugfs directory "<pid>-<vm fd>". */
+static bool kvm_has_vm_of(pid_t pid)
 {
-	char cmd[] = "ls /sys/kernel/debug/kvm 2>/dev/null | grep -c -- '-'";
-	FILE *p = popen(cmd, "r");
-	int n = -1;
+	char cmd[128];
 
-	if (p) {
-		if (fscanf(p, "%d", &n) != 1)
-			n = -1;
-		pclose(p);
-	}
-	return n;
+	snprintf(cmd, sizeof(cmd),
+		 "ls /sys/kernel/debug/kvm 2>/dev/null | grep -q '^%d-'", pid);
+	return system(cmd) == 0;
 }
 
 /*
@@ -520,18 +520,19 @@ TEST(adopt_200_cycles_leak_nothing)
 {
 	static const struct exec_case c = { .stage = "adopt_cycle", .cycles = 200 };
 	long mm_before, mm_after;
-	int vms_before, vms_after = -1;
+	bool vm_left = true;
 
 	REQUIRE_ADOPT();
-	vms_before = count_kvm_vms();
 	mm_before = slab_active_objects("mm_struct");
 	ASSERT_EQ(KSFT_PASS, run_exec_case(_metadata, &c));
 	mm_after = slab_active_objects("mm_struct");
-	for (int i = 0; i < 100 && vms_after != vms_before; i++) {
-		vms_after = count_kvm_vms();
-		usleep(50000);	/* VM teardown is deferred to a worker */
+	/* The last generation exited: its VM must go (teardown is deferred). */
+	for (int i = 0; i < 200 && vm_left; i++) {
+		vm_left = kvm_has_vm_of(last_child);
+		if (vm_left)
+			usleep(50000);
 	}
-	EXPECT_EQ(vms_before, vms_after);
+	EXPECT_FALSE(vm_left);
 	if (mm_before >= 0 && mm_after >= 0)
 		EXPECT_LT(mm_after - mm_before, 50) {
 			TH_LOG("mm_struct objects %ld -> %ld over 200 adoptions",

@@ -2,13 +2,16 @@
 /*
  * Boot a Linux guest with 2 vCPUs through the 64-bit boot protocol and
  * wait for the initramfs to print a marker on COM1 and reset the machine
- * (the VMM then exits 0).  Needs hardware virtualization: on the PVM host
+ * (the VMM then exits 0).  With "poweroff" the guest (vmmtest=poweroff)
+ * powers off instead, through ACPI S5, and the VMM must say so when it
+ * exits 0; the guest's console must show no ACPI error.
+ * Needs hardware virtualization: on the PVM host
  * a stock kernel cannot boot (design.md section 4), so it skips there, and
  * it skips when no kernel is given.
  *
  * Environment: VMM_TEST_KERNEL, VMM_TEST_INITRD (optional),
  *              VMM_TEST_MARKER (default "VMM-LINUX-BOOT-OK").
- * usage: e2e_linux VMM_BINARY
+ * usage: e2e_linux VMM_BINARY [poweroff]
  */
 #include <string.h>
 #include <unistd.h>
@@ -23,9 +26,12 @@ int main(int argc, char **argv)
 	const char *marker = getenv("VMM_TEST_MARKER");
 	char log[300], err[300], cmd[600];
 	char *vmm_argv[16];
+	bool poweroff;
 	int n = 0, status;
 
-	TEST_ASSERT(argc == 2, "usage: %s VMM", argv[0]);
+	TEST_ASSERT(argc == 2 || (argc == 3 && !strcmp(argv[2], "poweroff")),
+		    "usage: %s VMM [poweroff]", argv[0]);
+	poweroff = argc == 3;
 	TEST_REQUIRE(test_have_kvm(), "/dev/kvm not available");
 	TEST_REQUIRE(!kvm__host_is_pvm(), "PVM backend: a stock Linux kernel cannot boot here");
 	TEST_REQUIRE(kernel && *kernel, "VMM_TEST_KERNEL not set");
@@ -42,7 +48,8 @@ int main(int argc, char **argv)
 		vmm_argv[n++] = (char *)initrd;
 	}
 	vmm_argv[n++] = "--cmdline";
-	vmm_argv[n++] = "console=ttyS0 reboot=k panic=-1 oops=panic";
+	vmm_argv[n++] = poweroff ? "console=ttyS0 reboot=k panic=-1 oops=panic vmmtest=poweroff"
+				 : "console=ttyS0 reboot=k panic=-1 oops=panic";
 	vmm_argv[n++] = "--cpus";
 	vmm_argv[n++] = "2";
 	vmm_argv[n++] = "--mem";
@@ -62,7 +69,7 @@ int main(int argc, char **argv)
 	 * does not take the guest's lines for its own.
 	 */
 	snprintf(cmd, sizeof(cmd),
-		 "grep -E 'Linux version|smp: Brought up|guest-nproc|Kernel panic|WARNING|BUG|serial8250|%s' '%s' | sed 's/^/guest| /'",
+		 "grep -E 'Linux version|smp: Brought up|guest-nproc|Kernel panic|WARNING|BUG|serial8250|ACPI|%s' '%s' | sed 's/^/guest| /'",
 		 marker, log);
 	if (system(cmd))
 		printf("(console log %s has none of the usual lines)\n", log);
@@ -73,6 +80,15 @@ int main(int argc, char **argv)
 	/* The guest must see both vCPUs: its init prints nproc. */
 	snprintf(cmd, sizeof(cmd), "grep -q 'guest-nproc=2' '%s'", log);
 	TEST_ASSERT(system(cmd) == 0, "the guest did not report 2 CPUs (nproc)");
+	/* ACPICA's own complaints about the tables or the PM1 registers. */
+	snprintf(cmd, sizeof(cmd), "grep -q -E 'ACPI (BIOS )?Error|ACPI Exception' '%s'", log);
+	TEST_ASSERT(system(cmd) != 0, "ACPI errors on the guest console (see %s)", log);
+	if (poweroff) {
+		snprintf(cmd, sizeof(cmd), "grep -q 'powered off (ACPI S5' '%s'", err);
+		TEST_ASSERT(system(cmd) == 0, "the VMM did not exit for an ACPI power-off (see %s)",
+			    err);
+		printf("ok: the guest powered off through ACPI S5\n");
+	}
 	printf("ok: Linux booted to \"%s\"\n", marker);
 	test_cleanup();
 	return 0;

@@ -40,6 +40,7 @@ echo "TAP version 13"
 run e2e-builtin-2cpu-nested "$dir/tests/e2e_builtin" "$dir/vmm" 2
 run state-roundtrip-2cpu-nested "$dir/tests/state_roundtrip" 2
 run e2e-linux-2cpu "$dir/tests/e2e_linux" "$dir/vmm"
+run e2e-linux-poweroff "$dir/tests/e2e_linux" "$dir/vmm" poweroff
 # Live upgrade in every mode (Documentation/upgrade.rst); adopt and rebuild
 # need /dev/cprstash, which only this machine has.
 for mode in adopt rebuild cloexec; do

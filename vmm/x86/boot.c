@@ -8,12 +8,15 @@
  * 0x200 with %rsi pointing at the zero page, on identity-mapped page
  * tables covering the kernel, zero page, command line and initrd.
  * The APs stay in wait-for-SIPI: Linux starts them through the LAPIC.
+ * The guest finds its CPUs in the ACPI MADT (x86/acpi.c) or, without
+ * ACPI, in the MP table (x86/mptable.c); both are written.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vmm/vm.h"
+#include "vmm/x86/acpi.h"
 #include "vmm/x86/boot.h"
 
 #define SETUP_HDR_OFFSET	0x1f1
@@ -227,9 +230,14 @@ int boot__load_linux(struct vm *vm)
 		ret = mptable__write(guest_mem__gpa_to_hva(&vm->mem, BOOT_MP_AREA_GPA,
 							   BOOT_MP_AREA_SIZE),
 				     BOOT_MP_AREA_GPA, vm->nr_vcpus);
+	if (!ret)
+		ret = acpi__write(guest_mem__gpa_to_hva(&vm->mem, ACPI_AREA_GPA, ACPI_AREA_SIZE),
+				  ACPI_AREA_GPA, vm->nr_vcpus);
 	if (ret)
 		goto out;
 	boot__fill_zero_page(bp, &vm->mem, BOOT_CMDLINE_GPA, initrd_gpa, initrd_size);
+	/* Boot protocol 2.14: saves Linux the scan (older kernels ignore it). */
+	bp->acpi_rsdp_addr = ACPI_AREA_GPA + ACPI_RSDP_OFFSET;
 	memcpy(guest_mem__gpa_to_hva(&vm->mem, BOOT_ZERO_PAGE_GPA, sizeof(*bp)), bp,
 	       sizeof(*bp));
 	boot__write_page_tables(vm);

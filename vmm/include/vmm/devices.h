@@ -31,7 +31,10 @@ size_t serial8250__rx_room(struct vm *vm);
 void serial8250__save(struct vm *vm, struct serial8250_state *st);
 void serial8250__restore(struct vm *vm, const struct serial8250_state *st);
 
-/* Reset and power ports (i8042 0x60/0x64 and 0xcf9): devices/power.c */
+/*
+ * Reset and power ports (i8042 0x60/0x64, 0xcf9, ACPI PM1a event block
+ * 0x600 and control block 0x604): devices/power.c
+ */
 int power__init(struct vm *vm);
 void power__exit(struct vm *vm);
 

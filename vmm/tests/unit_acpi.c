@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The ACPI tables without a VM (x86/acpi.c): the RSDP where Linux's scan
+ * finds it, every checksum, the XSDT's pointers, the FADT's PM1a blocks,
+ * SCI and DSDT, the DSDT's \_S5 AML byte for byte, and a MADT entry per
+ * CPU for 1 to 254 CPUs; 255 CPUs refused.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "testlib.h"
+#include "vmm/kvm.h"
+#include "vmm/x86/acpi.h"
+#include "vmm/x86/boot.h"
+
+static u8 area[ACPI_AREA_SIZE];
+
+/* The table at guest address @gpa, checked: inside the area, checksum 0. */
+static const void *table(u64 gpa, const char *sig)
+{
+	const struct acpi_table_header *h;
+
+	TEST_ASSERT(gpa >= ACPI_AREA_GPA && gpa + sizeof(*h) <= ACPI_AREA_GPA + ACPI_AREA_SIZE,
+		    "%s at %#llx, outside the area", sig, (unsigned long long)gpa);
+	h = (const void *)(area + (gpa - ACPI_AREA_GPA));
+	TEST_ASSERT(!memcmp(h->signature, sig, 4), "signature %.4s, expected %s",
+		    h->signature, sig);
+	TEST_ASSERT(gpa + h->length <= ACPI_AREA_GPA + ACPI_AREA_SIZE, "%s overruns the area", sig);
+	TEST_ASSERT(acpi__sum(h, h->length) == 0, "%s checksum", sig);
+	TEST_ASSERT(!memcmp(h->oem_id, "CPRSTA", 6), "%s OEM id", sig);
+	return h;
+}
+
+static void check_gas(const struct acpi_gas *g, u16 port, u8 bytes, const char *what)
+{
+	TEST_ASSERT(g->space_id == 1 && g->address == port && g->bit_width == bytes * 8 &&
+		    g->bit_offset == 0, "%s: space %u address %#llx width %u", what,
+		    g->space_id, (unsigned long long)g->address, g->bit_width);
+}
+
+static void test_tables(unsigned int cpus)
+{
+	const struct acpi_rsdp *rsdp = (const void *)area;
+	const struct acpi_table_header *xsdt, *dsdt;
+	const struct acpi_fadt *fadt;
+	const struct acpi_madt *madt;
+	const struct acpi_facs *facs;
+	unsigned int lapics = 0, ioapics = 0, overrides = 0, nmis = 0;
+	u64 ptr[2];
+	const u8 *p, *end;
+
+	memset(area, 0xa5, sizeof(area));
+	TEST_ASSERT(acpi__write(area, ACPI_AREA_GPA, cpus) == 0, "%u cpus", cpus);
+
+	/* RSDP: 16-byte aligned in 0xe0000..0xfffff, both checksums. */
+	TEST_ASSERT((ACPI_AREA_GPA + ACPI_RSDP_OFFSET) % 16 == 0 &&
+		    ACPI_AREA_GPA + ACPI_RSDP_OFFSET >= 0xe0000 &&
+		    ACPI_AREA_GPA + ACPI_AREA_SIZE <= 0x100000, "RSDP outside Linux's scan");
+	TEST_ASSERT(ACPI_AREA_GPA >= 0xa0000 && ACPI_AREA_GPA < BOOT_KERNEL_GPA,
+		    "tables not in the legacy hole (e820 would call them RAM)");
+	TEST_ASSERT(!memcmp(rsdp->signature, "RSD PTR ", 8), "RSDP signature");
+	TEST_ASSERT(acpi__sum(rsdp, 20) == 0, "RSDP checksum (20 bytes)");
+	TEST_ASSERT(rsdp->revision == 2 && rsdp->length == 36 && acpi__sum(rsdp, 36) == 0,
+		    "RSDP 2.0 extended checksum");
+
+	/* XSDT: FADT and MADT. */
+	xsdt = table(rsdp->xsdt_address, "XSDT");
+	TEST_ASSERT(xsdt->length == 36 + 16, "XSDT length %u", xsdt->length);
+	memcpy(ptr, xsdt + 1, sizeof(ptr));
+	fadt = table(ptr[0], "FACP");
+	madt = table(ptr[1], "APIC");
+
+	/* FADT: ACPI 6.0 size, not hardware reduced, PM1a blocks, SCI 9. */
+	TEST_ASSERT(fadt->header.length == 276 && fadt->header.revision == 6, "FADT v%u, %u bytes",
+		    fadt->header.revision, fadt->header.length);
+	TEST_ASSERT(!(fadt->flags & (1u << 20)), "FADT is hardware reduced");
+	TEST_ASSERT(fadt->sci_int == 9 && fadt->smi_cmd == 0, "SCI %u, SMI_CMD %#x",
+		    fadt->sci_int, fadt->smi_cmd);
+	TEST_ASSERT(fadt->pm1a_evt_blk == ACPI_PM1A_EVT_PORT && fadt->pm1_evt_len == 4 &&
+		    fadt->pm1a_cnt_blk == ACPI_PM1A_CNT_PORT && fadt->pm1_cnt_len == 2,
+		    "PM1a blocks %#x/%u %#x/%u", fadt->pm1a_evt_blk, fadt->pm1_evt_len,
+		    fadt->pm1a_cnt_blk, fadt->pm1_cnt_len);
+	TEST_ASSERT(!fadt->pm1b_evt_blk && !fadt->pm1b_cnt_blk && !fadt->pm_tmr_blk &&
+		    !fadt->gpe0_blk && !fadt->gpe1_blk, "unexpected FADT blocks");
+	check_gas(&fadt->x_pm1a_evt_blk, ACPI_PM1A_EVT_PORT, 4, "X_PM1a_EVT_BLK");
+	check_gas(&fadt->x_pm1a_cnt_blk, ACPI_PM1A_CNT_PORT, 2, "X_PM1a_CNT_BLK");
+	check_gas(&fadt->reset_reg, 0xcf9, 1, "RESET_REG");
+	TEST_ASSERT(fadt->reset_value == 6 && (fadt->flags & ACPI_FADT_RESET_REG_SUP),
+		    "reset register value %#x", fadt->reset_value);
+	TEST_ASSERT(fadt->dsdt == fadt->x_dsdt, "32- and 64-bit DSDT pointers disagree");
+	TEST_ASSERT(fadt->firmware_ctrl && !fadt->x_firmware_ctrl,
+		    "FACS pointer: one of FIRMWARE_CTRL, X_FIRMWARE_CTRL");
+
+	/* FACS: 64-byte aligned, no checksum. */
+	TEST_ASSERT(fadt->firmware_ctrl % 64 == 0, "FACS at %#x not 64-byte aligned",
+		    fadt->firmware_ctrl);
+	facs = (const void *)(area + (fadt->firmware_ctrl - ACPI_AREA_GPA));
+	TEST_ASSERT(!memcmp(facs->signature, "FACS", 4) && facs->length == 64, "FACS");
+
+	/* DSDT: exactly Name (\_S5, Package (4) { 5, 5, 0, 0 }). */
+	dsdt = table(fadt->dsdt, "DSDT");
+	{
+		static const u8 aml[] = { 0x08, '\\', '_', 'S', '5', '_', 0x12, 0x08, 0x04,
+					  0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00 };
+
+		TEST_ASSERT(dsdt->length == 36 + sizeof(aml) && dsdt->revision == 2,
+			    "DSDT length %u", dsdt->length);
+		TEST_ASSERT(!memcmp(dsdt + 1, aml, sizeof(aml)), "DSDT AML");
+		/* PkgLength counts itself and everything after it. */
+		TEST_ASSERT(aml[7] == sizeof(aml) - 7, "package length");
+		TEST_ASSERT(aml[10] == ACPI_SLP_TYP_S5, "SLP_TYP");
+	}
+
+	/* MADT: a LAPIC per CPU (APIC id = UID = index), IOAPIC, SCI override, NMI. */
+	TEST_ASSERT(madt->lapic_address == LAPIC_BASE && madt->flags == 1, "MADT header");
+	p = (const u8 *)(madt + 1);
+	end = (const u8 *)madt + madt->header.length;
+	while (p < end) {
+		TEST_ASSERT(p[1] >= 2 && p + p[1] <= end, "MADT entry length %u", p[1]);
+		switch (p[0]) {
+		case ACPI_MADT_LAPIC: {
+			const struct acpi_madt_lapic *l = (const void *)p;
+
+			TEST_ASSERT(l->length == 8 && l->apic_id == lapics &&
+				    l->processor_uid == lapics && l->flags == 1,
+				    "LAPIC entry %u: id %u", lapics, l->apic_id);
+			lapics++;
+			break;
+		}
+		case ACPI_MADT_IOAPIC: {
+			const struct acpi_madt_ioapic *io = (const void *)p;
+
+			TEST_ASSERT(io->length == 12 && io->address == IOAPIC_BASE &&
+				    io->gsi_base == 0 && io->ioapic_id == cpus, "IOAPIC entry");
+			ioapics++;
+			break;
+		}
+		case ACPI_MADT_INT_OVERRIDE: {
+			const struct acpi_madt_int_override *o = (const void *)p;
+
+			/* IRQ 0 stays on pin 0: KVM's default routing. */
+			TEST_ASSERT(o->length == 10 && o->bus == 0 && o->source == 9 &&
+				    o->gsi == 9 && o->flags == 0xd, "override of IRQ %u", o->source);
+			overrides++;
+			break;
+		}
+		case ACPI_MADT_LAPIC_NMI:
+			TEST_ASSERT(p[1] == 6 && p[2] == 0xff && p[5] == 1, "LAPIC NMI entry");
+			nmis++;
+			break;
+		default:
+			TEST_ASSERT(0, "MADT entry type %u", p[0]);
+		}
+		p += p[1];
+	}
+	TEST_ASSERT(lapics == cpus && ioapics == 1 && overrides == 1 && nmis == 1,
+		    "MADT: %u LAPICs, %u IOAPICs, %u overrides, %u NMIs",
+		    lapics, ioapics, overrides, nmis);
+
+	/* No two tables overlap. */
+	TEST_ASSERT(ACPI_FACS_OFFSET >= 36 && ACPI_XSDT_OFFSET >= ACPI_FACS_OFFSET + 64 &&
+		    ACPI_FADT_OFFSET >= ACPI_XSDT_OFFSET + xsdt->length &&
+		    ACPI_DSDT_OFFSET >= ACPI_FADT_OFFSET + fadt->header.length &&
+		    ACPI_MADT_OFFSET >= ACPI_DSDT_OFFSET + dsdt->length, "tables overlap");
+}
+
+int main(void)
+{
+	unsigned int cpus[] = { 1, 2, 4, 64, 254 }, i;
+
+	for (i = 0; i < sizeof(cpus) / sizeof(cpus[0]); i++)
+		test_tables(cpus[i]);
+	printf("ok: ACPI tables for 1 to 254 CPUs\n");
+	TEST_ASSERT(acpi__write(area, ACPI_AREA_GPA, 255) != 0, "255 CPUs accepted");
+	TEST_ASSERT(acpi__write(area, ACPI_AREA_GPA, 0) != 0, "0 CPUs accepted");
+	printf("ok: 0 and 255 CPUs refused\n");
+	return 0;
+}
