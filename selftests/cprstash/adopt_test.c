@@ -325,14 +325,21 @@ static void check_adopted_guest(struct test_vm *t, const struct adopt_record *re
 		    "guest RAM pattern corrupted");
 }
 
+static int stage_open_stash(void)
+{
+	int stash = cprstash_open(false);
+
+	STAGE_CHECK(stash >= 0, "open: %s", strerror(-stash));
+	return stash;
+}
+
 static int stage_adopt(void)
 {
 	struct adopt_record rec;
 	struct test_vm t;
-	int stash = cprstash_open(false);
+	int stash = stage_open_stash();
 	int ret;
 
-	STAGE_CHECK(stash >= 0, "open: %s", strerror(-stash));
 	ret = recover_vm(stash, &t, &rec, true);
 	STAGE_CHECK(!ret, "ADOPT_KVM: %s", strerror(-ret));
 	ret = adopt(stash);
@@ -347,10 +354,9 @@ static int stage_adopt_unmapped(void)
 {
 	struct adopt_record rec;
 	struct test_vm t;
-	int stash = cprstash_open(false);
+	int stash = stage_open_stash();
 	int ret;
 
-	STAGE_CHECK(stash >= 0, "open: %s", strerror(-stash));
 	ret = recover_vm(stash, &t, &rec, false);
 	STAGE_CHECK(ret == -EFAULT, "ADOPT_KVM without RAM: %s, expected EFAULT",
 		    strerror(-ret));
@@ -368,10 +374,9 @@ static int stage_adopt_cycle(void)
 {
 	struct adopt_record rec;
 	struct test_vm t;
-	int stash = cprstash_open(false);
+	int stash = stage_open_stash();
 	int ret;
 
-	STAGE_CHECK(stash >= 0, "open: %s", strerror(-stash));
 	ret = recover_vm(stash, &t, &rec, true);
 	STAGE_CHECK(!ret, "cycle %u: ADOPT_KVM: %s", rec.cycle, strerror(-ret));
 	check_adopted_guest(&t, &rec);
