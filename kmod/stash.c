@@ -78,7 +78,7 @@ static void stash_put(struct stash *s)
 	kref_put(&s->ref, stash_release);
 }
 
-static bool stash_owner_alive(const struct stash *s)
+static bool stash_owner_alive(struct stash *s)
 {
 	struct task_struct *task = get_pid_task(s->owner, PIDTYPE_TGID);
 	bool alive;
@@ -90,11 +90,6 @@ static bool stash_owner_alive(const struct stash *s)
 	return alive;
 }
 
-/*
- * Take @s out of service.  The caller then hands @doomed to stash_bury()
- * outside the lock, because releasing a file may take long (a KVM VM tears
- * down its MMU).
- */
 static struct mm_struct *stash_take_kept_mm(struct stash *s)
 {
 	struct mm_struct *mm = s->kept_mm;
@@ -117,6 +112,11 @@ static void stash_release_contents(struct list_head *doomed,
 		mmput_async(kept);
 }
 
+/*
+ * Take @s out of service.  The caller then hands @doomed to stash_bury()
+ * outside the lock, because releasing a file may take long (a KVM VM tears
+ * down its MMU).
+ */
 static void stash_unlink(struct stash *s, struct list_head *doomed)
 {
 	lockdep_assert_held(&s->lock);
@@ -184,16 +184,11 @@ static void stash_expire_work(struct work_struct *work)
 	stash_put(s);
 }
 
-static bool stash_owner_still_alive(struct stash *s)
-{
-	return stash_owner_alive(s);
-}
-
 static void stash_exit_work(struct work_struct *work)
 {
 	struct stash *s = container_of(work, struct stash, exit_work);
 
-	stash_kill(s, stash_owner_still_alive, "owner exited");
+	stash_kill(s, stash_owner_alive, "owner exited");
 	stash_put(s);
 }
 
