@@ -15,6 +15,7 @@
 
 #include "vmm/builtin_guest.h"
 #include "vmm/vm.h"
+#include "vmm/x86/boot.h"
 
 extern const u8 builtin_guest_code_start[];
 extern const u8 builtin_guest_vectors[];
@@ -264,15 +265,6 @@ int builtin_guest__load(struct vm *vm)
 	return 0;
 }
 
-static void bg_set_segment(struct kvm_segment *s, u16 sel, bool code)
-{
-	*s = (struct kvm_segment){
-		.base = 0, .limit = 0xffffffff, .selector = sel,
-		.type = code ? 0xb : 0x3, .present = 1, .dpl = sel & 3,
-		.db = code ? 0 : 1, .s = 1, .l = code ? 1 : 0, .g = 1,
-	};
-}
-
 int builtin_guest__setup_vcpu(struct vm *vm, struct vcpu *vcpu)
 {
 	u64 stack = BG_STACKS_GPA + (u64)vcpu->id * BG_STACK_STRIDE;
@@ -285,9 +277,7 @@ int builtin_guest__setup_vcpu(struct vm *vm, struct vcpu *vcpu)
 	ret = kvm_ioctl(vcpu->fd, KVM_GET_SREGS, &sregs);
 	if (ret < 0)
 		return ret;
-	bg_set_segment(&sregs.cs, BG_KERNEL_CS, true);
-	bg_set_segment(&sregs.ds, BG_KERNEL_DS, false);
-	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	boot__flat_segments(&sregs, BG_KERNEL_CS, BG_KERNEL_DS);
 	sregs.tr = (struct kvm_segment){
 		.base = BG_TSS_GPA + (u64)vcpu->id * BG_TSS_STRIDE,
 		.limit = BG_TSS_IOMAP + BG_TSS_IOMAP_LEN,

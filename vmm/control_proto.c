@@ -24,9 +24,7 @@ static const char *const control_cmd_names[] = {
 
 const char *control__cmd_name(enum control_cmd cmd)
 {
-	if ((unsigned int)cmd < ARRAY_SIZE(control_cmd_names))
-		return control_cmd_names[cmd];
-	return "?";
+	return name_of(control_cmd_names, ARRAY_SIZE(control_cmd_names), cmd);
 }
 
 int control__parse_request(const char *line, size_t len,
@@ -37,7 +35,7 @@ int control__parse_request(const char *line, size_t len,
 	enum json_tokener_error jerr;
 	const char *name;
 	unsigned int i;
-	int ret = -EINVAL;
+	int cmd_index, ret = -EINVAL;
 
 	memset(req, 0, sizeof(*req));
 	if (len > CONTROL_LINE_MAX) {
@@ -77,12 +75,11 @@ int control__parse_request(const char *line, size_t len,
 		goto out;
 	}
 	name = json_object_get_string(cmd);
-	for (i = 0; i < ARRAY_SIZE(control_cmd_names); i++) {
-		if (!strcmp(name, control_cmd_names[i])) {
-			req->cmd = i;
-			ret = 0;
-			goto out;
-		}
+	cmd_index = name_index(control_cmd_names, ARRAY_SIZE(control_cmd_names), name);
+	if (cmd_index >= 0) {
+		req->cmd = cmd_index;
+		ret = 0;
+		goto out;
 	}
 	snprintf(err, errlen, "unknown command \"%.64s\"", name);
 out:

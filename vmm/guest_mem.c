@@ -90,11 +90,21 @@ static int guest_mem__map(struct guest_mem *mem, void *fixed_hva)
 	return 0;
 }
 
+int guest_mem__adopt(struct guest_mem *mem, int memfd, u64 size,
+		     bool hugepages, void *fixed_hva)
+{
+	memset(mem, 0, sizeof(*mem));
+	mem->memfd = memfd;
+	mem->size = size;
+	mem->hugepages = hugepages;
+	return guest_mem__map(mem, fixed_hva);
+}
+
 int guest_mem__create(struct guest_mem *mem, u64 size, bool hugepages)
 {
 	const char *why = guest_mem__check_size(size, hugepages);
 	unsigned int flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
-	int ret;
+	int memfd, ret;
 
 	memset(mem, 0, sizeof(*mem));
 	mem->memfd = -1;
@@ -104,14 +114,14 @@ int guest_mem__create(struct guest_mem *mem, u64 size, bool hugepages)
 	}
 	if (hugepages)
 		flags |= MFD_HUGETLB;
-	mem->memfd = memfd_create("vmm-guest-ram", flags);
-	if (mem->memfd < 0) {
+	memfd = memfd_create("vmm-guest-ram", flags);
+	if (memfd < 0) {
 		ret = -errno;
 		pr_err("memfd_create%s failed: %s", hugepages ? " (hugetlb)" : "",
 		       strerror(errno));
 		return ret;
 	}
-	if (ftruncate(mem->memfd, size) < 0) {
+	if (ftruncate(memfd, size) < 0) {
 		ret = -errno;
 		pr_err("sizing guest RAM memfd to %llu bytes failed: %s",
 		       (unsigned long long)size, strerror(errno));
@@ -119,27 +129,15 @@ int guest_mem__create(struct guest_mem *mem, u64 size, bool hugepages)
 	}
 	/* Nobody may shrink it under a running guest (SIGBUS in the VMM). */
 	if (!hugepages)
-		fcntl(mem->memfd, F_ADD_SEALS, F_SEAL_SHRINK);
-	mem->size = size;
-	mem->hugepages = hugepages;
-	ret = guest_mem__map(mem, NULL);
+		fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK);
+	ret = guest_mem__adopt(mem, memfd, size, hugepages, NULL);
 	if (ret)
 		goto err;
 	return 0;
 err:
-	close(mem->memfd);
+	close(memfd);
 	mem->memfd = -1;
 	return ret;
-}
-
-int guest_mem__adopt(struct guest_mem *mem, int memfd, u64 size,
-		     bool hugepages, void *fixed_hva)
-{
-	memset(mem, 0, sizeof(*mem));
-	mem->memfd = memfd;
-	mem->size = size;
-	mem->hugepages = hugepages;
-	return guest_mem__map(mem, fixed_hva);
 }
 
 void guest_mem__destroy(struct guest_mem *mem)

@@ -133,29 +133,38 @@ static int state_buf__reserve(struct state_buf *b, size_t more)
 	return 0;
 }
 
-void state__put(struct state_buf *b, u16 type, u32 id, const void *payload, u32 len)
+void *state__put_space(struct state_buf *b, u16 type, u32 id, u32 len)
 {
 	struct state_rec_hdr hdr = {
 		.magic = STATE_MAGIC, .version = STATE_VERSION,
 		.type = type, .id = id, .len = len,
 	};
 	size_t padded = ALIGN_UP((size_t)len, STATE_ALIGN);
+	u8 *payload;
 
 	if (b->err)
-		return;
+		return NULL;
 	if (len > STATE_MAX_PAYLOAD) {
 		b->err = -E2BIG;
-		return;
+		return NULL;
 	}
 	if (state_buf__reserve(b, sizeof(hdr) + padded)) {
 		b->err = -ENOMEM;
-		return;
+		return NULL;
 	}
 	memcpy(b->data + b->len, &hdr, sizeof(hdr));
-	if (len)
-		memcpy(b->data + b->len + sizeof(hdr), payload, len);
-	memset(b->data + b->len + sizeof(hdr) + len, 0, padded - len);
+	payload = b->data + b->len + sizeof(hdr);
+	memset(payload, 0, padded);
 	b->len += sizeof(hdr) + padded;
+	return payload;
+}
+
+void state__put(struct state_buf *b, u16 type, u32 id, const void *payload, u32 len)
+{
+	void *p = state__put_space(b, type, id, len);
+
+	if (p && len)
+		memcpy(p, payload, len);
 }
 
 void state__put_end(struct state_buf *b)

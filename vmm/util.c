@@ -25,42 +25,37 @@ static void vpr(const char *level, const char *fmt, va_list ap)
 	fprintf(stderr, "vmm: %s%s\n", level, buf);
 }
 
-void pr_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vpr("error: ", fmt, ap);
-	va_end(ap);
+/* pr_err() and friends: @cond says whether the message is wanted. */
+#define DEFINE_PR(name, level, cond)			\
+void name(const char *fmt, ...)				\
+{							\
+	va_list ap;					\
+							\
+	if (!(cond))					\
+		return;					\
+	va_start(ap, fmt);				\
+	vpr(level, fmt, ap);				\
+	va_end(ap);					\
 }
 
-void pr_warn(const char *fmt, ...)
-{
-	va_list ap;
+DEFINE_PR(pr_err, "error: ", true)
+DEFINE_PR(pr_warn, "warning: ", true)
+DEFINE_PR(pr_info, "", true)
+DEFINE_PR(pr_debug, "debug: ", vmm_verbose)
 
-	va_start(ap, fmt);
-	vpr("warning: ", fmt, ap);
-	va_end(ap);
+const char *name_of(const char *const *names, size_t n, unsigned int i)
+{
+	return i < n && names[i] ? names[i] : "?";
 }
 
-void pr_info(const char *fmt, ...)
+int name_index(const char *const *names, size_t n, const char *name)
 {
-	va_list ap;
+	size_t i;
 
-	va_start(ap, fmt);
-	vpr("", fmt, ap);
-	va_end(ap);
-}
-
-void pr_debug(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!vmm_verbose)
-		return;
-	va_start(ap, fmt);
-	vpr("debug: ", fmt, ap);
-	va_end(ap);
+	for (i = 0; i < n; i++)
+		if (names[i] && !strcmp(name, names[i]))
+			return i;
+	return -1;
 }
 
 int parse_size(const char *s, u64 *out)

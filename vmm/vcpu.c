@@ -60,22 +60,6 @@ static int vcpu__map_run(struct vm *vm, struct vcpu *vcpu)
 	return 0;
 }
 
-int vcpu__create(struct vm *vm, struct vcpu *vcpu, unsigned int id)
-{
-	int ret;
-
-	memset(vcpu, 0, sizeof(*vcpu));
-	vcpu->vm = vm;
-	vcpu->id = id;
-	vcpu->fd = kvm_ioctl(vm->kvm.vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
-	if (vcpu->fd < 0)
-		return vcpu->fd;
-	ret = vcpu__map_run(vm, vcpu);
-	if (ret)
-		return ret;
-	return cpuid__setup_vcpu(&vm->kvm, vcpu->fd, id, vm->nr_vcpus);
-}
-
 int vcpu__adopt(struct vm *vm, struct vcpu *vcpu, unsigned int id, int fd)
 {
 	memset(vcpu, 0, sizeof(*vcpu));
@@ -83,6 +67,19 @@ int vcpu__adopt(struct vm *vm, struct vcpu *vcpu, unsigned int id, int fd)
 	vcpu->id = id;
 	vcpu->fd = fd;
 	return vcpu__map_run(vm, vcpu);
+}
+
+int vcpu__create(struct vm *vm, struct vcpu *vcpu, unsigned int id)
+{
+	int fd = kvm_ioctl(vm->kvm.vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	int ret;
+
+	if (fd < 0)
+		return fd;
+	ret = vcpu__adopt(vm, vcpu, id, fd);
+	if (ret)
+		return ret;
+	return cpuid__setup_vcpu(&vm->kvm, vcpu->fd, id, vm->nr_vcpus);
 }
 
 void vcpu__destroy(struct vcpu *vcpu)

@@ -44,21 +44,24 @@ static const struct vcpu_ioctl vcpu_fixed[] = {
 
 /* ---- save ---- */
 
+/* Probed once, by kvm__open(). */
 static u32 vm_state__xsave_size(struct vm *vm)
 {
-	int ret = __kvm_ioctl_quiet(vm->kvm.vm_fd, KVM_CHECK_EXTENSION,
-				    (void *)(unsigned long)KVM_CAP_XSAVE2);
-
-	return ret > (int)sizeof(struct kvm_xsave) ? (u32)ret : sizeof(struct kvm_xsave);
+	return vm->kvm.xsave_size ? vm->kvm.xsave_size : sizeof(struct kvm_xsave);
 }
 
+/*
+ * The guest is paused: XSAVE and the MSRs go straight into their records,
+ * no buffer to allocate and copy.  A failed ioctl leaves a record behind,
+ * but the caller then throws the whole stream away.
+ */
 int vm_state__save_vcpu(struct vm *vm, struct vcpu *vcpu, struct state_buf *b)
 {
 	u32 xsize = vm_state__xsave_size(vm);
 	size_t msize = sizeof(struct kvm_msrs) + vm->kvm.nr_msrs * sizeof(struct kvm_msr_entry);
 	u8 buf[sizeof(struct kvm_sregs) + sizeof(struct kvm_lapic_state)];
-	struct kvm_msrs *msrs = NULL;
-	void *xsave = NULL;
+	struct kvm_msrs *msrs;
+	void *xsave;
 	unsigned int i;
 	int ret;
 
@@ -69,18 +72,18 @@ int vm_state__save_vcpu(struct vm *vm, struct vcpu *vcpu, struct state_buf *b)
 		state__put(b, vcpu_fixed[i].type, vcpu->id, buf, vcpu_fixed[i].size);
 	}
 
-	ret = -ENOMEM;
-	xsave = calloc(1, xsize);
-	msrs = calloc(1, msize);
-	if (!xsave || !msrs)
-		goto out;
+	xsave = state__put_space(b, STATE_VCPU_XSAVE, vcpu->id, xsize);
+	if (!xsave)
+		return 0;	/* b->err says why, as for every put */
 	ret = xsize > sizeof(struct kvm_xsave) ?
 		kvm_ioctl(vcpu->fd, KVM_GET_XSAVE2, xsave) :
 		kvm_ioctl(vcpu->fd, KVM_GET_XSAVE, xsave);
 	if (ret < 0)
-		goto out;
-	state__put(b, STATE_VCPU_XSAVE, vcpu->id, xsave, xsize);
+		return ret;
 
+	msrs = state__put_space(b, STATE_VCPU_MSRS, vcpu->id, msize);
+	if (!msrs)
+		return 0;
 	msrs->nmsrs = vm->kvm.nr_msrs;
 	for (i = 0; i < msrs->nmsrs; i++)
 		msrs->entries[i].index = vm->kvm.msr_index[i];
@@ -90,14 +93,7 @@ int vm_state__save_vcpu(struct vm *vm, struct vcpu *vcpu, struct state_buf *b)
 		       msrs->entries[ret].index);
 		ret = -EIO;
 	}
-	if (ret < 0)
-		goto out;
-	state__put(b, STATE_VCPU_MSRS, vcpu->id, msrs, msize);
-	ret = 0;
-out:
-	free(xsave);
-	free(msrs);
-	return ret;
+	return ret < 0 ? ret : 0;
 }
 
 static int vm_state__save_vm(struct vm *vm, struct state_buf *b)

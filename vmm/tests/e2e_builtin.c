@@ -37,40 +37,12 @@ static unsigned long free_hugepages(void)
 
 static void read_counters(int fd, unsigned long long *c, const char *state)
 {
-	struct json_object *st = test_request(fd, "status");
-	int i;
-
-	TEST_ASSERT(test_ok(st), "status failed: %s", json_object_to_json_string(st));
-	TEST_ASSERT(!strcmp(test_str(st, "state"), state), "expected state %s, got %s",
-		    state, test_str(st, "state"));
-	for (i = 0; i < nr_cpus; i++) {
-		struct json_object *v = test_vcpu(st, i);
-
-		c[i] = test_u64(v, "counter");
-		TEST_ASSERT(test_u64(v, "backwards") == 0,
-			    "vCPU %d saw its TSC go backwards", i);
-		TEST_ASSERT(test_u64(v, "mem_errors") == 0,
-			    "vCPU %d found its memory pattern corrupted", i);
-		TEST_ASSERT(test_u64(v, "regressions") == 0,
-			    "vCPU %d reported a counter lower than before", i);
-	}
-	json_object_put(st);
+	test_read_counters(fd, nr_cpus, c, state, 0);
 }
 
-/* Wait (bounded by count, not by a timing claim) until all counters pass @min. */
 static void wait_all_above(int fd, const unsigned long long *min, unsigned long long *now)
 {
-	int tries, i, behind = 0;
-
-	for (tries = 0; tries < 500; tries++) {
-		read_counters(fd, now, "running");
-		for (behind = 0, i = 0; i < nr_cpus; i++)
-			behind += now[i] <= min[i];
-		if (!behind)
-			return;
-		test_sleep_ms(20);
-	}
-	TEST_ASSERT(0, "%d vCPU counters did not advance", behind);
+	test_wait_counters_above(fd, nr_cpus, min, now, 0);
 }
 
 int main(int argc, char **argv)
@@ -162,13 +134,7 @@ int main(int argc, char **argv)
 	wait_all_above(fd, c, a);
 
 	/* Quit: a reply, then a clean exit that removes the socket. */
-	r = test_request(fd, "quit");
-	TEST_ASSERT(test_ok(r), "quit: %s", json_object_to_json_string(r));
-	json_object_put(r);
-	close(fd);
-	i = test_wait(test_vmm_pid);
-	test_vmm_pid = 0;
-	TEST_ASSERT(i == 0, "vmm exit status %d (log %s)", i, log);
+	test_quit_vmm(fd, log);
 	TEST_ASSERT(access(sock, F_OK) != 0, "control socket left behind");
 	printf("ok: %d vCPUs, counters advanced, pause/resume/status/quit work\n",
 	       nr_cpus);

@@ -27,7 +27,7 @@ int main(int argc, char **argv)
 	char log[300], err[300], cmd[600];
 	char *vmm_argv[16];
 	bool poweroff;
-	int n = 0, status;
+	int status;
 
 	TEST_ASSERT(argc == 2 || (argc == 3 && !strcmp(argv[2], "poweroff")),
 		    "usage: %s VMM [poweroff]", argv[0]);
@@ -40,24 +40,9 @@ int main(int argc, char **argv)
 	snprintf(log, sizeof(log), "%s/serial.log", test_tmpdir());
 	snprintf(err, sizeof(err), "%s/vmm.err", test_tmpdir());
 
-	vmm_argv[n++] = argv[1];
-	vmm_argv[n++] = "--kernel";
-	vmm_argv[n++] = (char *)kernel;
-	if (initrd && *initrd) {
-		vmm_argv[n++] = "--initrd";
-		vmm_argv[n++] = (char *)initrd;
-	}
-	vmm_argv[n++] = "--cmdline";
-	vmm_argv[n++] = poweroff ? "console=ttyS0 reboot=k panic=-1 oops=panic vmmtest=poweroff"
-				 : "console=ttyS0 reboot=k panic=-1 oops=panic";
-	vmm_argv[n++] = "--cpus";
-	vmm_argv[n++] = "2";
-	vmm_argv[n++] = "--mem";
-	vmm_argv[n++] = "512M";
-	vmm_argv[n++] = "--no-stdin";
-	vmm_argv[n++] = "--serial-log";
-	vmm_argv[n++] = log;
-	vmm_argv[n] = NULL;
+	test_linux_argv(vmm_argv, argv[1], kernel, initrd,
+			poweroff ? "console=ttyS0 reboot=k panic=-1 oops=panic vmmtest=poweroff"
+				 : "console=ttyS0 reboot=k panic=-1 oops=panic", log);
 
 	/* The guest ends the run itself (reset after the marker). */
 	test_vmm_pid = test_spawn(vmm_argv, "/dev/null", err);

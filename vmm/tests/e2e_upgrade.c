@@ -16,10 +16,8 @@
  * usage: e2e_upgrade VMM MODE N [MEM [CPUS [--touch-ram]]]
  *        MODE: auto, adopt, rebuild or cloexec
  */
-#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -39,55 +37,13 @@ static unsigned long long samples[NR_PHASES][MAX_ROUNDS];
 
 static void read_counters(int fd, unsigned long long *c, pid_t pid)
 {
-	struct json_object *st = test_request(fd, "status");
-	int i;
-
-	TEST_ASSERT(test_ok(st), "status failed: %s", json_object_to_json_string(st));
-	TEST_ASSERT(!strcmp(test_str(st, "state"), "running"), "state %s",
-		    test_str(st, "state"));
-	TEST_ASSERT((pid_t)test_u64(st, "pid") == pid, "the VMM's pid changed to %llu",
-		    test_u64(st, "pid"));
-	for (i = 0; i < nr_cpus; i++) {
-		struct json_object *v = test_vcpu(st, i);
-
-		c[i] = test_u64(v, "counter");
-		TEST_ASSERT(test_u64(v, "backwards") == 0, "vCPU %d: TSC went backwards", i);
-		TEST_ASSERT(test_u64(v, "mem_errors") == 0, "vCPU %d: memory pattern corrupted", i);
-		TEST_ASSERT(test_u64(v, "regressions") == 0, "vCPU %d: counter regressed", i);
-	}
-	json_object_put(st);
+	test_read_counters(fd, nr_cpus, c, "running", pid);
 }
 
-/* Bounded by a count of polls, not a timing claim. */
 static void wait_all_above(int fd, const unsigned long long *min,
 			   unsigned long long *now, pid_t pid)
 {
-	int tries, i, behind = 0;
-
-	for (tries = 0; tries < 1500; tries++) {
-		read_counters(fd, now, pid);
-		for (behind = 0, i = 0; i < nr_cpus; i++) {
-			TEST_ASSERT(now[i] >= min[i], "vCPU %d counter went back: %llu -> %llu",
-				    i, min[i], now[i]);
-			behind += now[i] == min[i];
-		}
-		if (!behind)
-			return;
-		test_sleep_ms(20);
-	}
-	TEST_ASSERT(0, "%d vCPU counters stopped", behind);
-}
-
-static ino_t memfd_inode(pid_t pid, int *fdnum)
-{
-	char path[64];
-	struct stat st;
-
-	*fdnum = test_find_memfd(pid);
-	TEST_ASSERT(*fdnum >= 0, "the VMM has no guest RAM memfd");
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, *fdnum);
-	TEST_ASSERT(stat(path, &st) == 0, "stat %s", path);
-	return st.st_ino;
+	test_wait_counters_above(fd, nr_cpus, min, now, pid);
 }
 
 static void check_report(struct json_object *rep, const char *want_mode, pid_t pid,
@@ -115,9 +71,9 @@ int main(int argc, char **argv)
 	unsigned long long zero[MAX_CPUS] = { 0 }, a[MAX_CPUS], b[MAX_CPUS];
 	const char *vmm, *mode, *want_mode, *mem;
 	bool touch;
-	char sock[300], log[300], cpus[16], memfd_path[64];
+	char sock[300], log[300], cpus[16];
 	unsigned char *ram, *copy;
-	int rounds, round, fd, memfd, fdnum, fd_count, status;
+	int rounds, round, fd, memfd, fd_count, status;
 	unsigned long long mem_bytes;
 	unsigned int p, i;
 	ino_t ino;
@@ -156,13 +112,9 @@ int main(int argc, char **argv)
 		mem_bytes = test_u64(st, "mem_bytes");
 		json_object_put(st);
 	}
-	ino = memfd_inode(test_vmm_pid, &fdnum);
-	snprintf(memfd_path, sizeof(memfd_path), "/proc/%d/fd/%d", (int)test_vmm_pid, fdnum);
-	memfd = open(memfd_path, O_RDWR | O_CLOEXEC);
-	TEST_ASSERT(memfd >= 0, "open %s", memfd_path);
-	ram = mmap(NULL, PATTERN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd,
-		   (mem_bytes / 2) & ~(PATTERN_SIZE - 1ULL));
-	TEST_ASSERT(ram != MAP_FAILED, "mmap guest RAM");
+	ino = test_memfd_inode(test_vmm_pid);
+	ram = test_map_guest_ram(test_vmm_pid, (mem_bytes / 2) & ~(PATTERN_SIZE - 1ULL),
+				 PATTERN_SIZE, &memfd);
 	copy = malloc(PATTERN_SIZE);
 	srand(getpid());
 	for (i = 0; i < PATTERN_SIZE; i++)
@@ -190,10 +142,9 @@ int main(int argc, char **argv)
 		/* The connection from before the upgrades, served by the new image. */
 		wait_all_above(fd, a, b, test_vmm_pid);
 		/* The client's connection closes when the VMM reads its EOF. */
-		for (i = 0; (n = test_fd_count(test_vmm_pid)) != fd_count && i < 250; i++)
-			test_sleep_ms(20);
+		n = test_wait_fd_count(test_vmm_pid, fd_count);
 		TEST_ASSERT(n == fd_count, "round %d: %d open files, %d before", round, n, fd_count);
-		TEST_ASSERT(memfd_inode(test_vmm_pid, &fdnum) == ino,
+		TEST_ASSERT(test_memfd_inode(test_vmm_pid) == ino,
 			    "round %d: guest RAM is another memfd", round);
 		TEST_ASSERT(!memcmp(ram, copy, PATTERN_SIZE),
 			    "round %d: the pattern in guest RAM changed", round);
@@ -237,16 +188,7 @@ int main(int argc, char **argv)
 		printf(" %s %llu", phases[p], test_median(samples[p], rounds));
 	printf("\n");
 
-	{
-		struct json_object *r = test_request(fd, "quit");
-
-		TEST_ASSERT(test_ok(r), "quit: %s", json_object_to_json_string(r));
-		json_object_put(r);
-	}
-	close(fd);
-	status = test_wait(test_vmm_pid);
-	test_vmm_pid = 0;
-	TEST_ASSERT(status == 0, "vmm exit status %d (log %s)", status, log);
+	test_quit_vmm(fd, log);
 	TEST_ASSERT(access(sock, F_OK) != 0, "control socket left behind");
 	munmap(ram, PATTERN_SIZE);
 	close(memfd);

@@ -65,7 +65,7 @@ int main(int argc, char **argv)
 	char log[300], err[300], sock[300], *vmm_argv[24], *line;
 	const char *vmm, *mode;
 	struct json_object *rep;
-	int n = 0, rounds, round, status, ctl;
+	int n, rounds, round, status, ctl;
 	long seq;
 
 	TEST_ASSERT(argc >= 3, "usage: %s VMM MODE [N]", argv[0]);
@@ -81,22 +81,8 @@ int main(int argc, char **argv)
 	snprintf(err, sizeof(err), "%s/vmm.err", test_tmpdir());
 	snprintf(sock, sizeof(sock), "%s/control.sock", test_tmpdir());
 
-	vmm_argv[n++] = (char *)vmm;
-	vmm_argv[n++] = "--kernel";
-	vmm_argv[n++] = (char *)kernel;
-	if (initrd && *initrd) {
-		vmm_argv[n++] = "--initrd";
-		vmm_argv[n++] = (char *)initrd;
-	}
-	vmm_argv[n++] = "--cmdline";
-	vmm_argv[n++] = "console=ttyS0 reboot=k panic=-1 oops=panic vmmtest=sequence";
-	vmm_argv[n++] = "--cpus";
-	vmm_argv[n++] = "2";
-	vmm_argv[n++] = "--mem";
-	vmm_argv[n++] = "512M";
-	vmm_argv[n++] = "--no-stdin";
-	vmm_argv[n++] = "--serial-log";
-	vmm_argv[n++] = log;
+	n = test_linux_argv(vmm_argv, vmm, kernel, initrd,
+			    "console=ttyS0 reboot=k panic=-1 oops=panic vmmtest=sequence", log);
 	vmm_argv[n++] = "--control";
 	vmm_argv[n++] = sock;
 	vmm_argv[n] = NULL;
@@ -119,13 +105,7 @@ int main(int argc, char **argv)
 	}
 	seq = wait_seq_above(log, seq + 5);
 
-	rep = test_request(ctl, "quit");
-	TEST_ASSERT(test_ok(rep), "quit");
-	json_object_put(rep);
-	close(ctl);
-	status = test_wait(test_vmm_pid);
-	test_vmm_pid = 0;
-	TEST_ASSERT(status == 0, "vmm exit status %d (log %s)", status, err);
+	test_quit_vmm(ctl, err);
 	seq = check_sequence(log, true);
 	printf("ok: %d upgrades in %s mode, the guest printed SEQ 0 to %ld without a gap\n",
 	       rounds, mode, seq);

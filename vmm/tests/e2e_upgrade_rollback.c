@@ -20,7 +20,6 @@
  * usage: e2e_upgrade_rollback VMM MODE     (MODE: adopt, rebuild, cloexec)
  */
 #include <dirent.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -38,66 +37,28 @@ static ino_t ram_ino;
 
 static void read_counters(unsigned long long *c)
 {
-	struct json_object *st = test_request(ctl_fd, "status");
-	int i;
-
-	TEST_ASSERT(test_ok(st) && !strcmp(test_str(st, "state"), "running"),
-		    "status: %s", json_object_to_json_string(st));
-	TEST_ASSERT((pid_t)test_u64(st, "pid") == test_vmm_pid, "the VMM's pid changed");
-	for (i = 0; i < NR_CPUS; i++) {
-		struct json_object *v = test_vcpu(st, i);
-
-		c[i] = test_u64(v, "counter");
-		TEST_ASSERT(test_u64(v, "backwards") == 0 && test_u64(v, "mem_errors") == 0 &&
-			    test_u64(v, "regressions") == 0, "vCPU %d: %s", i,
-			    json_object_to_json_string(v));
-	}
-	json_object_put(st);
+	test_read_counters(ctl_fd, NR_CPUS, c, "running", test_vmm_pid);
 }
 
 static void wait_all_above(const unsigned long long *min)
 {
 	unsigned long long now[NR_CPUS];
-	int tries, i, behind = 0;
 
-	for (tries = 0; tries < 1500; tries++) {
-		read_counters(now);
-		for (behind = 0, i = 0; i < NR_CPUS; i++) {
-			TEST_ASSERT(now[i] >= min[i], "vCPU %d counter went back", i);
-			behind += now[i] == min[i];
-		}
-		if (!behind)
-			return;
-		test_sleep_ms(20);
-	}
-	TEST_ASSERT(0, "%d vCPU counters stopped", behind);
-}
-
-static ino_t ram_inode(void)
-{
-	char path[64];
-	struct stat st;
-	int n = test_find_memfd(test_vmm_pid);
-
-	TEST_ASSERT(n >= 0, "the VMM has no guest RAM memfd");
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)test_vmm_pid, n);
-	TEST_ASSERT(stat(path, &st) == 0, "stat %s", path);
-	return st.st_ino;
+	test_wait_counters_above(ctl_fd, NR_CPUS, min, now, test_vmm_pid);
 }
 
 /* The guest runs on, on the same VMM, with nothing lost. */
 static void check_guest_runs_on(const char *what)
 {
 	unsigned long long c[NR_CPUS];
-	int i, n;
+	int n;
 
 	read_counters(c);
 	wait_all_above(c);
 	/* The client's connection closes when the VMM reads its EOF. */
-	for (i = 0; (n = test_fd_count(test_vmm_pid)) != fd_count && i < 250; i++)
-		test_sleep_ms(20);
+	n = test_wait_fd_count(test_vmm_pid, fd_count);
 	TEST_ASSERT(n == fd_count, "%s: %d open files, %d before", what, n, fd_count);
-	TEST_ASSERT(ram_inode() == ram_ino, "%s: guest RAM is another memfd", what);
+	TEST_ASSERT(test_memfd_inode(test_vmm_pid) == ram_ino, "%s: guest RAM is another memfd", what);
 	TEST_ASSERT(!memcmp(ram, copy, PATTERN_SIZE), "%s: guest RAM pattern changed", what);
 }
 
@@ -177,7 +138,7 @@ static bool binfmt_misc_handlers(void)
 int main(int argc, char **argv)
 {
 	char path_sock[300], log[300], missing[300], noexec[300], foreign[300], script[300];
-	char fail_recover[300], fail_crash[300], fail_exit[300], body[600], memfd_path[64];
+	char fail_recover[300], fail_crash[300], fail_exit[300], body[600];
 	unsigned long long zero[NR_CPUS] = { 0 };
 	struct json_object *rep;
 	char *line;
@@ -221,13 +182,8 @@ int main(int argc, char **argv)
 	ctl_fd = test_connect(sock);
 	wait_all_above(zero);
 
-	ram_ino = ram_inode();
-	snprintf(memfd_path, sizeof(memfd_path), "/proc/%d/fd/%d", (int)test_vmm_pid,
-		 test_find_memfd(test_vmm_pid));
-	memfd = open(memfd_path, O_RDWR | O_CLOEXEC);
-	TEST_ASSERT(memfd >= 0, "open %s", memfd_path);
-	ram = mmap(NULL, PATTERN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 128 << 20);
-	TEST_ASSERT(ram != MAP_FAILED, "mmap guest RAM");
+	ram_ino = test_memfd_inode(test_vmm_pid);
+	ram = test_map_guest_ram(test_vmm_pid, 128 << 20, PATTERN_SIZE, &memfd);
 	copy = malloc(PATTERN_SIZE);
 	for (i = 0; i < PATTERN_SIZE; i++)
 		copy[i] = i * 2654435761u >> 13;
@@ -277,13 +233,7 @@ int main(int argc, char **argv)
 	json_object_put(rep);
 	check_guest_runs_on("final upgrade");
 
-	rep = test_request(ctl_fd, "quit");
-	TEST_ASSERT(test_ok(rep), "quit");
-	json_object_put(rep);
-	close(ctl_fd);
-	status = test_wait(test_vmm_pid);
-	test_vmm_pid = 0;
-	TEST_ASSERT(status == 0, "vmm exit status %d (log %s)", status, log);
+	test_quit_vmm(ctl_fd, log);
 	munmap(ram, PATTERN_SIZE);
 	close(memfd);
 	free(copy);

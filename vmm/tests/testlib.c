@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -376,4 +377,131 @@ unsigned long long test_median(unsigned long long *v, int n)
 		return 0;
 	qsort(v, n, sizeof(*v), test_cmp_u64);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+void test_read_counters(int fd, int nr_cpus, unsigned long long *c, const char *state,
+			pid_t pid)
+{
+	struct json_object *st = test_request(fd, "status");
+	int i;
+
+	TEST_ASSERT(test_ok(st), "status failed: %s", json_object_to_json_string(st));
+	TEST_ASSERT(!strcmp(test_str(st, "state"), state), "expected state %s, got %s",
+		    state, test_str(st, "state"));
+	if (pid)
+		TEST_ASSERT((pid_t)test_u64(st, "pid") == pid, "the VMM's pid changed to %llu",
+			    test_u64(st, "pid"));
+	for (i = 0; i < nr_cpus; i++) {
+		struct json_object *v = test_vcpu(st, i);
+
+		c[i] = test_u64(v, "counter");
+		TEST_ASSERT(test_u64(v, "backwards") == 0,
+			    "vCPU %d saw its TSC go backwards: %s", i, json_object_to_json_string(v));
+		TEST_ASSERT(test_u64(v, "mem_errors") == 0,
+			    "vCPU %d found its memory pattern corrupted: %s", i,
+			    json_object_to_json_string(v));
+		TEST_ASSERT(test_u64(v, "regressions") == 0,
+			    "vCPU %d reported a counter lower than before: %s", i,
+			    json_object_to_json_string(v));
+	}
+	json_object_put(st);
+}
+
+void test_wait_counters_above(int fd, int nr_cpus, const unsigned long long *min,
+			      unsigned long long *now, pid_t pid)
+{
+	int tries, i, behind = 0;
+
+	for (tries = 0; tries < 1500; tries++) {
+		test_read_counters(fd, nr_cpus, now, "running", pid);
+		for (behind = 0, i = 0; i < nr_cpus; i++) {
+			TEST_ASSERT(now[i] >= min[i], "vCPU %d counter went back: %llu -> %llu",
+				    i, min[i], now[i]);
+			behind += now[i] == min[i];
+		}
+		if (!behind)
+			return;
+		test_sleep_ms(20);
+	}
+	TEST_ASSERT(0, "%d vCPU counters did not advance", behind);
+}
+
+void test_quit_vmm(int fd, const char *log)
+{
+	struct json_object *r = test_request(fd, "quit");
+	int status;
+
+	TEST_ASSERT(test_ok(r), "quit: %s", json_object_to_json_string(r));
+	json_object_put(r);
+	close(fd);
+	status = test_wait(test_vmm_pid);
+	test_vmm_pid = 0;
+	TEST_ASSERT(status == 0, "vmm exit status %d (log %s)", status, log);
+}
+
+/* /proc/PID/fd/N of @pid's guest RAM memfd. */
+static void test_memfd_path(pid_t pid, char *path, size_t len)
+{
+	int n = test_find_memfd(pid);
+
+	TEST_ASSERT(n >= 0, "the VMM has no guest RAM memfd");
+	snprintf(path, len, "/proc/%d/fd/%d", (int)pid, n);
+}
+
+ino_t test_memfd_inode(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	test_memfd_path(pid, path, sizeof(path));
+	TEST_ASSERT(stat(path, &st) == 0, "stat %s", path);
+	return st.st_ino;
+}
+
+unsigned char *test_map_guest_ram(pid_t pid, unsigned long long offset, size_t size,
+				  int *memfd)
+{
+	char path[64];
+	void *p;
+
+	test_memfd_path(pid, path, sizeof(path));
+	*memfd = open(path, O_RDWR | O_CLOEXEC);
+	TEST_ASSERT(*memfd >= 0, "open %s", path);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *memfd, offset);
+	TEST_ASSERT(p != MAP_FAILED, "mmap guest RAM");
+	return p;
+}
+
+int test_wait_fd_count(pid_t pid, int want)
+{
+	int i, n;
+
+	for (i = 0; (n = test_fd_count(pid)) != want && i < 250; i++)
+		test_sleep_ms(20);
+	return n;
+}
+
+int test_linux_argv(char **argv, const char *vmm, const char *kernel, const char *initrd,
+		    const char *cmdline, const char *log)
+{
+	int n = 0;
+
+	argv[n++] = (char *)vmm;
+	argv[n++] = "--kernel";
+	argv[n++] = (char *)kernel;
+	if (initrd && *initrd) {
+		argv[n++] = "--initrd";
+		argv[n++] = (char *)initrd;
+	}
+	argv[n++] = "--cmdline";
+	argv[n++] = (char *)cmdline;
+	argv[n++] = "--cpus";
+	argv[n++] = "2";
+	argv[n++] = "--mem";
+	argv[n++] = "512M";
+	argv[n++] = "--no-stdin";
+	argv[n++] = "--serial-log";
+	argv[n++] = (char *)log;
+	argv[n] = NULL;
+	return n;
 }

@@ -80,6 +80,38 @@ int test_find_memfd(pid_t pid);
 int test_live_upgrade(const char *vmm, const char *sock, const char *mode,
 		      const char *binary, const char *extra, char **line,
 		      struct json_object **report);
+/*
+ * The built-in guest's vCPU counters, from "status": the state must be
+ * @state and, unless @pid is 0, the VMM's pid @pid; no vCPU may have seen
+ * its TSC step back, its memory pattern change or a counter regress.
+ */
+void test_read_counters(int fd, int nr_cpus, unsigned long long *c, const char *state,
+			pid_t pid);
+/*
+ * Bounded by a count of polls, not a timing claim: wait until every
+ * counter passed @min (none may go below it); the last values in @now.
+ */
+void test_wait_counters_above(int fd, int nr_cpus, const unsigned long long *min,
+			      unsigned long long *now, pid_t pid);
+/* "quit", then the VMM must exit 0 (@log: its stderr, for the message). */
+void test_quit_vmm(int fd, const char *log);
+
+/* The inode of @pid's guest RAM memfd (fails the test if it has none). */
+ino_t test_memfd_inode(pid_t pid);
+/* Map @size bytes at @offset of @pid's guest RAM; *memfd: our fd on it. */
+unsigned char *test_map_guest_ram(pid_t pid, unsigned long long offset, size_t size,
+				  int *memfd);
+/* Wait, bounded, for @pid to have @want open files again; returns the count. */
+int test_wait_fd_count(pid_t pid, int want);
+
+/*
+ * The command line of a Linux guest with 2 vCPUs and 512M, console on
+ * COM1 into @log: "VMM --kernel K [--initrd I] --cmdline C ...".  Returns
+ * the number of arguments; argv[n] is NULL, room for more is the caller's.
+ */
+int test_linux_argv(char **argv, const char *vmm, const char *kernel, const char *initrd,
+		    const char *cmdline, const char *log);
+
 /* Write an executable shell script @path with @body after "#!/bin/sh". */
 void test_write_script(const char *path, const char *body);
 

@@ -19,7 +19,7 @@ static void expect_cmd(const char *line, enum control_cmd want)
 	control__request_free(&req);
 }
 
-static void expect_error(const char *line, size_t len, const char *want)
+static void expect_error_len(const char *line, size_t len, const char *want)
 {
 	struct control_request req;
 	char err[256] = "";
@@ -32,12 +32,37 @@ static void expect_error(const char *line, size_t len, const char *want)
 	printf("ok: %.40s -> %s\n", line, err);
 }
 
+static void expect_error(const char *line, const char *want)
+{
+	expect_error_len(line, strlen(line), want);
+}
+
+/* Lines the parser must refuse, and what the reason must say. */
+static const struct {
+	const char *line, *want;
+} bad[] = {
+	{ "", "malformed JSON" },
+	{ "{", "malformed JSON" },
+	{ "{\"cmd\":\"status\"", "malformed JSON" },
+	{ "{\"cmd\":\"status\"}}", "trailing" },
+	{ "{cmd:status}", "malformed JSON" },
+	{ "\"status\"", "not a JSON object" },
+	{ "[\"status\"]", "not a JSON object" },
+	{ "{}", "no \"cmd\"" },
+	{ "{\"cmd\":7}", "no \"cmd\"" },
+	{ "{\"cmd\":null}", "no \"cmd\"" },
+	{ "{\"cmd\":\"reboot\"}", "unknown command \"reboot\"" },
+	{ "{\"cmd\":\"STATUS\"}", "unknown command" },
+	{ "{\"cmd\":\"st\\u0000atus\"}", "unknown command" },
+};
+
 int main(void)
 {
 	struct control_request req;
 	struct json_object *reply;
 	static char big[CONTROL_LINE_MAX + 10];
 	char err[256];
+	size_t i;
 
 	expect_cmd("{\"cmd\":\"status\"}", CONTROL_STATUS);
 	expect_cmd("  {\"cmd\" : \"pause\"}  ", CONTROL_PAUSE);
@@ -46,21 +71,10 @@ int main(void)
 	expect_cmd("{\"cmd\":\"live-upgrade\",\"binary\":\"/x\",\"mode\":\"adopt\"}",
 		   CONTROL_LIVE_UPGRADE);
 
-	expect_error("", 0, "malformed JSON");
-	expect_error("{", strlen("{"), "malformed JSON");
-	expect_error("{\"cmd\":\"status\"", strlen("{\"cmd\":\"status\""), "malformed JSON");
-	expect_error("{\"cmd\":\"status\"}}", strlen("{\"cmd\":\"status\"}}"), "trailing");
-	expect_error("{cmd:status}", strlen("{cmd:status}"), "malformed JSON");
-	expect_error("\"status\"", strlen("\"status\""), "not a JSON object");
-	expect_error("[\"status\"]", strlen("[\"status\"]"), "not a JSON object");
-	expect_error("{}", strlen("{}"), "no \"cmd\"");
-	expect_error("{\"cmd\":7}", strlen("{\"cmd\":7}"), "no \"cmd\"");
-	expect_error("{\"cmd\":null}", strlen("{\"cmd\":null}"), "no \"cmd\"");
-	expect_error("{\"cmd\":\"reboot\"}", strlen("{\"cmd\":\"reboot\"}"), "unknown command \"reboot\"");
-	expect_error("{\"cmd\":\"STATUS\"}", strlen("{\"cmd\":\"STATUS\"}"), "unknown command");
-	expect_error("{\"cmd\":\"st\\u0000atus\"}", strlen("{\"cmd\":\"st\\u0000atus\"}"), "unknown command");
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		expect_error(bad[i].line, bad[i].want);
 	memset(big, ' ', sizeof(big));
-	expect_error(big, sizeof(big), "longer than");
+	expect_error_len(big, sizeof(big), "longer than");
 
 	/* The id comes back in the reply, whatever its type. */
 	TEST_ASSERT(control__parse_request("{\"cmd\":\"nope\",\"id\":[\"x\"]}", 25, &req,

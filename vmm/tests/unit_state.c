@@ -58,6 +58,50 @@ static u8 *patched(const struct state_buf *b, int n, size_t field, const void *v
 	return copy;
 }
 
+/* A header field of one record, set to a value the decoder must refuse. */
+struct bad_field {
+	int rec;		/* the n-th record of build_stream()'s */
+	size_t field;		/* offset in the header */
+	size_t width;		/* 2 or 4 bytes */
+	u32 val;
+	const char *why;
+};
+
+static const struct bad_field bad_fields[] = {
+	{ 1, 0, 4, 0xdeadbeef, "bad magic" },
+	{ 1, 4, 2, STATE_VERSION + 1, "newer version" },
+	{ 1, 6, 2, 999, "unknown type" },
+	{ 0, 8, 4, 5, "VM-wide record with a vCPU id" },
+	{ 1, 12, 4, sizeof(struct kvm_regs) - 8, "fixed-size record with a wrong size" },
+	{ 1, 12, 4, 0xfffffff0, "huge length" },
+	/* nmsrs that does not match the record's length */
+	{ 3, 16, 4, 1000, "MSR count mismatch" },
+};
+
+static void expect_patched_invalid(const struct state_buf *b, const struct bad_field *f)
+{
+	u16 v16 = f->val;
+	u8 *p = patched(b, f->rec, f->field, f->width == 2 ? (void *)&v16 : (void *)&f->val,
+			f->width);
+
+	expect_invalid(p, b->len, f->why);
+	free(p);
+}
+
+/* vm-info, then one record that must make the stream invalid. */
+static void expect_invalid_record(const struct state_vm_info *info, u16 type, u32 id,
+				  const void *payload, u32 len, const char *why)
+{
+	struct state_buf b;
+
+	state_buf__init(&b);
+	state__put(&b, STATE_VM_INFO, 0, info, sizeof(*info));
+	state__put(&b, type, id, payload, len);
+	state__put_end(&b);
+	expect_invalid(b.data, b.len, why);
+	state_buf__free(&b);
+}
+
 /* The live upgrade's records: well-formed ones pass, bad ones are refused. */
 static void check_upgrade_records(void)
 {
@@ -81,26 +125,12 @@ static void check_upgrade_records(void)
 		    "upgrade records: %s", err);
 	state_buf__free(&b);
 
-	state_buf__init(&b);
-	state__put(&b, STATE_VM_INFO, 0, &info, sizeof(info));
-	state__put(&b, STATE_UPG_ARGV, 0, "--guest", 7);	/* no final NUL */
-	state__put_end(&b);
-	expect_invalid(b.data, b.len, "argv without its final NUL");
-	state_buf__free(&b);
-
-	state_buf__init(&b);
-	state__put(&b, STATE_VM_INFO, 0, &info, sizeof(info));
-	state__put(&b, STATE_UPG_REQUEST, 0, big, sizeof(big));
-	state__put_end(&b);
-	expect_invalid(b.data, b.len, "request longer than a control line");
-	state_buf__free(&b);
-
-	state_buf__init(&b);
-	state__put(&b, STATE_VM_INFO, 0, &info, sizeof(info));
-	state__put(&b, STATE_UPG_INFO, 1, &up, sizeof(up));
-	state__put_end(&b);
-	expect_invalid(b.data, b.len, "upgrade-info with an index");
-	state_buf__free(&b);
+	expect_invalid_record(&info, STATE_UPG_ARGV, 0, "--guest", 7,	/* no final NUL */
+			      "argv without its final NUL");
+	expect_invalid_record(&info, STATE_UPG_REQUEST, 0, big, sizeof(big),
+			      "request longer than a control line");
+	expect_invalid_record(&info, STATE_UPG_INFO, 1, &up, sizeof(up),
+			      "upgrade-info with an index");
 }
 
 int main(void)
@@ -109,8 +139,6 @@ int main(void)
 	struct state_rec rec;
 	struct kvm_regs regs;
 	struct state_buf b;
-	u32 v32;
-	u16 v16;
 	u8 *p, *big;
 	size_t i;
 	int n, ret;
@@ -144,34 +172,8 @@ int main(void)
 	free(big);
 
 	/* Header fields. */
-	v32 = 0xdeadbeef;
-	p = patched(&b, 1, 0, &v32, 4);
-	expect_invalid(p, b.len, "bad magic");
-	free(p);
-	v16 = STATE_VERSION + 1;
-	p = patched(&b, 1, 4, &v16, 2);
-	expect_invalid(p, b.len, "newer version");
-	free(p);
-	v16 = 999;
-	p = patched(&b, 1, 6, &v16, 2);
-	expect_invalid(p, b.len, "unknown type");
-	free(p);
-	v32 = 5;
-	p = patched(&b, 0, 8, &v32, 4);
-	expect_invalid(p, b.len, "VM-wide record with a vCPU id");
-	free(p);
-	v32 = sizeof(regs) - 8;
-	p = patched(&b, 1, 12, &v32, 4);
-	expect_invalid(p, b.len, "fixed-size record with a wrong size");
-	free(p);
-	v32 = 0xfffffff0;
-	p = patched(&b, 1, 12, &v32, 4);
-	expect_invalid(p, b.len, "huge length");
-	free(p);
-	v32 = 1000;	/* nmsrs that does not match the record's length */
-	p = patched(&b, 3, 16, &v32, 4);
-	expect_invalid(p, b.len, "MSR count mismatch");
-	free(p);
+	for (i = 0; i < ARRAY_SIZE(bad_fields); i++)
+		expect_patched_invalid(&b, &bad_fields[i]);
 	{
 		struct state_buf nb;
 

@@ -30,8 +30,12 @@
 
 #include "upgrade.h"
 
+/* Before the pause: the memfd the state stream will be written into. */
 static int cloexec__prepare(struct upgrade_out *up)
 {
+	up->state_fd = memfd_create("vmm-upgrade-state", MFD_CLOEXEC);
+	if (up->state_fd < 0)
+		return -errno;
 	keeper__start(up);
 	return 0;
 }
@@ -46,9 +50,6 @@ static int cloexec__preserve(struct upgrade_out *up)
 	unsigned int i;
 	int ret, flags;
 
-	up->state_fd = memfd_create("vmm-upgrade-state", MFD_CLOEXEC);
-	if (up->state_fd < 0)
-		return -errno;
 	ret = write_full(up->state_fd, up->state.data, up->state.len);
 	if (ret)
 		return ret;

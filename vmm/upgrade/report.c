@@ -41,6 +41,15 @@ static void report__id(struct json_object *o, u64 id)
 	json_object_object_add(o, "upgrade_id", json_object_new_string(buf));
 }
 
+/* The mode the upgrade ran in and the one asked for. */
+static void report__modes(struct json_object *o, enum upgrade_mode mode,
+			  enum upgrade_mode requested)
+{
+	json_object_object_add(o, "mode", json_object_new_string(upgrade__mode_name(mode)));
+	json_object_object_add(o, "requested_mode",
+			       json_object_new_string(upgrade__mode_name(requested)));
+}
+
 struct json_object *report__failed(struct upgrade_out *up, const struct control_request *req,
 				   const char *stage, const char *fmt, ...)
 {
@@ -53,10 +62,7 @@ struct json_object *report__failed(struct upgrade_out *up, const struct control_
 	va_end(ap);
 	reply = control__reply_error(req, msg);
 	json_object_object_add(reply, "stage", json_object_new_string(stage));
-	json_object_object_add(reply, "mode", json_object_new_string(
-		upgrade__mode_name(up->mode)));
-	json_object_object_add(reply, "requested_mode", json_object_new_string(
-		upgrade__mode_name(up->requested)));
+	report__modes(reply, up->mode, up->requested);
 	if (up->binary[0])
 		json_object_object_add(reply, "binary", json_object_new_string(up->binary));
 	/* Paused, then resumed here: the guest lost this much, nothing else. */
@@ -145,10 +151,7 @@ struct json_object *report__incoming(struct upgrade_in *in)
 	}
 	control__request_free(&req);
 
-	json_object_object_add(reply, "mode", json_object_new_string(
-		upgrade__mode_name(in->done)));
-	json_object_object_add(reply, "requested_mode", json_object_new_string(
-		upgrade__mode_name(info->requested_mode)));
+	report__modes(reply, in->done, info->requested_mode);
 	if (in->fallback[0])
 		json_object_object_add(reply, "fallback", json_object_new_string(in->fallback));
 	report__id(reply, info->id);

@@ -3,8 +3,8 @@
  * The old image's side of a live upgrade: the "live-upgrade" control
  * command, on the main thread.
  *
- *   choose the mode -> preflight NEW -> prepare (open the stash, keep a
- *   handle on this binary) -> pause -> save the VM state and the upgrade
+ *   choose the mode -> preflight NEW -> prepare (open the stash or create
+ *   the state memfd, keep a handle on this binary) -> pause -> save the VM state and the upgrade
  *   records -> preserve (transport) -> execve(NEW --incoming)
  *
  * Nothing before the pause can hurt the guest; after it, the only step
@@ -36,22 +36,17 @@ static const char *const upgrade_mode_names[] = {
 
 const char *upgrade__mode_name(enum upgrade_mode mode)
 {
-	if ((unsigned int)mode < ARRAY_SIZE(upgrade_mode_names))
-		return upgrade_mode_names[mode];
-	return "?";
+	return name_of(upgrade_mode_names, ARRAY_SIZE(upgrade_mode_names), mode);
 }
 
 int upgrade__parse_mode(const char *name, enum upgrade_mode *mode)
 {
-	unsigned int i;
+	int i = name_index(upgrade_mode_names, ARRAY_SIZE(upgrade_mode_names), name);
 
-	for (i = 0; i < ARRAY_SIZE(upgrade_mode_names); i++) {
-		if (!strcmp(name, upgrade_mode_names[i])) {
-			*mode = i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	if (i < 0)
+		return -EINVAL;
+	*mode = i;
+	return 0;
 }
 
 void upgrade__fd_name(u32 role, u32 index, char *buf, size_t len)

@@ -251,13 +251,20 @@ out:
 	return ret;
 }
 
-static void boot__segment(struct kvm_segment *s, u16 sel, bool code)
+static void boot__flat_segment(struct kvm_segment *s, u16 sel, bool code)
 {
 	*s = (struct kvm_segment){
 		.base = 0, .limit = 0xffffffff, .selector = sel,
-		.type = code ? 0xb : 0x3, .present = 1, .dpl = 0,
+		.type = code ? 0xb : 0x3, .present = 1, .dpl = sel & 3,
 		.db = code ? 0 : 1, .s = 1, .l = code ? 1 : 0, .g = 1,
 	};
+}
+
+void boot__flat_segments(struct kvm_sregs *sregs, u16 cs, u16 ds)
+{
+	boot__flat_segment(&sregs->cs, cs, true);
+	boot__flat_segment(&sregs->ds, ds, false);
+	sregs->es = sregs->fs = sregs->gs = sregs->ss = sregs->ds;
 }
 
 /* LINT0 as ExtINT (the 8259's output) and LINT1 as NMI, as a BIOS leaves them. */
@@ -295,9 +302,7 @@ int boot__setup_vcpu(struct vm *vm, struct vcpu *vcpu)
 	ret = kvm_ioctl(vcpu->fd, KVM_GET_SREGS, &sregs);
 	if (ret < 0)
 		return ret;
-	boot__segment(&sregs.cs, BOOT_CS, true);
-	boot__segment(&sregs.ds, BOOT_DS, false);
-	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	boot__flat_segments(&sregs, BOOT_CS, BOOT_DS);
 	sregs.gdt.base = BOOT_GDT_GPA;
 	sregs.gdt.limit = sizeof(boot_gdt) - 1;
 	sregs.cr0 = 0x80000033;		/* PG | NE | ET | MP | PE */

@@ -146,6 +146,11 @@ void state_buf__init(struct state_buf *b);
 void state_buf__free(struct state_buf *b);
 /* Append a record; errors stick in b->err. */
 void state__put(struct state_buf *b, u16 type, u32 id, const void *payload, u32 len);
+/*
+ * Append a record of @len zeroed bytes and return its payload, to be filled
+ * in place before the next put (NULL on error, in b->err).
+ */
+void *state__put_space(struct state_buf *b, u16 type, u32 id, u32 len);
 void state__put_end(struct state_buf *b);
 
 struct state_rec {

@@ -41,6 +41,11 @@ extern bool vmm_verbose;
  */
 int parse_size(const char *s, u64 *out);
 
+/* Tables of names indexed by an enum: @names[@i], "?" past its end... */
+const char *name_of(const char *const *names, size_t n, unsigned int i);
+/* ...and the index of @name, -1 if it has none. */
+int name_index(const char *const *names, size_t n, const char *name);
+
 /* Monotonic and wall-clock time in nanoseconds. */
 u64 now_ns(void);
 u64 realtime_ns(void);

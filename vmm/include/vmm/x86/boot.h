@@ -46,6 +46,14 @@ unsigned int boot__build_e820(const struct guest_mem *mem, struct boot_e820_entr
 u64 boot__initrd_addr(const struct boot_params *bp, const struct guest_mem *mem,
 		      u64 kernel_end, u64 size);
 
+struct kvm_sregs;
+/*
+ * Flat 4 GiB segments, each at the privilege of its selector's RPL: 64-bit
+ * code in CS, writable data in DS, ES, FS, GS and SS.  For the Linux boot
+ * and the built-in guest alike.
+ */
+void boot__flat_segments(struct kvm_sregs *sregs, u16 cs, u16 ds);
+
 int boot__load_linux(struct vm *vm);
 int boot__setup_vcpu(struct vm *vm, struct vcpu *vcpu);
 
