@@ -30,12 +30,16 @@ echo "host: cloexec, $runs upgrades, $mem, 2 vCPUs, all guest RAM touched"
 
 echo "test VM: adopt, rebuild, cloexec, $runs upgrades each, $mem, 2 vCPUs"
 cmd="for m in adopt rebuild cloexec; do
-  /build/vmm/tests/e2e_upgrade /build/vmm/vmm \$m $runs $mem 2 $vm_touch | grep '^median of' | sed 's/^/VM /'
+  /build/vmm/tests/e2e_upgrade /build/vmm/vmm \$m $runs $mem 2 $vm_touch >/tmp/bench.out 2>&1 ||
+    { echo \"BENCH-FAILED \$m (exit \$?):\"; tail -n 5 /tmp/bench.out; }
+  grep '^median of' /tmp/bench.out | sed 's/^/VM /'
 done"
 scripts/testvm.sh --mem 3072 --timeout 1800 --kmod kmod/cprstash.ko \
 	--file "$b/vmm:/build/vmm/vmm" \
 	--file "$b/tests/e2e_upgrade:/build/vmm/tests/e2e_upgrade" \
-	-- "$cmd" | grep '^VM median of' | tee -a "$out/upgrade.raw"
+	-- "$cmd" >"$out/upgrade-vm.log" || echo "bench: the test VM run failed (see $out/upgrade-vm.log)"
+grep -A5 '^BENCH-FAILED' "$out/upgrade-vm.log" || true
+grep '^VM median of' "$out/upgrade-vm.log" | tee -a "$out/upgrade.raw"
 
 # "median of N upgrades, mode M, ...: downtime_us A pause_us B ..." -> table
 phases="downtime pause stash exec start recover resume guest_gap"
