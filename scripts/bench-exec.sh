@@ -12,11 +12,9 @@ cd "$top"
 runs=${1:-3}
 sizes=${2:-"256 512 1024 2048"}
 out=build/bench
-mkdir -p "$out"
 
-scripts/setup.sh
-scripts/build-kmod.sh >/dev/null
-scripts/build-userspace.sh build/plain >/dev/null
+. scripts/bench-lib.sh
+bench_prepare
 
 cmd="for mib in $sizes; do for i in \$(seq $runs); do
   for mode in keep-mm no-keep-mm; do
@@ -42,14 +40,9 @@ for mib in $sizes; do
 done
 echo "(median of $runs runs each, one test-VM boot; TCG-emulated, so compare ratios, not absolutes)"
 
-if command -v gnuplot >/dev/null || apt-get install -y -q gnuplot-nox >/dev/null 2>&1; then
-	gnuplot <<-PLOT
-	set terminal pngcairo size 800,500 noenhanced
-	set output "$out/exec.png"
+bench_plot "$out/exec.png" 800,500 <<-PLOT
 	set title "exec -> state recovered, guest RAM touched (test VM)"
 	set xlabel "guest RAM touched (MiB)"; set ylabel "ms"; set key left top
 	plot "$out/exec.dat" using 1:3 with linespoints title "plain exec (teardown in exec)", \
 	     "$out/exec.dat" using 1:2 with linespoints title "SEAL_KEEP_MM (teardown in background)"
 	PLOT
-	echo "plot: $out/exec.png"
-fi

@@ -17,11 +17,9 @@ mem=${2:-1G}
 vm_touch=
 [ "${3:-}" = --touch-ram-in-vm ] && vm_touch=--touch-ram
 out=build/bench
-mkdir -p "$out"
 
-scripts/setup.sh
-scripts/build-kmod.sh >/dev/null
-scripts/build-userspace.sh build/plain >/dev/null
+. scripts/bench-lib.sh
+bench_prepare
 b=build/plain/vmm
 
 echo "host: cloexec, $runs upgrades, $mem, 2 vCPUs, all guest RAM touched"
@@ -69,10 +67,7 @@ echo
 echo "test VM: cloexec/adopt downtime $(vm_ratio adopt cloexec)x, rebuild/adopt $(vm_ratio adopt rebuild)x"
 echo "reference (anchors.md): QEMU cpr-exec re-creating the VM, 1 GiB touched: 118 ms median"
 
-if command -v gnuplot >/dev/null || apt-get install -y -q gnuplot-nox >/dev/null 2>&1; then
-	gnuplot <<-PLOT
-	set terminal pngcairo size 900,500 noenhanced
-	set output "$out/upgrade.png"
+bench_plot "$out/upgrade.png" 900,500 <<-PLOT
 	set title "live-upgrade downtime by phase (median of $runs, $mem, 2 vCPUs)"
 	set style data histograms; set style histogram rowstacked
 	set style fill solid 0.8 border -1; set boxwidth 0.6
@@ -80,5 +75,3 @@ if command -v gnuplot >/dev/null || apt-get install -y -q gnuplot-nox >/dev/null
 	plot for [c=3:8] "$out/upgrade.dat" using (column(c)/1000.0):xtic(1) \
 		title word("pause stash exec start recover resume", c - 2)
 	PLOT
-	echo "plot: $out/upgrade.png"
-fi
