@@ -27,6 +27,8 @@
  *   the VM has left it.
  * - Guest perf counters are perf events of the dead vCPU threads: VMs
  *   using them are refused (EOPNOTSUPP).
+ * - vcpu->pid names a dead thread: cleared, so the first KVM_RUN does not
+ *   wait for an RCU grace period to replace it.
  * - Async page-fault work reads vcpu->kvm->mm when it runs: we flush every
  *   queued item before the old mm can be dropped.  The items stay
  *   allocated while we hold the vcpu->mutex (only the vCPU frees them).
@@ -262,6 +264,55 @@ static int kvm_adopt_swap_mm(struct kvm *kvm, struct mm_struct *mm)
 	return 0;
 }
 
+/* The pids of the vCPU threads that died at exec, dropped after a grace period. */
+struct kvm_adopt_old_pids {
+	struct rcu_work rwork;
+	unsigned int nr;
+	struct pid *pids[];
+};
+
+static void kvm_adopt_put_old_pids(struct work_struct *work)
+{
+	struct kvm_adopt_old_pids *old = container_of(to_rcu_work(work),
+						      struct kvm_adopt_old_pids,
+						      rwork);
+
+	while (old->nr)
+		put_pid(old->pids[--old->nr]);
+	kfree(old);
+}
+
+/*
+ * KVM_RUN from a thread other than the last one to run a vCPU replaces
+ * vcpu->pid and then waits for an RCU grace period, inside the ioctl,
+ * with the guest stopped: after exec every vCPU would pay that on its first
+ * run.  Those threads are gone, so clear vcpu->pid now (NULL is what a new
+ * vCPU has) and drop the old pids after a grace period, in the background.
+ * Without memory for that, KVM_RUN does it the slow way.
+ */
+static void kvm_adopt_forget_vcpu_pids(struct kvm *kvm)
+{
+	struct kvm_adopt_old_pids *old;
+	struct kvm_vcpu *vcpu;
+	struct pid *pid;
+	unsigned long i;
+
+	old = kzalloc(struct_size(old, pids, atomic_read(&kvm->online_vcpus)),
+		      GFP_KERNEL);
+	if (!old)
+		return;
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		pid = rcu_dereference_protected(vcpu->pid,
+						lockdep_is_held(&vcpu->mutex));
+		if (!pid)
+			continue;
+		RCU_INIT_POINTER(vcpu->pid, NULL);
+		old->pids[old->nr++] = pid;
+	}
+	INIT_RCU_WORK(&old->rwork, kvm_adopt_put_old_pids);
+	stash_queue_rcu_work(&old->rwork);
+}
+
 static int kvm_adopt(struct kvm *kvm, struct mm_struct *vm_mm)
 {
 	struct mm_struct *mm = current->mm;
@@ -275,6 +326,8 @@ static int kvm_adopt(struct kvm *kvm, struct mm_struct *vm_mm)
 	ret = kvm_adopt_check(kvm, mm, vm_mm);
 	if (!ret)
 		ret = kvm_adopt_swap_mm(kvm, mm);
+	if (!ret)
+		kvm_adopt_forget_vcpu_pids(kvm);
 	kvm_adopt_unlock_vcpus(kvm, ULONG_MAX);
 out_unlock:
 	mutex_unlock(&kvm->lock);

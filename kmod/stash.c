@@ -454,14 +454,25 @@ void stash_for_each(void (*fn)(struct stash *s, void *arg), void *arg)
 	mutex_unlock(&stash_list_lock);
 }
 
+/* Deferred work of ours outside any stash (kvm_adopt.c). */
+void stash_queue_rcu_work(struct rcu_work *rwork)
+{
+	queue_rcu_work(stash_wq, rwork);
+}
+
 int stash_init(void)
 {
 	stash_wq = alloc_workqueue("cprstash", WQ_UNBOUND, 0);
 	return stash_wq ? 0 : -ENOMEM;
 }
 
-/* No stash can exist here: each holds a module reference. */
+/*
+ * No stash can exist here: each holds a module reference.  RCU work may
+ * still wait for its grace period before it is even queued: wait for
+ * those callbacks, then drain the queue.
+ */
 void stash_exit(void)
 {
+	rcu_barrier();
 	destroy_workqueue(stash_wq);
 }

@@ -85,6 +85,7 @@ int stash_unseal(struct stash *s);
 int stash_finish(struct stash *s);
 u32 stash_deadline_left_ms(const struct stash *s);
 void stash_for_each(void (*fn)(struct stash *s, void *arg), void *arg);
+void stash_queue_rcu_work(struct rcu_work *rwork);
 
 /* entry.c */
 int stash_name_check(const char *name);

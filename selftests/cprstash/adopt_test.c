@@ -45,6 +45,7 @@ struct adopt_record {
 	uint32_t cycle;
 	uint32_t cycles;
 	uint32_t expect_irq;
+	int32_t vm_fd;		/* names the VM's KVM debugfs directory */
 	struct kvm_regs regs;
 };
 
@@ -333,6 +334,24 @@ static int stage_open_stash(void)
 	return stash;
 }
 
+/* The pid KVM shows for vCPU 0 (0: none yet), or -1 without debugfs. */
+static long vcpu0_pid(const struct adopt_record *rec)
+{
+	char path[128];
+	long pid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d/vcpu0/pid",
+		 getpid(), rec->vm_fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = -1;
+	fclose(f);
+	return pid;
+}
+
 static int stage_adopt(void)
 {
 	struct adopt_record rec;
@@ -344,7 +363,17 @@ static int stage_adopt(void)
 	STAGE_CHECK(!ret, "ADOPT_KVM: %s", strerror(-ret));
 	ret = adopt(stash);
 	STAGE_CHECK(ret == -EALREADY, "second ADOPT_KVM: %s", strerror(-ret));
+	/*
+	 * The vCPU's old thread died at exec: adopt forgets it, so the first
+	 * KVM_RUN need not wait for an RCU grace period to replace it.
+	 */
+	if (vcpu0_pid(&rec) >= 0)
+		STAGE_CHECK(vcpu0_pid(&rec) == 0, "vcpu0 pid after adopt: %ld",
+			    vcpu0_pid(&rec));
 	check_adopted_guest(&t, &rec);
+	if (vcpu0_pid(&rec) >= 0)
+		STAGE_CHECK(vcpu0_pid(&rec) == gettid(), "vcpu0 pid after run: %ld",
+			    vcpu0_pid(&rec));
 	STAGE_CHECK(!cprstash_finish(stash), "finish");
 	return KSFT_PASS;
 }
@@ -400,6 +429,7 @@ static void start_vm(struct __test_metadata *_metadata, struct test_vm *t,
 	ASSERT_EQ(1, vcpu_run_to_report(t));
 	memset(rec, 0, sizeof(*rec));
 	rec->ram_hva = (uintptr_t)t->ram;
+	rec->vm_fd = t->vm;
 	rec->pattern_seed = 0xada0;
 	rec->counter = 1;
 	guest_fill_pattern(t->ram, rec->pattern_seed);
