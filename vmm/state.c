@@ -116,7 +116,7 @@ void state_buf__free(struct state_buf *b)
 	state_buf__init(b);
 }
 
-static int state_buf__reserve(struct state_buf *b, size_t more)
+int state_buf__reserve(struct state_buf *b, size_t more)
 {
 	size_t cap = b->cap ? b->cap : 4096;
 	u8 *p;

@@ -317,6 +317,8 @@ static void upgrade__read_guest_tscs(struct upgrade_out *up)
 	}
 }
 
+#define UPGRADE_STATE_RESERVE(nr_vcpus)	(16384 + (size_t)(nr_vcpus) * 16384)
+
 struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 				     const struct control_request *req,
 				     const char *line, size_t len)
@@ -365,6 +367,14 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 	}
 	pr_info("live upgrade %016llx: %s mode, exec %s",
 		(unsigned long long)up.info.id, upgrade__mode_name(up.mode), up.binary);
+
+	/*
+	 * The whole VM state is written during the pause (about 10 KiB per
+	 * vCPU): allocate and fault in room for it now, so the pause neither
+	 * reallocs nor takes page faults on the buffer.
+	 */
+	if (!state_buf__reserve(&up.state, UPGRADE_STATE_RESERVE(vm->nr_vcpus)))
+		memset(up.state.data, 0, up.state.cap);
 
 	/* From here the guest is paused: every failure path resumes it. */
 	up.info.t_pause_start = now_ns();

@@ -144,6 +144,8 @@ struct state_buf {
 
 void state_buf__init(struct state_buf *b);
 void state_buf__free(struct state_buf *b);
+/* Make room for @more bytes past the current length (no fault-in). */
+int state_buf__reserve(struct state_buf *b, size_t more);
 /* Append a record; errors stick in b->err. */
 void state__put(struct state_buf *b, u16 type, u32 id, const void *payload, u32 len);
 /*
