@@ -21,6 +21,7 @@
 
 #include "vmm/devices.h"
 #include "vmm/run.h"
+#include "vmm/x86/boot.h"
 
 #define TERM_ESCAPE	0x01	/* Ctrl-A, then 'x' quits, as in kvmtool/QEMU */
 
@@ -196,16 +197,24 @@ int run__loop(struct vmm_run *run)
 
 int vmm__run(const struct vmm_config *cfg, int argc, char **argv)
 {
-	struct vmm_run *run = run__alloc(cfg, argc, argv);
+	struct boot_linux_image linux_image = { 0 };
+	struct vmm_run *run;
 	int ret;
 
-	if (!run)
+	/* Files first: a wrong path is reported as such, with or without KVM. */
+	if (cfg->guest == GUEST_LINUX && boot__read_linux(cfg, &linux_image))
 		return 1;
+	run = run__alloc(cfg, argc, argv);
+	if (!run) {
+		boot__free_linux(&linux_image);
+		return 1;
+	}
 	ret = run__setup_signals(run);
 	if (!ret)
 		ret = vm__create(&run->vm, cfg, NULL);
 	if (!ret)
-		ret = vm__load_guest(&run->vm);
+		ret = vm__load_guest(&run->vm, cfg->guest == GUEST_LINUX ? &linux_image : NULL);
+	boot__free_linux(&linux_image);
 	if (!ret && cfg->control_path) {
 		ret = control__listen(&run->ctl, &run->vm, cfg->control_path);
 		run->ctl.run = run;

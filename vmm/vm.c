@@ -163,7 +163,7 @@ int vm__create(struct vm *vm, const struct vmm_config *cfg, struct guest_mem *me
 	return vm__create_from(vm, cfg, &parts);
 }
 
-int vm__load_guest(struct vm *vm)
+int vm__load_guest(struct vm *vm, const struct boot_linux_image *linux_image)
 {
 	unsigned int i;
 	int ret;
@@ -174,7 +174,7 @@ int vm__load_guest(struct vm *vm)
 			ret = builtin_guest__setup_vcpu(vm, &vm->vcpus[i]);
 		return ret;
 	}
-	ret = boot__load_linux(vm);
+	ret = boot__load_linux(vm, linux_image);
 	for (i = 0; !ret && i < vm->nr_vcpus; i++)
 		ret = boot__setup_vcpu(vm, &vm->vcpus[i]);
 	return ret;

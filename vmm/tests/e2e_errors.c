@@ -145,9 +145,11 @@ int main(int argc, char **argv)
 		free(answer);
 	}
 
-	/* No KVM at all. */
+	/* No KVM at all: this machine's own, or /dev hidden where there is one. */
 	if (test_have_kvm())
 		expect_no_kvm();
+	else
+		expect_error(1, "/dev/kvm", VMM("--guest", "builtin", "--no-stdin"));
 
 	test_cleanup();
 	return 0;

@@ -57,7 +57,7 @@ int main(int argc, char **argv)
 
 	/* A running guest. */
 	TEST_ASSERT(vm__create(&vm_a, &cfg, NULL) == 0, "create VM A");
-	TEST_ASSERT(vm__load_guest(&vm_a) == 0, "load guest");
+	TEST_ASSERT(vm__load_guest(&vm_a, NULL) == 0, "load guest");
 	TEST_ASSERT(vm__start(&vm_a) == 0, "start VM A");
 	wait_counters_above(&vm_a, zero);
 

@@ -141,39 +141,26 @@ static void boot__write_page_tables(struct vm *vm)
 	       boot_gdt, sizeof(boot_gdt));
 }
 
-static int boot__load_initrd(struct vm *vm, struct boot_params *bp, u64 kernel_end,
-			     u64 *gpa, u64 *size)
+/* The initrd goes as high as the image allows below the end of low RAM. */
+static int boot__place_initrd(struct vm *vm, const struct boot_linux_image *img,
+			      u64 kernel_end, u64 *gpa)
 {
-	const char *path = vm->cfg->initrd;
-	void *data;
-	size_t len;
-	int ret;
-
-	*gpa = *size = 0;
-	if (!path)
+	*gpa = 0;
+	if (!img->initrd)
 		return 0;
-	ret = read_file(path, &data, &len, guest_mem__low_end(&vm->mem));
-	if (ret) {
-		pr_err("cannot load initrd %s: %s", path,
-		       ret == -EFBIG ? "larger than guest RAM" : strerror(-ret));
-		return ret;
-	}
-	*gpa = boot__initrd_addr(bp, &vm->mem, kernel_end, len);
+	*gpa = boot__initrd_addr(img->bp, &vm->mem, kernel_end, img->initrd_len);
 	if (!*gpa) {
 		pr_err("initrd %s (%zu bytes) does not fit below %#x with the kernel; use more --mem",
-		       path, len, bp->hdr.initrd_addr_max);
-		free(data);
+		       vm->cfg->initrd, img->initrd_len, img->bp->hdr.initrd_addr_max);
 		return -ENOMEM;
 	}
-	memcpy(guest_mem__gpa_to_hva(&vm->mem, *gpa, len), data, len);
-	*size = len;
-	free(data);
+	memcpy(guest_mem__gpa_to_hva(&vm->mem, *gpa, img->initrd_len), img->initrd,
+	       img->initrd_len);
 	return 0;
 }
 
-static int boot__load_cmdline(struct vm *vm, struct boot_params *bp)
+static int boot__check_cmdline(const char *cmdline, const struct boot_params *bp)
 {
-	const char *cmdline = vm->cfg->cmdline;
 	size_t len = strlen(cmdline) + 1;
 	size_t max = bp->hdr.cmdline_size ? bp->hdr.cmdline_size + 1 : 256;
 
@@ -182,73 +169,93 @@ static int boot__load_cmdline(struct vm *vm, struct boot_params *bp)
 		       len - 1, MIN(max, (size_t)BOOT_CMDLINE_MAX) - 1);
 		return -E2BIG;
 	}
-	memcpy(guest_mem__gpa_to_hva(&vm->mem, BOOT_CMDLINE_GPA, len), cmdline, len);
 	return 0;
 }
 
-int boot__load_linux(struct vm *vm)
+void boot__free_linux(struct boot_linux_image *img)
 {
-	const char *path = vm->cfg->kernel;
-	u64 kernel_end, initrd_gpa, initrd_size;
-	struct boot_params *bp = NULL;
-	size_t len, setup_len;
+	free(img->kernel);
+	free(img->initrd);
+	free(img->bp);
+	memset(img, 0, sizeof(*img));
+}
+
+int boot__read_linux(const struct vmm_config *cfg, struct boot_linux_image *img)
+{
 	const char *why;
-	void *image;
 	int ret;
 
-	ret = read_file(path, &image, &len, KERNEL_MAX_SIZE);
+	memset(img, 0, sizeof(*img));
+	ret = read_file(cfg->kernel, &img->kernel, &img->kernel_len, KERNEL_MAX_SIZE);
 	if (ret) {
-		pr_err("cannot load kernel %s: %s", path,
+		pr_err("cannot load kernel %s: %s", cfg->kernel,
 		       ret == -EINVAL ? "not a regular file" : strerror(-ret));
 		return ret;
 	}
-	bp = calloc(1, sizeof(*bp));
-	ret = -ENOMEM;
-	if (!bp)
-		goto out;
-	ret = -EINVAL;
-	why = boot__parse_bzimage(image, len, bp, &setup_len);
-	if (why) {
-		pr_err("kernel %s: %s", path, why);
-		goto out;
+	img->bp = calloc(1, sizeof(*img->bp));
+	if (!img->bp) {
+		boot__free_linux(img);
+		return -ENOMEM;
 	}
+	why = boot__parse_bzimage(img->kernel, img->kernel_len, img->bp, &img->setup_len);
+	if (why) {
+		pr_err("kernel %s: %s", cfg->kernel, why);
+		boot__free_linux(img);
+		return -EINVAL;
+	}
+	ret = boot__check_cmdline(cfg->cmdline, img->bp);
+	if (!ret && cfg->initrd) {
+		ret = read_file(cfg->initrd, &img->initrd, &img->initrd_len, cfg->mem_size);
+		if (ret)
+			pr_err("cannot load initrd %s: %s", cfg->initrd,
+			       ret == -EFBIG ? "larger than guest RAM" : strerror(-ret));
+	}
+	if (ret)
+		boot__free_linux(img);
+	return ret;
+}
+
+int boot__load_linux(struct vm *vm, const struct boot_linux_image *img)
+{
+	const char *cmdline = vm->cfg->cmdline;
+	size_t kernel_len = img->kernel_len - img->setup_len;
+	struct boot_params bp = *img->bp;
+	u64 kernel_end, initrd_gpa;
+	int ret;
+
 	/* The decompressor works in place: it needs init_size bytes at 1M. */
-	kernel_end = BOOT_KERNEL_GPA + MAX((u64)bp->hdr.init_size, (u64)(len - setup_len));
+	kernel_end = BOOT_KERNEL_GPA + MAX((u64)bp.hdr.init_size, (u64)kernel_len);
 	kernel_end = ALIGN_UP(kernel_end, 0x1000);
 	if (kernel_end > guest_mem__low_end(&vm->mem)) {
-		pr_err("kernel %s needs %llu MiB of RAM to decompress; use more --mem", path,
-		       (unsigned long long)(kernel_end >> 20) + 1);
-		goto out;
+		pr_err("kernel %s needs %llu MiB of RAM to decompress; use more --mem",
+		       vm->cfg->kernel, (unsigned long long)(kernel_end >> 20) + 1);
+		return -EINVAL;
 	}
-	memcpy(guest_mem__gpa_to_hva(&vm->mem, BOOT_KERNEL_GPA, len - setup_len),
-	       (u8 *)image + setup_len, len - setup_len);
+	memcpy(guest_mem__gpa_to_hva(&vm->mem, BOOT_KERNEL_GPA, kernel_len),
+	       (u8 *)img->kernel + img->setup_len, kernel_len);
 
-	ret = boot__load_initrd(vm, bp, kernel_end, &initrd_gpa, &initrd_size);
-	if (!ret)
-		ret = boot__load_cmdline(vm, bp);
-	if (!ret)
-		ret = mptable__write(guest_mem__gpa_to_hva(&vm->mem, BOOT_MP_AREA_GPA,
-							   BOOT_MP_AREA_SIZE),
-				     BOOT_MP_AREA_GPA, vm->nr_vcpus);
+	ret = boot__place_initrd(vm, img, kernel_end, &initrd_gpa);
+	if (ret)
+		return ret;
+	memcpy(guest_mem__gpa_to_hva(&vm->mem, BOOT_CMDLINE_GPA, strlen(cmdline) + 1),
+	       cmdline, strlen(cmdline) + 1);
+	ret = mptable__write(guest_mem__gpa_to_hva(&vm->mem, BOOT_MP_AREA_GPA,
+						   BOOT_MP_AREA_SIZE),
+			     BOOT_MP_AREA_GPA, vm->nr_vcpus);
 	if (!ret)
 		ret = acpi__write(guest_mem__gpa_to_hva(&vm->mem, ACPI_AREA_GPA, ACPI_AREA_SIZE),
 				  ACPI_AREA_GPA, vm->nr_vcpus);
 	if (ret)
-		goto out;
-	boot__fill_zero_page(bp, &vm->mem, BOOT_CMDLINE_GPA, initrd_gpa, initrd_size);
+		return ret;
+	boot__fill_zero_page(&bp, &vm->mem, BOOT_CMDLINE_GPA, initrd_gpa, img->initrd_len);
 	/* Boot protocol 2.14: saves Linux the scan (older kernels ignore it). */
-	bp->acpi_rsdp_addr = ACPI_AREA_GPA + ACPI_RSDP_OFFSET;
-	memcpy(guest_mem__gpa_to_hva(&vm->mem, BOOT_ZERO_PAGE_GPA, sizeof(*bp)), bp,
-	       sizeof(*bp));
+	bp.acpi_rsdp_addr = ACPI_AREA_GPA + ACPI_RSDP_OFFSET;
+	memcpy(guest_mem__gpa_to_hva(&vm->mem, BOOT_ZERO_PAGE_GPA, sizeof(bp)), &bp, sizeof(bp));
 	boot__write_page_tables(vm);
-	pr_debug("kernel %s: protocol %#x, %zu bytes at %#llx, init_size %#x, initrd %#llx+%llu",
-		 path, bp->hdr.version, len - setup_len, (unsigned long long)BOOT_KERNEL_GPA,
-		 bp->hdr.init_size, (unsigned long long)initrd_gpa,
-		 (unsigned long long)initrd_size);
-out:
-	free(bp);
-	free(image);
-	return ret;
+	pr_debug("kernel %s: protocol %#x, %zu bytes at %#llx, init_size %#x, initrd %#llx+%zu",
+		 vm->cfg->kernel, bp.hdr.version, kernel_len, (unsigned long long)BOOT_KERNEL_GPA,
+		 bp.hdr.init_size, (unsigned long long)initrd_gpa, img->initrd_len);
+	return 0;
 }
 
 static void boot__flat_segment(struct kvm_segment *s, u16 sel, bool code)

@@ -36,6 +36,7 @@ enum vm_exit_reason {
 struct serial8250;
 struct power;
 struct rtc;
+struct boot_linux_image;
 
 struct vm {
 	const struct vmm_config *cfg;
@@ -93,8 +94,12 @@ struct vm_parts {
  * created, as vm__create() does.  Either way nothing is loaded or restored.
  */
 int vm__create_from(struct vm *vm, const struct vmm_config *cfg, struct vm_parts *parts);
-/* Load the guest named by the config and set every vCPU to its entry. */
-int vm__load_guest(struct vm *vm);
+/*
+ * Load the guest named by the config (a Linux guest from @linux_image,
+ * read by boot__read_linux(); NULL for the built-in guest) and set every
+ * vCPU to its entry.
+ */
+int vm__load_guest(struct vm *vm, const struct boot_linux_image *linux_image);
 int vm__start(struct vm *vm);
 void vm__pause(struct vm *vm);
 void vm__resume(struct vm *vm);

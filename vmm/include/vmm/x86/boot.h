@@ -54,7 +54,22 @@ struct kvm_sregs;
  */
 void boot__flat_segments(struct kvm_sregs *sregs, u16 cs, u16 ds);
 
-int boot__load_linux(struct vm *vm);
+/* --kernel, --initrd and --cmdline, read and checked before any VM exists. */
+struct boot_linux_image {
+	void *kernel;
+	size_t kernel_len;
+	size_t setup_len;		/* the 64-bit kernel starts here */
+	struct boot_params *bp;		/* the image's setup header */
+	void *initrd;			/* NULL without --initrd */
+	size_t initrd_len;
+};
+
+struct vmm_config;
+/* One error line naming the file and 0, or -errno: no KVM needed. */
+int boot__read_linux(const struct vmm_config *cfg, struct boot_linux_image *img);
+void boot__free_linux(struct boot_linux_image *img);
+/* Place @img in the guest RAM of @vm (checks what depends on --mem). */
+int boot__load_linux(struct vm *vm, const struct boot_linux_image *img);
 int boot__setup_vcpu(struct vm *vm, struct vcpu *vcpu);
 
 /*
