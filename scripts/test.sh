@@ -5,8 +5,14 @@
 #   2. build the module with W=1 and run checkpatch --strict
 #   3. build userspace with ASan+UBSan and run the host tests (meson test)
 #   4. boot the test VM and run the kselftests (and in-VM VMM tests) there
-# Prints one closing line "N passed, N failed" and exits non-zero on any
-# failure.  CPRSTASH_TEST_SKIP_VM=1 skips step 4 (for quick local runs).
+# Tests that need KVM (vmm/tests/kvm-tests.list, "host" rows) run on the
+# host when it has /dev/kvm and in the test VM when it has not, so both
+# kinds of machine run the same tests.  CPRSTASH_TEST_NO_HOST_KVM=1 acts as
+# on a machine without /dev/kvm, so both paths can be tried anywhere.
+# Prints what ran where, then one closing line "N passed, N failed,
+# N skipped", and exits non-zero on any failure.  CPRSTASH_TEST_SKIP_VM=1
+# skips step 4 (quick local runs; the KVM tests then run only on a host
+# with /dev/kvm).
 set -euo pipefail
 top=$(readlink -f "$(dirname "$0")/..")
 cd "$top"
@@ -35,7 +41,23 @@ count_summary() {
 	case $line in *skipped*) skipped=$((skipped + $5)) ;; esac
 }
 
-step "userspace: ASan+UBSan build, host tests"
+# /dev/kvm that this user can open, unless told to act as if there were none.
+host_has_kvm() {
+	[ "${CPRSTASH_TEST_NO_HOST_KVM:-0}" != 1 ] && [ -c /dev/kvm ] &&
+		[ -r /dev/kvm ] && [ -w /dev/kvm ]
+}
+if host_has_kvm; then
+	host_where="host (/dev/kvm)"
+	host_suites=()
+	vm_args=()
+else
+	host_where="host (no /dev/kvm${CPRSTASH_TEST_NO_HOST_KVM:+, CPRSTASH_TEST_NO_HOST_KVM=1})"
+	host_suites=(--no-suite kvm)
+	vm_args=(--host-kvm-tests)
+fi
+nr_kvm_rows=$(grep -c '^host ' vmm/tests/kvm-tests.list)
+
+step "userspace: ASan+UBSan build, $host_where tests"
 scripts/build-userspace.sh build/asan -Db_sanitize=address,undefined
 host_log=build/asan/host-tests.log
 # The --hugepages test needs 64 MiB of free 2 MiB pages: reserve them for
@@ -44,7 +66,7 @@ hp=/proc/sys/vm/nr_hugepages
 hp_old=$(cat "$hp" 2>/dev/null || echo)
 [ -n "$hp_old" ] && [ -w "$hp" ] && echo $((hp_old + 32)) >"$hp" 2>/dev/null || true
 set +e
-meson test -C build/asan --print-errorlogs 2>&1 | tee "$host_log"
+meson test -C build/asan --print-errorlogs "${host_suites[@]}" 2>&1 | tee "$host_log"
 host_rc=${PIPESTATUS[0]}
 set -e
 [ -n "$hp_old" ] && [ -w "$hp" ] && echo "$hp_old" >"$hp" 2>/dev/null || true
@@ -54,19 +76,30 @@ meson_count() {
 	n=$(sed -n "s/^$1: *\([0-9][0-9]*\) *$/\1/p" "$host_log" | tail -n 1)
 	echo "${n:-0}"
 }
-passed=$((passed + $(meson_count Ok) + $(meson_count "Expected Fail")))
-failed=$((failed + $(meson_count Fail) + $(meson_count "Unexpected Pass") + $(meson_count Timeout)))
-skipped=$((skipped + $(meson_count Skipped)))
-[ "$host_rc" = 0 ] || echo "test: host tests failed (meson test exit $host_rc)"
+h_passed=$(($(meson_count Ok) + $(meson_count "Expected Fail")))
+h_failed=$(($(meson_count Fail) + $(meson_count "Unexpected Pass") + $(meson_count Timeout)))
+h_skipped=$(meson_count Skipped)
+passed=$((passed + h_passed))
+failed=$((failed + h_failed))
+skipped=$((skipped + h_skipped))
+if [ "$host_rc" != 0 ]; then
+	echo "test: host tests failed (meson test exit $host_rc)"
+	[ "$h_failed" != 0 ] || failed=$((failed + 1))
+fi
 
+where=("$host_where: $h_passed passed, $h_failed failed, $h_skipped skipped")
+if [ ${#vm_args[@]} -gt 0 ]; then
+	where+=("  ($nr_kvm_rows KVM tests moved to the test VM: the host cannot run them)")
+fi
 if [ "${CPRSTASH_TEST_SKIP_VM:-0}" != 1 ]; then
 	step "test VM: kselftests and VMM tests under nested KVM"
 	scripts/build-userspace.sh build/plain
 	vm_log=build/plain/testvm.log
 	set +e
-	scripts/testvm-tests.sh build/plain 2>&1 | tee "$vm_log"
+	scripts/testvm-tests.sh "${vm_args[@]}" build/plain 2>&1 | tee "$vm_log"
 	vm_rc=${PIPESTATUS[0]}
 	set -e
+	p0=$passed f0=$failed s0=$skipped
 	if ! count_summary "$vm_log"; then
 		echo "test: the test VM reported no summary (exit $vm_rc)"
 		failed=$((failed + 1))
@@ -74,8 +107,16 @@ if [ "${CPRSTASH_TEST_SKIP_VM:-0}" != 1 ]; then
 		echo "test: test VM run failed (exit $vm_rc)"
 		grep -q 'failed' "$vm_log" || failed=$((failed + 1))
 	fi
+	where+=("test VM (nested KVM, TCG): $((passed - p0)) passed, $((failed - f0)) failed, $((skipped - s0)) skipped")
+	while IFS= read -r line; do
+		where+=("  $line")
+	done < <(grep -E '^testvm-tests: .*: [0-9]+ passed' "$vm_log" || true)
+elif [ ${#vm_args[@]} -gt 0 ]; then
+	where+=("  CPRSTASH_TEST_SKIP_VM=1: the $nr_kvm_rows KVM tests did not run anywhere")
 fi
 
 echo
+echo "what ran where:"
+printf '  %s\n' "${where[@]}"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ] && [ "$host_rc" = 0 ] && [ "${vm_rc:-0}" = 0 ]

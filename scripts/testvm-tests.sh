@@ -4,30 +4,27 @@
 # (selftests/run_tests.sh) and the VMM's nested-KVM tests
 # (vmm/tests/in-vm.sh).  Each suite prints "N passed, N failed[, N skipped]";
 # the last line here is their sum.
-# usage: scripts/testvm-tests.sh BUILDDIR
+# usage: scripts/testvm-tests.sh [--host-kvm-tests] BUILDDIR
+# --host-kvm-tests: also run the "host" rows of vmm/tests/kvm-tests.list
+# (for a host without /dev/kvm, so that the suite covers the same ground).
 set -euo pipefail
 top=$(readlink -f "$(dirname "$0")/..")
+host_rows=0
+[ "${1:-}" = --host-kvm-tests ] && { host_rows=1; shift; }
 builddir=$(readlink -f "$1")
 . "$top/scripts/versions.sh"
 
 files=()
 add() { files+=(--file "$1:$2"); }
 suites=()
+names=()
 
 # kselftests: the binaries and scripts meson put in one directory.
-if [ -x "$top/selftests/run_tests.sh" ]; then
-	for t in "$builddir"/selftests/cprstash/*; do
-		[ -f "$t" ] && [ -x "$t" ] && add "$t" "/selftests/cprstash/${t##*/}"
-	done
-	suites+=("/selftests/cprstash/run_tests.sh /selftests/cprstash")
-else
-	for t in "$builddir"/selftests/cprstash/*_test; do
-		[ -x "$t" ] && add "$t" "/selftests/${t##*/}"
-	done
-	suites+=('p=0; f=0; for t in /selftests/*_test; do "$t" >/tmp/out 2>&1; cat /tmp/out;
-p=$((p + $(grep -c "^ok " /tmp/out))); f=$((f + $(grep -c "^not ok " /tmp/out))); done;
-echo "$p passed, $f failed"; [ $f = 0 ]')
-fi
+for t in "$builddir"/selftests/cprstash/*; do
+	[ -f "$t" ] && [ -x "$t" ] && add "$t" "/selftests/cprstash/${t##*/}"
+done
+names+=(kselftests)
+suites+=("/selftests/cprstash/run_tests.sh /selftests/cprstash")
 
 # VMM under nested KVM, with the pinned kernel as its Linux guest.
 add "$builddir/vmm/vmm" /build/vmm/vmm
@@ -35,22 +32,29 @@ for t in "$builddir"/vmm/tests/*; do
 	[ -f "$t" ] && [ -x "$t" ] && add "$t" "/build/vmm/tests/${t##*/}"
 done
 add "$top/vmm/tests/in-vm.sh" /build/vmm/tests/in-vm.sh
+add "$top/vmm/tests/kvm-tests.list" /build/vmm/tests/kvm-tests.list
 add "/boot/vmlinuz-$CPRSTASH_KVER" /boot/vmlinuz
 add "$("$top/scripts/guest-initramfs.sh")" /boot/guest-initramfs.cpio.gz
-suites+=("/build/vmm/tests/in-vm.sh /build/vmm")
+if [ "$host_rows" = 1 ]; then
+	names+=("VMM tests (kvm-tests.list, host and vm rows)")
+else
+	names+=("VMM tests (kvm-tests.list, vm rows)")
+fi
+suites+=("/build/vmm/tests/in-vm.sh /build/vmm $host_rows")
 
 # Run every suite, keep going after a failure, sum the closing lines.
 cmd='P=0; F=0; S=0'
-for s in "${suites[@]}"; do
+for i in "${!suites[@]}"; do
 	cmd+="
-( $s ) >/tmp/suite.out 2>&1; rc=\$?; cat /tmp/suite.out
+( ${suites[i]} ) >/tmp/suite.out 2>&1; rc=\$?; cat /tmp/suite.out
 line=\$(grep -E '^[0-9]+ passed, [0-9]+ failed' /tmp/suite.out | tail -n 1)
-if [ -z \"\$line\" ]; then F=\$((F + 1)); echo \"testvm-tests: suite gave no summary (exit \$rc)\"; else
+if [ -z \"\$line\" ]; then F=\$((F + 1)); echo \"testvm-tests: ${names[i]}: gave no summary (exit \$rc)\"; else
+echo \"testvm-tests: ${names[i]}: \$line\"
 set -- \$line; P=\$((P + \$1)); F=\$((F + \$3)); S=\$((S + \${5:-0}))
-[ \$rc = 0 ] || [ \$3 != 0 ] || { F=\$((F + 1)); echo \"testvm-tests: suite exit \$rc\"; }; fi"
+[ \$rc = 0 ] || [ \$3 != 0 ] || { F=\$((F + 1)); echo \"testvm-tests: ${names[i]}: exit \$rc\"; }; fi"
 done
 cmd+='
 echo "$P passed, $F failed, $S skipped"; [ $F = 0 ]'
 
-exec "$top/scripts/testvm.sh" --timeout 1200 --kmod "$top/kmod/cprstash.ko" \
+exec "$top/scripts/testvm.sh" --timeout 2400 --mem 3072 --kmod "$top/kmod/cprstash.ko" \
 	"${files[@]}" -- "$cmd"
