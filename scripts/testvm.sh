@@ -278,6 +278,11 @@ cat "$cache/base.cpio" >"$tmp/initrd"
 pack "$extra" >>"$tmp/initrd"
 
 # -cpu max under TCG is an AMD CPU with SVM, so kvm-amd loads and nests.
+# tsc=reliable: TCG's TSC is the host's (invariant) TSC, but the clocksource
+# watchdog compares it with an emulated HPET that lags under load and then
+# declares it unstable; KVM would then rebase a vCPU's TSC on every load
+# (kvm_arch_vcpu_load), and the guest clock the live-upgrade reports and
+# tests read (parked span, guest gap) would stop meaning real time.
 # -display none, not -nographic: with -nographic SeaBIOS also drives the
 # serial port and sends terminal resets (ESC c) that clear the user's screen.
 # shellcheck disable=SC2054 # the commas are QEMU's
@@ -285,7 +290,7 @@ qemu=(
 	qemu-system-x86_64 -accel tcg -machine q35 -cpu max -smp 2 -m "$mem_mb"
 	-display none -no-reboot -nodefaults -serial stdio
 	-kernel "$kernel" -initrd "$tmp/initrd"
-	-append "console=ttyS0 panic=-1 oops=panic quiet intel_iommu=on"
+	-append "console=ttyS0 panic=-1 oops=panic quiet intel_iommu=on tsc=reliable"
 	-device intel-iommu,intremap=on -device edu
 )
 

@@ -34,10 +34,9 @@ user_main:
 	shlq	$BG_SLOT_SHIFT, %rbx
 	addq	$BG_SLOTS_GPA, %rbx		/* %rbx = this vCPU's slot */
 	movq	%rdi, %rbp
-	shlq	$BG_GAPS_SHIFT, %rbp
-	addq	$BG_GAPS_GPA, %rbp		/* %rbp = this vCPU's gap log */
+	shlq	$BG_MARKS_SHIFT, %rbp
+	addq	$BG_MARKS_GPA, %rbp		/* %rbp = this vCPU's mark entry */
 	movq	BG_HDR_GPA + BG_HDR_INTERVAL, %r12
-	movq	BG_HDR_GPA + BG_HDR_GAP_MIN, %r15	/* %r15 = smallest logged gap */
 
 	/*
 	 * --touch-ram: write one word in every page of RAM once, vCPU n
@@ -61,6 +60,9 @@ user_main:
 	movq	%rax, BG_SLOT_START_TSC(%rbx)
 	movq	%rax, %r13			/* %r13 = previous TSC */
 	leaq	(%rax, %r12), %r14		/* %r14 = next report */
+	movq	%rax, %r15	/* %r15 = TSC read before the last mark check */
+	movq	BG_HDR_GPA + BG_HDR_RESUME_MARK, %rcx
+	movq	%rcx, BG_MARK_SEEN(%rbp)
 
 loop:
 	incq	BG_SLOT_COUNTER(%rbx)
@@ -68,6 +70,11 @@ loop:
 	shlq	$32, %rdx
 	orq	%rdx, %rax
 	movq	%rax, BG_SLOT_TSC(%rbx)
+	movq	BG_HDR_GPA + BG_HDR_RESUME_MARK, %rcx
+	cmpq	BG_MARK_SEEN(%rbp), %rcx
+	jne	resumed
+mark_checked:
+	movq	%rax, %r15
 	cmpq	%r13, %rax
 	jb	went_backwards
 	movq	%rax, %rcx
@@ -75,16 +82,12 @@ loop:
 	cmpq	BG_SLOT_MAX_GAP(%rbx), %rcx
 	jbe	1f
 	movq	%rcx, BG_SLOT_MAX_GAP(%rbx)	/* the guest-visible gap */
-1:	cmpq	%r15, %rcx
-	jb	2f
-	call	log_gap
-2:	movq	%rax, %r13
+1:	movq	%rax, %r13
 	cmpq	%r14, %rax
 	jb	loop
 
 	/* Report time: check memory, then one port write. */
 	leaq	(%rax, %r12), %r14
-	movq	%rax, %r8			/* %r8 = TSC before the report */
 	call	check_pattern
 	incq	BG_SLOT_REPORTS(%rbx)
 	movl	%edi, %eax
@@ -92,18 +95,13 @@ loop:
 	outl	%eax, %dx
 	/*
 	 * Our own report (check and exit) is not a gap the VMM caused:
-	 * restart the clock, so max_gap leaves it out.  But a pause that
-	 * caught the vCPU in it makes it long: the gap log records that.
+	 * restart the clock, so max_gap leaves it out.  %r15 stays: a pause
+	 * that caught the vCPU in its report is measured from before it.
 	 */
 	rdtsc
 	shlq	$32, %rdx
 	orq	%rdx, %rax
-	movq	%rax, %rcx
-	subq	%r8, %rcx
-	cmpq	%r15, %rcx
-	jb	3f
-	call	log_gap
-3:	movq	%rax, %r13
+	movq	%rax, %r13
 	jmp	loop
 
 went_backwards:
@@ -111,15 +109,22 @@ went_backwards:
 	movq	%rax, %r13
 	jmp	loop
 
-/* Log a step: %rax = TSC at its end, %rcx = its length.  Clobbers %rdx. */
-log_gap:
-	movq	BG_GAP_COUNT(%rbp), %rdx
-	andl	$(BG_GAPS_ENTRIES - 1), %edx
-	shlq	$4, %rdx
-	movq	%rax, BG_GAP_ENTRY(%rbp, %rdx)
-	movq	%rcx, BG_GAP_ENTRY + 8(%rbp, %rdx)
-	incq	BG_GAP_COUNT(%rbp)
-	ret
+/*
+ * A new resume mark (%rcx): every vCPU was parked since %r15 was read and
+ * has run again since the mark was.  A TSC read after the mark ends the
+ * step; the gap goes out before the mark (the VMM reads them the other
+ * way round).
+ */
+resumed:
+	movq	%rcx, %r8
+	rdtsc
+	shlq	$32, %rdx
+	orq	%rdx, %rax
+	movq	%rax, %rcx
+	subq	%r15, %rcx
+	movq	%rcx, BG_MARK_GAP(%rbp)
+	movq	%r8, BG_MARK_SEEN(%rbp)
+	jmp	mark_checked
 
 /* Sum the pattern's u64 words and compare with the header's sum. */
 check_pattern:

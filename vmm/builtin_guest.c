@@ -238,8 +238,8 @@ int builtin_guest__load(struct vm *vm)
 	bg_write_page_tables(vm);
 	memcpy(bg_ptr(vm, BG_CODE_GPA, code_len), builtin_guest_code_start, code_len);
 	memset(bg_ptr(vm, BG_SLOTS_GPA, 0x1000), 0, 0x1000);
-	memset(bg_ptr(vm, BG_GAPS_GPA, BG_MAX_VCPUS << BG_GAPS_SHIFT), 0,
-	       BG_MAX_VCPUS << BG_GAPS_SHIFT);
+	memset(bg_ptr(vm, BG_MARKS_GPA, BG_MAX_VCPUS << BG_MARKS_SHIFT), 0,
+	       BG_MAX_VCPUS << BG_MARKS_SHIFT);
 
 	memset(hdr, 0, 0x1000);
 	v64 = BG_MAGIC;
@@ -258,8 +258,6 @@ int builtin_guest__load(struct vm *vm)
 	memcpy(hdr + BG_HDR_PATTERN_SUM, &v64, 8);
 	v64 = bg->tsc_khz;
 	memcpy(hdr + BG_HDR_TSC_KHZ, &v64, 8);
-	v64 = (u64)bg->tsc_khz * BG_GAP_MIN_US / 1000;
-	memcpy(hdr + BG_HDR_GAP_MIN, &v64, 8);
 	v64 = bg->touch_ram ? MIN(guest_mem__low_end(&vm->mem), BG_MAPPED_END) : 0;
 	memcpy(hdr + BG_HDR_TOUCH_END, &v64, 8);
 	return 0;
@@ -325,30 +323,31 @@ void builtin_guest__read_slot(struct vm *vm, unsigned int id, struct bg_slot *sl
 	slot->start_tsc = __atomic_load_n(&p[BG_SLOT_START_TSC / 8], __ATOMIC_RELAXED);
 }
 
-bool builtin_guest__gap_after(struct vm *vm, unsigned int id, u64 tsc_before,
-			      u64 *gap)
+u64 builtin_guest__mark_resume(struct vm *vm, const char **why)
 {
-	const u64 *log = bg_ptr(vm, BG_GAPS_GPA + ((u64)id << BG_GAPS_SHIFT),
-				1 << BG_GAPS_SHIFT);
-	u64 count = __atomic_load_n(&log[BG_GAP_COUNT / 8], __ATOMIC_ACQUIRE);
-	u64 first = count > BG_GAPS_ENTRIES ? count - BG_GAPS_ENTRIES : 0;
-	u64 n;
+	const u32 *version = bg_ptr(vm, BG_HDR_GPA + BG_HDR_VERSION, 4);
+	u64 *mark = bg_ptr(vm, BG_HDR_GPA + BG_HDR_RESUME_MARK, 8);
+	u64 next;
 
-	/* Oldest first: the first step that ends after the pause began. */
-	for (n = first; n < count; n++) {
-		const u64 *e = &log[BG_GAP_ENTRY / 8 + 2 * (n % BG_GAPS_ENTRIES)];
-		u64 end = __atomic_load_n(&e[0], __ATOMIC_RELAXED);
-		u64 step = __atomic_load_n(&e[1], __ATOMIC_RELAXED);
-
-		if (end > tsc_before) {
-			/* Unless older entries were overwritten: then unknown. */
-			if (n == first && first > 0)
-				return false;
-			*gap = step;
-			return true;
-		}
+	/* The guest's code came with the image that loaded it. */
+	if (*version < 3) {
+		*why = "the built-in guest was loaded by a VMM without the resume mark";
+		return 0;
 	}
-	return false;
+	next = *mark + 1;
+	__atomic_store_n(mark, next, __ATOMIC_RELEASE);
+	return next;
+}
+
+bool builtin_guest__resume_gap(struct vm *vm, unsigned int id, u64 mark, u64 *gap)
+{
+	const u64 *e = bg_ptr(vm, BG_MARKS_GPA + ((u64)id << BG_MARKS_SHIFT),
+			      1 << BG_MARKS_SHIFT);
+
+	if (__atomic_load_n(&e[BG_MARK_SEEN / 8], __ATOMIC_ACQUIRE) != mark)
+		return false;
+	*gap = __atomic_load_n(&e[BG_MARK_GAP / 8], __ATOMIC_RELAXED);
+	return true;
 }
 
 u64 builtin_guest__counter(struct vm *vm)

@@ -297,6 +297,20 @@ static unsigned int vcpu__nr_threads(struct vm *vm)
 	return n;
 }
 
+int vcpu__read_tsc(struct vcpu *vcpu, u64 *tsc)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entry;
+	} msrs = { .hdr.nmsrs = 1, .entry.index = MSR_IA32_TSC };
+	int ret = __kvm_ioctl_quiet(vcpu->fd, KVM_GET_MSRS, &msrs);
+
+	if (ret != 1)
+		return ret < 0 ? ret : -EIO;
+	*tsc = msrs.entry.data;
+	return 0;
+}
+
 void vcpu__pause_all(struct vm *vm)
 {
 	unsigned int threads = vcpu__nr_threads(vm);

@@ -19,7 +19,6 @@
 #include "vmm/state.h"
 #include "vmm/vm.h"
 
-#define MSR_IA32_TSC	0x10
 
 struct vcpu_ioctl {
 	u16 type;

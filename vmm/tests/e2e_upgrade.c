@@ -4,7 +4,10 @@
  * /dev/kvm and is upgraded N times in a row in one mode, through
  * "vmm --live-upgrade".  After every upgrade:
  *   - it happened, in the mode asked for, with a report that has the
- *     downtime, each phase and the gap the guest itself saw;
+ *     downtime, each phase, the parked span and the gap the guest itself
+ *     saw, which is never shorter than the parked span (both on the
+ *     guest's clock; when the guest could not measure, the report says
+ *     why and the checks below still hold);
  *   - the VMM is the same process, with the same guest RAM memfd (same
  *     inode) and the same number of open files;
  *   - every vCPU's counter did not go backwards and keeps advancing, the
@@ -28,12 +31,16 @@
 
 static const char *const phases[] = {
 	"downtime_us", "pause_us", "stash_us", "exec_us", "start_us",
-	"recover_us", "resume_us", "guest_gap_us",
+	"recover_us", "resume_us", "parked_us", "guest_gap_us",
 };
 #define NR_PHASES	(sizeof(phases) / sizeof(phases[0]))
+#define PHASE_PARKED	(NR_PHASES - 2)
+#define PHASE_GUEST_GAP	(NR_PHASES - 1)
 
 static int nr_cpus;
 static unsigned long long samples[NR_PHASES][MAX_ROUNDS];
+static int nr_samples[NR_PHASES];
+static int gaps_unmeasured, parked_unmeasured;
 
 static void read_counters(int fd, unsigned long long *c, pid_t pid)
 {
@@ -44,6 +51,53 @@ static void wait_all_above(int fd, const unsigned long long *min,
 			   unsigned long long *now, pid_t pid)
 {
 	test_wait_counters_above(fd, nr_cpus, min, now, pid);
+}
+
+/*
+ * The guest cannot run while every vCPU is parked: each vCPU's own gap
+ * spans the parked span.  Both are guest TSC ticks converted with one
+ * frequency, so the comparison is exact, whatever the load.
+ */
+static void check_guest_gap(struct json_object *rep, int round)
+{
+	unsigned long long parked = 0;
+	struct json_object *v, *arr;
+	int i;
+
+	if (json_object_object_get_ex(rep, "parked_us", &v) && !v) {
+		TEST_ASSERT(json_object_object_get_ex(rep, "parked_error", &v) &&
+			    json_object_is_type(v, json_type_string),
+			    "round %d: no parked span and no reason: %s", round,
+			    json_object_to_json_string(rep));
+		printf("round %d: the parked span was not measured: %s\n", round,
+		       json_object_get_string(v));
+		parked_unmeasured++;
+	} else {
+		parked = test_u64(rep, "parked_us");
+		samples[PHASE_PARKED][nr_samples[PHASE_PARKED]++] = parked;
+	}
+	if (!json_object_object_get_ex(rep, "guest_gap_us", &v) || !v) {
+		TEST_ASSERT(json_object_object_get_ex(rep, "guest_gap_error", &v) &&
+			    json_object_is_type(v, json_type_string),
+			    "round %d: no guest gap and no reason: %s", round,
+			    json_object_to_json_string(rep));
+		printf("round %d: the guest's gap was not measured: %s\n", round,
+		       json_object_get_string(v));
+		gaps_unmeasured++;
+		return;
+	}
+	samples[PHASE_GUEST_GAP][nr_samples[PHASE_GUEST_GAP]++] = test_u64(rep, "guest_gap_us");
+	TEST_ASSERT(json_object_object_get_ex(rep, "guest_gap_us_vcpu", &arr) &&
+		    json_object_array_length(arr) == (size_t)nr_cpus,
+		    "round %d: no gap per vCPU: %s", round, json_object_to_json_string(rep));
+	for (i = 0; i < nr_cpus; i++) {
+		unsigned long long gap = json_object_get_uint64(json_object_array_get_idx(arr, i));
+
+		TEST_ASSERT(gap >= parked,
+			    "round %d: vCPU %d saw a gap of %llu us, shorter than the %llu us "
+			    "every vCPU was parked: %s", round, i, gap, parked,
+			    json_object_to_json_string(rep));
+	}
 }
 
 static void check_report(struct json_object *rep, const char *want_mode, pid_t pid,
@@ -60,10 +114,11 @@ static void check_report(struct json_object *rep, const char *want_mode, pid_t p
 	TEST_ASSERT((pid_t)test_u64(rep, "pid") == pid, "round %d: pid", round);
 	TEST_ASSERT((int)test_u64(rep, "generation") == round + 1, "round %d: generation %llu",
 		    round, test_u64(rep, "generation"));
-	for (p = 0; p < NR_PHASES; p++)
-		samples[p][round] = test_u64(rep, phases[p]);
+	for (p = 0; p < PHASE_PARKED; p++)
+		samples[p][nr_samples[p]++] = test_u64(rep, phases[p]);
 	TEST_ASSERT(test_u64(rep, "downtime_us") >= test_u64(rep, "pause_us"),
 		    "round %d: the downtime does not include the pause", round);
+	check_guest_gap(rep, round);
 }
 
 int main(int argc, char **argv)
@@ -185,8 +240,12 @@ int main(int argc, char **argv)
 	printf("median of %d upgrades, mode %s, %s RAM, %d vCPUs%s:", rounds, want_mode, mem,
 	       nr_cpus, touch ? ", all RAM touched" : "");
 	for (p = 0; p < NR_PHASES; p++)
-		printf(" %s %llu", phases[p], test_median(samples[p], rounds));
+		if (nr_samples[p])
+			printf(" %s %llu", phases[p], test_median(samples[p], nr_samples[p]));
 	printf("\n");
+	if (gaps_unmeasured || parked_unmeasured)
+		printf("not measured (reasons above): the guest's gap in %d, the parked span in %d "
+		       "of %d upgrades\n", gaps_unmeasured, parked_unmeasured, rounds);
 
 	test_quit_vmm(fd, log);
 	TEST_ASSERT(access(sock, F_OK) != 0, "control socket left behind");

@@ -14,8 +14,11 @@
  *
  * After each: the client exits non-zero and says why, the guest's counters
  * advance, and the VMM is the same process with the same guest RAM, the
- * same number of open files and an intact pattern in guest RAM.  At the
- * end an upgrade in MODE succeeds.
+ * same number of open files and an intact pattern in guest RAM.  Then an
+ * upgrade in MODE succeeds.  Last, the one failure nothing can undo: a new
+ * image that answers the preflight and then just exits 0.  The guest is
+ * lost, and that is never silent: the client's reply and the VMM's log
+ * say so (watch.c).
  *
  * usage: e2e_upgrade_rollback VMM MODE     (MODE: adopt, rebuild, cloexec)
  */
@@ -93,6 +96,31 @@ static void expect_failure(const char *what, const char *binary, const char *ext
 	check_guest_runs_on(what);
 }
 
+/* @binary passes the preflight, then exits 0 instead of taking the VM. */
+static void expect_guest_lost(const char *binary, const char *log)
+{
+	struct json_object *rep, *v;
+	char cmd[400], *line;
+	int status;
+
+	status = test_live_upgrade(vmm, sock, mode, binary, NULL, &line, &rep);
+	TEST_ASSERT(status == 1, "lost guest: --live-upgrade exit %d (%s)", status, line);
+	TEST_ASSERT(rep && !test_ok(rep) && !strcmp(test_str(rep, "stage"), "new-image") &&
+		    strstr(test_str(rep, "error"), "the VM is lost") &&
+		    json_object_object_get_ex(rep, "vm_lost", &v) && json_object_get_boolean(v),
+		    "lost guest: the reply does not say so: %s",
+		    rep ? json_object_to_json_string(rep) : line);
+	printf("ok: lost guest reported to the client: %s\n", line);
+	/* The VMM process is that script now: its exit status is the script's. */
+	status = test_wait(test_vmm_pid);
+	test_vmm_pid = 0;
+	snprintf(cmd, sizeof(cmd), "grep -q 'the VM is lost' '%s'", log);
+	TEST_ASSERT(system(cmd) == 0, "lost guest: the VMM's log does not say so");
+	printf("ok: the VMM process ended (status %d), its log says the VM is lost\n", status);
+	free(line);
+	json_object_put(rep);
+}
+
 static void expect_bad_request(const char *what, const char *req, const char *why)
 {
 	struct json_object *r = test_request_raw(ctl_fd, req);
@@ -138,7 +166,7 @@ static bool binfmt_misc_handlers(void)
 int main(int argc, char **argv)
 {
 	char path_sock[300], log[300], missing[300], noexec[300], foreign[300], script[300];
-	char fail_recover[300], fail_crash[300], fail_exit[300], body[600];
+	char fail_recover[300], fail_crash[300], fail_exit[300], lost[300], body[600];
 	unsigned long long zero[NR_CPUS] = { 0 };
 	struct json_object *rep;
 	char *line;
@@ -163,6 +191,7 @@ int main(int argc, char **argv)
 	snprintf(fail_recover, sizeof(fail_recover), "%s/fail-recover.sh", test_tmpdir());
 	snprintf(fail_crash, sizeof(fail_crash), "%s/fail-crash.sh", test_tmpdir());
 	snprintf(fail_exit, sizeof(fail_exit), "%s/fail-exit.sh", test_tmpdir());
+	snprintf(lost, sizeof(lost), "%s/preflight-then-exit.sh", test_tmpdir());
 
 	/* The broken binaries. */
 	test_write_script(noexec, "exit 0");
@@ -175,6 +204,9 @@ int main(int argc, char **argv)
 	test_write_script(fail_crash, body);
 	snprintf(body, sizeof(body), "VMM_TEST_FAIL_AT=exit exec '%s' \"$@\"", vmm);
 	test_write_script(fail_exit, body);
+	snprintf(body, sizeof(body),
+		 "[ \"$1\" = --upgrade-preflight ] && exec '%s' \"$@\"; exit 0", vmm);
+	test_write_script(lost, body);
 
 	char *vmm_argv[] = { (char *)vmm, "--guest", "builtin", "--cpus", "2", "--mem", "256M",
 			     "--control", path_sock, "--report-ms", "5", NULL };
@@ -233,7 +265,7 @@ int main(int argc, char **argv)
 	json_object_put(rep);
 	check_guest_runs_on("final upgrade");
 
-	test_quit_vmm(ctl_fd, log);
+	expect_guest_lost(lost, log);
 	munmap(ram, PATTERN_SIZE);
 	close(memfd);
 	free(copy);

@@ -24,6 +24,15 @@ extern char **environ;
 pid_t test_vmm_pid;
 static char tmpdir[256];
 
+/*
+ * A test that writes to a connection the VMM closed must say which call
+ * failed (EPIPE through TEST_ASSERT), not die of SIGPIPE without a word.
+ */
+__attribute__((constructor)) static void test_ignore_sigpipe(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+}
+
 static void test_rm_tmpdir(void)
 {
 	char cmd[300];
@@ -70,9 +79,17 @@ pid_t test_spawn(char *const argv[], const char *stdout_path,
 		 const char *stderr_path)
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t dfl;
 	pid_t pid;
 	int ret;
 
+	/* What runs under test gets SIGPIPE as it would anywhere else. */
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	if (stdout_path)
@@ -81,8 +98,9 @@ pid_t test_spawn(char *const argv[], const char *stdout_path,
 	if (stderr_path)
 		posix_spawn_file_actions_addopen(&fa, 2, stderr_path,
 						 O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	ret = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	ret = posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
 	TEST_ASSERT(ret == 0, "spawn %s: %s", argv[0], strerror(ret));
 	return pid;
 }

@@ -115,11 +115,17 @@ static bool client__summary(const char *line)
 	success = json_object_object_get_ex(reply, "ok", &ok) && json_object_get_boolean(ok);
 	if (success) {
 		long long gap = client__num(reply, "guest_gap_us");
+		long long parked = client__num(reply, "parked_us");
 
 		printf("live-upgrade: ok, mode %s, downtime %lld us", client__str(reply, "mode", "?"),
 		       client__num(reply, "downtime_us"));
+		if (parked >= 0)
+			printf(", vCPUs parked %lld us", parked);
 		if (gap >= 0)
 			printf(" (the guest saw %lld us)", gap);
+		else
+			printf(" (the guest's gap unknown: %s)",
+			       client__str(reply, "guest_gap_error", "?"));
 		printf(", now running %s\n", client__str(reply, "binary", "?"));
 	} else {
 		printf("live-upgrade: FAILED (mode %s, stage %s): %s\n",

@@ -241,6 +241,7 @@ int upgrade__incoming(const char *argv0)
 	incoming__test_hook("exit");
 	in->t_recovered = now_ns();
 
+	report__mark_resume(in);
 	ret = vm__start(&run->vm);
 	if (ret && !run->vm.vcpus[0].thread_started)
 		incoming__fail("cannot start the vCPUs: %s", strerror(-ret));
@@ -254,6 +255,7 @@ int upgrade__incoming(const char *argv0)
 	run->vm.start_ns = in->info.t_vm_start;
 	/* The guest runs on this image: no way back from here. */
 	rollback__disarm();
+	watch__resumed(in->tr->get_fd(in, STATE_FD_LOSS_WATCH, 0));
 
 	report__wait_guest_gap(in);
 	in->t_gap = now_ns();

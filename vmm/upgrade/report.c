@@ -13,8 +13,19 @@
  *   resume_us   t_resumed - t_recovered       vCPU threads running
  *   downtime_us t_resumed - t_pause_start
  *
- * and, for the built-in guest, guest_gap_us: the gap each vCPU's own TSC
- * saw across the upgrade (builtin_guest.h, gap log), the largest of them.
+ * Two more figures are what the guest could see, on its own clock (the
+ * guest TSC, converted with the VM's TSC frequency):
+ *
+ *   parked_us     vCPU 0's guest TSC from the moment every vCPU was
+ *                 parked (old image) to just before they run again (new
+ *                 image): the span the guest sat out; downtime_us adds the
+ *                 VMM's bookkeeping around it (the pause handshake, the
+ *                 start of the vCPU threads); null with parked_error when
+ *                 the guest TSC cannot be read or does not advance
+ *   guest_gap_us  built-in guest: the step each vCPU's loop saw across the
+ *                 resume mark (builtin_guest.h), the largest of them; by
+ *                 construction never less than parked_us.  When it cannot
+ *                 be had, it is null and guest_gap_error says why.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,6 +89,38 @@ struct json_object *report__failed(struct upgrade_out *up, const struct control_
 	return reply;
 }
 
+void report__mark_resume(struct upgrade_in *in)
+{
+	struct vm *vm = &in->run->vm;
+	const char *why = NULL;
+
+	if (vcpu__read_tsc(&vm->vcpus[0], &in->resume_tsc))
+		in->resume_tsc = 0;
+	if (!vm->bg) {
+		why = "no built-in guest: a guest of its own measures nothing here";
+	} else {
+		in->resume_mark = builtin_guest__mark_resume(vm, &why);
+	}
+	if (why)
+		snprintf(in->guest_gap_error, sizeof(in->guest_gap_error), "%s", why);
+}
+
+/* A vCPU that was still in its --touch-ram sweep had no loop to measure. */
+static bool report__vcpus_looping(struct upgrade_in *in)
+{
+	unsigned int i;
+
+	for (i = 0; i < in->run->vm.nr_vcpus; i++) {
+		if (!in->info.guest_tsc[i]) {
+			snprintf(in->guest_gap_error, sizeof(in->guest_gap_error),
+				 "vCPU %u had not started its loop at the pause (--touch-ram sweep)",
+				 i);
+			return false;
+		}
+	}
+	return true;
+}
+
 void report__wait_guest_gap(struct upgrade_in *in)
 {
 	struct vm *vm = &in->run->vm;
@@ -85,18 +128,14 @@ void report__wait_guest_gap(struct upgrade_in *in)
 	bool done[VM_MAX_VCPUS] = { false };
 	unsigned int i, left;
 
-	if (!vm->bg)
+	if (!in->resume_mark || !report__vcpus_looping(in))
 		return;
-	/* A vCPU still in its --touch-ram sweep has no loop TSC yet: unknown. */
-	for (i = 0; i < vm->nr_vcpus; i++)
-		if (!in->info.guest_tsc[i])
-			return;
 	/* Bounded: only decides when to stop looking, asserts nothing. */
 	do {
 		for (left = 0, i = 0; i < vm->nr_vcpus; i++) {
 			if (!done[i])
-				done[i] = builtin_guest__gap_after(vm, i, in->info.guest_tsc[i],
-								   &in->guest_gap_ticks[i]);
+				done[i] = builtin_guest__resume_gap(vm, i, in->resume_mark,
+								    &in->guest_gap_ticks[i]);
 			left += !done[i];
 		}
 		if (!left) {
@@ -105,22 +144,46 @@ void report__wait_guest_gap(struct upgrade_in *in)
 		}
 		usleep(200);
 	} while (now_ns() < deadline);
+	for (i = 0; done[i]; i++)
+		;
+	snprintf(in->guest_gap_error, sizeof(in->guest_gap_error),
+		 "vCPU %u had not run its loop %u ms after the resume (a loaded host?)",
+		 i, GUEST_GAP_WAIT_MS);
 }
 
-static void report__guest_gap(struct upgrade_in *in, struct json_object *reply)
+static u64 report__ticks_to_us(u64 ticks, u64 khz)
+{
+	return ticks / khz * 1000 + ticks % khz * 1000 / khz;
+}
+
+static void report__guest_view(struct upgrade_in *in, struct json_object *reply)
 {
 	struct vm *vm = &in->run->vm;
+	u64 khz = vm->bg ? vm->bg->tsc_khz : vm->tsc_khz, max = 0, us;
 	struct json_object *arr;
-	u64 khz = vm->bg ? vm->bg->tsc_khz : 0, max = 0, us;
 	unsigned int i;
+
+	if (khz && in->info.parked_tsc && in->resume_tsc > in->info.parked_tsc) {
+		json_object_object_add(reply, "parked_us", json_object_new_uint64(
+			report__ticks_to_us(in->resume_tsc - in->info.parked_tsc, khz)));
+	} else {
+		/* An unstable host TSC: KVM rebases the guest's on every vCPU load. */
+		json_object_object_add(reply, "parked_us", NULL);
+		json_object_object_add(reply, "parked_error", json_object_new_string(
+			!in->info.parked_tsc || !in->resume_tsc ?
+			"KVM_GET_MSRS could not read vCPU 0's TSC" :
+			"vCPU 0's TSC did not advance while parked (host TSC unstable?)"));
+	}
 
 	if (!in->guest_gap_known || !khz) {
 		json_object_object_add(reply, "guest_gap_us", NULL);
+		json_object_object_add(reply, "guest_gap_error", json_object_new_string(
+			in->guest_gap_error[0] ? in->guest_gap_error : "no TSC frequency"));
 		return;
 	}
 	arr = json_object_new_array();
 	for (i = 0; i < vm->nr_vcpus; i++) {
-		us = in->guest_gap_ticks[i] * 1000 / khz;
+		us = report__ticks_to_us(in->guest_gap_ticks[i], khz);
 		max = MAX(max, us);
 		json_object_array_add(arr, json_object_new_uint64(us));
 	}
@@ -175,6 +238,6 @@ struct json_object *report__incoming(struct upgrade_in *in)
 	report__us(reply, "resume_us", in->t_recovered, in->t_resumed);
 	report__us(reply, "save_us", info->t_paused, info->t_saved);
 	report__us(reply, "finish_us", in->t_gap, in->t_finished);
-	report__guest_gap(in, reply);
+	report__guest_view(in, reply);
 	return reply;
 }

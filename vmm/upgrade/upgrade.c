@@ -60,6 +60,7 @@ void upgrade__fd_name(u32 role, u32 index, char *buf, size_t len)
 	case STATE_FD_SERIAL_LOG: snprintf(buf, len, "serial-log"); break;
 	case STATE_FD_OLD_EXE: snprintf(buf, len, "exe"); break;
 	case STATE_FD_MM_KEEPER: snprintf(buf, len, "mm-keeper"); break;
+	case STATE_FD_LOSS_WATCH: snprintf(buf, len, "loss-watch"); break;
 	default: snprintf(buf, len, "fd-%u.%u", role, index); break;
 	}
 }
@@ -105,6 +106,7 @@ static void upgrade__collect_fds(struct upgrade_out *up)
 		upgrade__add_fd(up, STATE_FD_CONTROL_CLIENT, i, run->ctl.clients[i].fd);
 	upgrade__add_fd(up, STATE_FD_SERIAL_LOG, 0, run->log_fd);
 	upgrade__add_fd(up, STATE_FD_MM_KEEPER, 0, up->keeper_fd);
+	upgrade__add_fd(up, STATE_FD_LOSS_WATCH, 0, up->watch_fd);
 }
 
 static void upgrade__part(struct upgrade_out *up, const char *fmt, unsigned int n)
@@ -231,6 +233,9 @@ static int upgrade__exec(struct upgrade_out *up)
 
 static void upgrade__cleanup(struct upgrade_out *up)
 {
+	/* The guest runs here again (or never stopped). */
+	watch__resumed(up->watch_fd);
+	up->watch_fd = -1;
 	if (up->exe_fd >= 0)
 		close(up->exe_fd);
 	up->exe_fd = -1;
@@ -332,7 +337,7 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 
 	memset(&up, 0, sizeof(up));
 	up.run = run;
-	up.exe_fd = up.stash = up.state_fd = up.keeper_fd = -1;
+	up.exe_fd = up.stash = up.state_fd = up.keeper_fd = up.watch_fd = -1;
 	state_buf__init(&up.state);
 
 	if (upgrade__args(req, &up, &preflight, err, sizeof(err)))
@@ -357,6 +362,10 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 
 	if (getrandom(&up.info.id, sizeof(up.info.id), GRND_NONBLOCK) != sizeof(up.info.id))
 		up.info.id = now_ns() ^ ((u64)getpid() << 40);
+	ret = watch__start(&up, req, slot);
+	if (ret)
+		pr_warn("live upgrade: no loss watch (%s): a lost guest would go unreported",
+			strerror(-ret));
 	up.info.generation = run->generation + 1;
 	up.info.mode = up.mode;
 	up.info.requested_mode = up.requested;
@@ -380,6 +389,9 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 	up.info.t_pause_start = now_ns();
 	vm__pause(vm);
 	up.info.t_paused = now_ns();
+	/* The start of the parked span, on the clock the guest sees. */
+	if (vcpu__read_tsc(&vm->vcpus[0], &up.info.parked_tsc))
+		up.info.parked_tsc = 0;
 	upgrade__read_guest_tscs(&up);
 
 	ret = upgrade__save(&up, slot, line, len);

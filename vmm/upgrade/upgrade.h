@@ -8,6 +8,7 @@
  *   stash.c           transport of the adopt and rebuild modes: /dev/cprstash
  *   cloexec.c         transport of the cloexec mode: inherited fds + memfd
  *   keeper.c          the mm keeper: the old address space outlives exec
+ *   watch.c           the loss watch: says so if the guest is lost
  *   records_uring.c   the new image reads every record in one submission
  *   incoming.c        the new image: read, recover, resume, reply
  *   recover.c         the VM from records and kept files (adopt or rebuild)
@@ -77,6 +78,7 @@ struct upgrade_out {
 	int stash;			/* stash: /dev/cprstash */
 	int state_fd;			/* cloexec: the records memfd */
 	int keeper_fd;			/* cloexec: write end of the keeper's pipe */
+	int watch_fd;			/* write end of the loss watch's pipe */
 	pid_t keeper_pid;
 	void *keeper_stack;
 	int fd_flags[UPGRADE_MAX_FDS];	/* cloexec: FD_CLOEXEC before */
@@ -114,8 +116,12 @@ struct upgrade_in {
 	int stash;
 	int state_fd;
 	int exe_fd;			/* the old binary (rollback) */
+	/* The parked span and the guest's own view of it (report.c). */
+	u64 resume_tsc;			/* vCPU 0's guest TSC just before the start */
+	u64 resume_mark;		/* built-in guest: the mark set for it */
 	u64 guest_gap_ticks[VM_MAX_VCPUS];
 	bool guest_gap_known;
+	char guest_gap_error[160];	/* why guest_gap_ticks is unknown */
 };
 
 /* How files and records cross exec: stash.c or cloexec.c. */
@@ -169,7 +175,17 @@ void rollback__now(const char *fmt, ...) __printf(1, 2) __attribute__((noreturn)
 struct json_object *report__incoming(struct upgrade_in *in);
 struct json_object *report__failed(struct upgrade_out *up, const struct control_request *req,
 				   const char *stage, const char *fmt, ...) __printf(4, 5);
+/* Every vCPU parked, just before they run again: where the span ends. */
+void report__mark_resume(struct upgrade_in *in);
 void report__wait_guest_gap(struct upgrade_in *in);
+
+/*
+ * watch.c: before the pause, a process that reports the guest lost if
+ * the VMM process ends before an image resumed it (-errno: no watch).
+ */
+int watch__start(struct upgrade_out *up, const struct control_request *req, unsigned int slot);
+/* The guest runs again: end the watch through its pipe's write end @fd. */
+void watch__resumed(int fd);
 
 /* keeper.c: the process that keeps the old address space across exec. */
 void keeper__start(struct upgrade_out *up);

@@ -22,9 +22,8 @@
 #define BG_HDR_GPA		0x20000	/* progress header */
 #define BG_SLOTS_GPA		0x21000	/* one 64-byte progress slot per vCPU */
 #define BG_SLOT_SHIFT		6
-#define BG_GAPS_GPA		0x22000	/* one gap log per vCPU (version 2) */
-#define BG_GAPS_SHIFT		9	/* 512 bytes each: 0x22000..0x2a000 */
-#define BG_GAPS_ENTRIES		16
+#define BG_MARKS_GPA		0x22000	/* one resume-mark entry per vCPU (v3) */
+#define BG_MARKS_SHIFT		4	/* 16 bytes each */
 #define BG_STACKS_GPA		0x100000 /* per vCPU: ring-0 page, ring-3 page */
 #define BG_STACK_STRIDE		0x2000
 #define BG_PATTERN_GPA		0x200000 /* checksummed memory pattern */
@@ -42,8 +41,9 @@
 #define BG_HDR_PATTERN_SIZE	0x20	/* u64 bytes, multiple of 8 */
 #define BG_HDR_PATTERN_SUM	0x28	/* u64 sum of the pattern's u64 words */
 #define BG_HDR_TSC_KHZ		0x30	/* u64 guest TSC frequency */
-#define BG_HDR_GAP_MIN		0x38	/* u64 TSC ticks: steps logged (v2) */
+/* 0x38: unused since version 3 */
 #define BG_HDR_TOUCH_END	0x40	/* u64 touch RAM up to here at start */
+#define BG_HDR_RESUME_MARK	0x48	/* u64 changed while every vCPU is parked (v3) */
 
 /* Progress slot fields (offsets in a vCPU's slot), written by the guest. */
 #define BG_SLOT_COUNTER		0x00	/* u64 loop iterations */
@@ -56,14 +56,18 @@
 #define BG_SLOT_START_TSC	0x38	/* u64 guest TSC when the loop started */
 
 /*
- * Gap log of a vCPU (offsets in its log), written by the guest: every TSC
- * step of at least BG_HDR_GAP_MIN ticks between two loop iterations, or
- * across one of its own reports (pattern check and exit), goes to entry
- * (count % 16), then count is incremented.  A live upgrade's guest-visible gap is the first
- * logged step that ends after the TSC the vCPU had at the pause.
+ * Resume mark entry of a vCPU (offsets in its entry), written by the guest.
+ * The VMM changes BG_HDR_RESUME_MARK while every vCPU is parked, before
+ * they run again.  Each loop iteration reads the TSC, then the mark; the
+ * first iteration that sees a new mark reads the TSC once more and stores
+ * the step from the TSC read before the last check of the old mark: that
+ * step began before the vCPU was parked and ended after it ran again, so
+ * it spans the whole parked time by construction.  MARK_GAP is written
+ * before MARK_SEEN (x86 keeps stores in order): seeing the mark, the VMM
+ * reads a complete gap.
  */
-#define BG_GAP_COUNT		0x00	/* u64 steps logged */
-#define BG_GAP_ENTRY		0x10	/* 16 x { u64 end TSC, u64 step } */
+#define BG_MARK_SEEN		0x00	/* u64 the last mark this vCPU saw */
+#define BG_MARK_GAP		0x08	/* u64 TSC ticks across its change */
 
 /* outl(vcpu id) every report interval, from ring 3 (TSS I/O bitmap). */
 #define BG_PORT_REPORT		0x0de0
@@ -78,8 +82,7 @@
 #define BG_USER_RFLAGS		0x3002	/* IOPL 3, interrupts off */
 
 #define BG_MAGIC		0x3130474253525043ULL /* "CPRSBG01" in memory */
-#define BG_VERSION		2	/* 2: gap log, touch */
-#define BG_GAP_MIN_US		100	/* steps from 100 us are logged */
+#define BG_VERSION		3	/* 2: gap log, touch; 3: resume mark */
 
 #ifndef __ASSEMBLER__
 #include "vmm/util.h"
@@ -129,12 +132,15 @@ int builtin_guest__setup_vcpu(struct vm *vm, struct vcpu *vcpu);
 /* Snapshot of a vCPU's progress slot, read from guest RAM. */
 void builtin_guest__read_slot(struct vm *vm, unsigned int id, struct bg_slot *slot);
 /*
- * The guest-visible gap of a pause that began after the vCPU's loop saw
- * TSC @tsc_before: the first logged step ending after it, in TSC ticks.
- * Returns false while the guest has not run again (nothing logged yet).
+ * Every vCPU parked: change the resume mark (builtin_guest.h) and return
+ * it, or 0 for a guest whose code predates the mark (@why says so).
  */
-bool builtin_guest__gap_after(struct vm *vm, unsigned int id, u64 tsc_before,
-			      u64 *gap);
+u64 builtin_guest__mark_resume(struct vm *vm, const char **why);
+/*
+ * The TSC step vCPU @id saw across the parked span that ended with
+ * @mark, in ticks.  False while the vCPU has not run since the resume.
+ */
+bool builtin_guest__resume_gap(struct vm *vm, unsigned int id, u64 mark, u64 *gap);
 /* Sum of all vCPUs' counters: the "counter" of the status command. */
 u64 builtin_guest__counter(struct vm *vm);
 /* Re-check the memory pattern from the host: true if intact. */

@@ -112,6 +112,7 @@ struct state_upgrade_info {
 	u32 pad;
 	u8 tty[64];		/* struct termios to put back at exit */
 	u64 guest_tsc[64];	/* built-in guest: each vCPU's TSC at the pause */
+	u64 parked_tsc;		/* vCPU 0's guest TSC, every vCPU parked */
 };
 #define STATE_UPG_TTY_RAW	1	/* stdin is a terminal in raw mode */
 
@@ -125,6 +126,7 @@ enum state_fd_role {
 	STATE_FD_SERIAL_LOG	= 6,
 	STATE_FD_OLD_EXE	= 7,	/* the old binary, to roll back to */
 	STATE_FD_MM_KEEPER	= 8,	/* cloexec: ends the old mm's keeper */
+	STATE_FD_LOSS_WATCH	= 9,	/* write end of the loss watch (watch.c) */
 };
 
 struct state_upgrade_fd {

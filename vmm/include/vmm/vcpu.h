@@ -10,6 +10,8 @@
 
 #include "vmm/kvm.h"
 
+#define MSR_IA32_TSC	0x10
+
 struct vm;
 
 struct vcpu {
@@ -29,6 +31,8 @@ int vcpu__create(struct vm *vm, struct vcpu *vcpu, unsigned int id);
 int vcpu__adopt(struct vm *vm, struct vcpu *vcpu, unsigned int id, int fd);
 void vcpu__destroy(struct vcpu *vcpu);
 int vcpu__start(struct vcpu *vcpu);
+/* The guest's TSC now (its thread parked or not started): 0 or -errno. */
+int vcpu__read_tsc(struct vcpu *vcpu, u64 *tsc);
 
 /*
  * The pause protocol, seen from the controlling thread.  vcpu__pause_all()
