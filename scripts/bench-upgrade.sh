@@ -1,77 +1,166 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Live-upgrade downtime of the VMM, per mode, measured in one run each:
-#   host:     cloexec (no module here), built-in guest, all RAM touched
-#   test VM:  adopt, rebuild, cloexec (module loaded, nested KVM)
-# Each cell is the median over RUNS upgrades of the phase the VMM timed
-# with CLOCK_MONOTONIC; "guest" is the gap the built-in guest measured on
-# its own clock.  The test VM is TCG-emulated: compare modes within a
-# column set (ratios), not with the host.  Writes build/bench/upgrade.png.
-# usage: scripts/bench-upgrade.sh [RUNS (10)] [MEM (1G)] [--touch-ram-in-vm]
+# Live-upgrade downtime of the VMM per mode, beside the floor the modes
+# chase, each measured in the same run and environment:
+#   host:     cloexec (and adopt, rebuild if /dev/cprstash is there), the
+#             built-in guest with all its RAM touched; only with /dev/kvm
+#             (CPRSTASH_TEST_NO_HOST_KVM=1 skips it as if there were none)
+#   test VM:  adopt, rebuild, cloexec (module loaded, nested KVM under TCG)
+# Per mode a fresh VMM (2 vCPUs, MEM), one warm-up upgrade, not counted,
+# then RUNS counted ones (scripts/upgrade-series.sh); the floor is
+# tools/upgrade-floor with the same RAM, vCPUs and touched flag: exec of a
+# static binary whose old image had guest RAM mapped (mm keeper) plus a
+# new VM up to every vCPU's first guest exit.  Prints the median of every
+# phase, every mode's downtime as a multiple of the floor (adopt keeps its
+# VM: also over exec alone), and plots the medians of downtime, parked
+# span and guest gap per mode to build/bench/upgrade*.png.  Asserts no
+# duration; exits non-zero if an upgrade failed.
+#
+# --touch-ram: the test VM's guest also writes all its RAM at start; only
+# the first upgrade after that finds it all mapped, so each upgrade gets a
+# fresh VMM (slow in the test VM).  --touch-ram-in-vm is the same.
+#
+# usage: scripts/bench-upgrade.sh [RUNS (10)] [MEM (1G)] [--touch-ram]
 set -euo pipefail
-top=$(readlink -f "$(dirname "$0")/..")
-cd "$top"
-. scripts/versions.sh
-runs=${1:-10}
-mem=${2:-1G}
-vm_touch=
-[ "${3:-}" = --touch-ram-in-vm ] && vm_touch=--touch-ram
-out=build/bench
+self=$(readlink -f "$0")
+top=${self%/scripts/*}
 
-. scripts/bench-lib.sh
-bench_prepare
-b=build/plain/vmm
-
-echo "host: cloexec, $runs upgrades, $mem, 2 vCPUs, all guest RAM touched"
-"$b/tests/e2e_upgrade" "$b/vmm" cloexec "$runs" "$mem" 2 --touch-ram |
-	grep '^median of' | sed 's/^/HOST /' | tee "$out/upgrade.raw"
-
-echo "test VM: adopt, rebuild, cloexec, $runs upgrades each, $mem, 2 vCPUs"
-cmd="for m in adopt rebuild cloexec; do
-  /build/vmm/tests/e2e_upgrade /build/vmm/vmm \$m $runs $mem 2 $vm_touch >/tmp/bench.out 2>&1 ||
-    { echo \"BENCH-FAILED \$m (exit \$?):\"; tail -n 5 /tmp/bench.out; }
-  grep '^median of' /tmp/bench.out | sed 's/^/VM /'
-done"
-scripts/testvm.sh --mem 3072 --timeout 1800 --kmod kmod/cprstash.ko \
-	--file "$b/vmm:/build/vmm/vmm" \
-	--file "$b/tests/e2e_upgrade:/build/vmm/tests/e2e_upgrade" \
-	-- "$cmd" >"$out/upgrade-vm.log" || echo "bench: the test VM run failed (see $out/upgrade-vm.log)"
-grep -A5 '^BENCH-FAILED' "$out/upgrade-vm.log" || true
-grep '^VM median of' "$out/upgrade-vm.log" | tee -a "$out/upgrade.raw"
-
-# "median of N upgrades, mode M, ...: downtime_us A pause_us B ..." -> table
-phases="downtime pause stash exec start recover resume guest_gap"
-printf '\n%-16s' "where, mode"
-for p in $phases; do printf '%10s' "$p"; done
-printf '   (ms, median)\n'
-: >"$out/upgrade.dat"
-while read -r where _ _ _ _ _ mode rest; do
-	mode=${mode%,}
-	printf '%-16s' "$where $mode"
-	row="\"$where $mode\""
-	for p in $phases; do
-		us=$(sed -n "s/.* ${p}_us \([0-9]*\).*/\1/p" <<<"$rest")
-		printf '%10.1f' "$(awk -v u="$us" 'BEGIN { print u / 1000 }')"
-		row+=" $us"
-	done
-	echo
-	echo "$row" >>"$out/upgrade.dat"
-done <"$out/upgrade.raw"
-
-vm_ratio() { # downtime of mode $1 over mode $2, test VM
-	awk -v a="\"VM $1\"" -v b="\"VM $2\"" '
-		$1 " " $2 == a { x = $3 } $1 " " $2 == b { y = $3 }
-		END { if (x && y) printf "%.2f", y / x; else print "?" }' "$out/upgrade.dat"
+usage() {
+	sed -n 's/^# usage: /usage: /p' "$self"
 }
-echo
-echo "test VM: cloexec/adopt downtime $(vm_ratio adopt cloexec)x, rebuild/adopt $(vm_ratio adopt rebuild)x"
-echo "reference (anchors.md): QEMU cpr-exec re-creating the VM, 1 GiB touched: 118 ms median"
+runs=10
+mem=1G
+vm_touch=
+pos=()
+for arg; do
+	case $arg in
+	-h | --help) sed -n '3,/^# usage:/{ s/^# \{0,1\}//; p; }' "$self"; exit 0 ;;
+	--touch-ram | --touch-ram-in-vm) vm_touch=--touch-ram ;;
+	-*) echo "bench-upgrade: unknown option $arg" >&2; usage >&2; exit 2 ;;
+	*) pos+=("$arg") ;;
+	esac
+done
+[ ${#pos[@]} -le 2 ] || { usage >&2; exit 2; }
+runs=${pos[0]:-$runs}
+mem=${pos[1]:-$mem}
+[[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "bench-upgrade: RUNS: '$runs'" >&2; usage >&2; exit 2; }
+[[ $mem =~ ^[1-9][0-9]*[MG]$ ]] || { echo "bench-upgrade: MEM: '$mem'" >&2; usage >&2; exit 2; }
 
-bench_plot "$out/upgrade.png" 900,500 <<-PLOT
-	set title "live-upgrade downtime by phase (median of $runs, $mem, 2 vCPUs)"
-	set style data histograms; set style histogram rowstacked
-	set style fill solid 0.8 border -1; set boxwidth 0.6
-	set ylabel "ms"; set key outside right; set xtics rotate by -20
-	plot for [c=3:8] "$out/upgrade.dat" using (column(c)/1000.0):xtic(1) \
-		title word("pause stash exec start recover resume", c - 2)
-	PLOT
+cd "$top"
+BENCH_TAG=bench-upgrade
+# shellcheck source-path=SCRIPTDIR source=bench-lib.sh
+. scripts/bench-lib.sh
+out=build/bench
+cpus=2
+b=$top/build/plain
+mem_mib=$(bench_mib "$mem")
+vm_mib=$((mem_mib + 2048 > 3072 ? mem_mib + 2048 : 3072))
+bench_prepare
+failed=0
+
+# Per-phase medians of one environment's series (file $1, label $2).
+phase_table() {
+	local keys=(downtime_us pause_us stash_us exec_us start_us recover_us resume_us
+		    parked_us guest_gap_us)
+	local k row
+	printf '\n%s: median of the counted upgrades per phase (ms); the cold first one apart\n' "$2"
+	printf '%-8s %3s' mode n
+	for k in "${keys[@]}"; do k=${k%_us}; printf '%10s' "${k/guest_gap/gap}"; done
+	printf '   %9s\n' "cold down"
+	while IFS=$'\t' read -r -a row; do
+		printf '%-8s %3s' "${row[0]}" "${row[1]}"
+		for k in "${!keys[@]}"; do printf '%10s' "$(bench_ms "${row[k + 2]}")"; done
+		printf '   %9s\n' "$(bench_ms "${row[${#keys[@]} + 2]}")"
+	done < <(upgrade_medians "$1" "${keys[@]}")
+	echo "(the phases are each a median: they need not add up to the median downtime)"
+}
+
+# Grouped bars of the medians of one environment (file $1, PNG $2, label $3).
+plot_modes() {
+	local f=$1 png=$2 env=$3 dat=${2%.png}.dat floor exec_us lines=
+	upgrade_medians "$f" downtime_us parked_us guest_gap_us |
+		awk -F '\t' '{ for (i = 3; i <= 5; i++) $i = $i == "n/a" ? "NaN" : $i / 1000
+			       print $1, $3, $4, $5 }' >"$dat"
+	[ -s "$dat" ] || return 0
+	floor=$(floor_value "$f" floor_us)
+	exec_us=$(floor_value "$f" exec_us)
+	# The floor and exec alone: lines across the bars, named in the key.
+	if [ "$floor" != n/a ]; then
+		lines=", NaN with lines dt 2 lw 2 lc rgb \"black\" title \"floor: exec + new VM, $(bench_ms "$floor") ms\""
+		lines+=", NaN with lines dt 3 lw 2 lc rgb \"gray40\" title \"exec alone, $(bench_ms "$exec_us") ms\""
+	fi
+	{
+		# shellcheck disable=SC2028 # the \n is gnuplot's
+		echo "set title \"live upgrade, median of $runs after a warm-up, $mem, $cpus vCPUs\\n$env\""
+		echo 'set style data histograms; set style histogram clustered gap 1'
+		echo 'set style fill solid 0.8 border -1; set boxwidth 0.9'
+		echo 'set ylabel "ms"; set yrange [0:*]; set key below; set grid ytics'
+		echo "set xrange [-0.6:$(wc -l <"$dat") - 0.4]"
+		if [ -n "$lines" ]; then
+			echo "set arrow from graph 0, first $floor / 1000.0 to graph 1, first $floor / 1000.0 nohead back dt 2 lw 2 lc rgb \"black\""
+			echo "set arrow from graph 0, first $exec_us / 1000.0 to graph 1, first $exec_us / 1000.0 nohead back dt 3 lw 2 lc rgb \"gray40\""
+		fi
+		echo "plot \"$dat\" using 2:xtic(1) title \"downtime\", '' using 3 title \"parked\", '' using 4 title \"guest gap\"$lines"
+	} | bench_plot "$png" 900,500
+}
+
+# The host: the same series and floor, when it has KVM.
+host_log=$out/upgrade-host.log
+rm -f "$host_log"
+reason=$(bench_host_skip_reason)
+if [ -n "$reason" ]; then
+	echo "host: skipped, $reason"
+else
+	modes=(cloexec)
+	[ -c /dev/cprstash ] && modes=(adopt rebuild cloexec)
+	echo "host: ${modes[*]}, 1 warm-up + $runs upgrades each, $mem, $cpus vCPUs, all guest RAM touched"
+	{
+		scripts/upgrade-series.sh --keep-going --touch-ram --tag host \
+			"$b/vmm/vmm" "$mem" "$cpus" "$runs" "${modes[@]}" ||
+			echo "host: FAILED: upgrade-series exited $?"
+		echo "host: the floor"
+		"$b/tools/upgrade-floor" --mem "$mem" --cpus "$cpus" --touch-ram --runs "$runs" \
+			>"$out/floor-host.out" 2>&1 || echo "host: upgrade-floor exited $?"
+		grep -v '^{' "$out/floor-host.out" | sed 's/^/host:   /'
+		echo "FLOOR $(grep '^{' "$out/floor-host.out")"
+	} | tee "$host_log" | grep --line-buffered -v -e '^REPORT ' -e '^FLOOR ' || true
+	! grep -q '^host: FAILED' "$host_log" || failed=1
+fi
+
+echo "test VM: adopt, rebuild, cloexec, 1 warm-up + $runs upgrades each, $mem, $cpus vCPUs${vm_touch:+, all guest RAM touched}"
+cmd="upgrade-series --keep-going --tag vm $vm_touch /build/vmm/vmm $mem $cpus $runs adopt rebuild cloexec
+rc=\$?
+echo 'vm: the floor'
+upgrade-floor --mem $mem --cpus $cpus $vm_touch --runs $runs >/tmp/floor.out 2>&1 ||
+	echo \"vm: upgrade-floor exited \$?\"
+grep -v '^{' /tmp/floor.out | sed 's/^/vm:   /'
+echo \"FLOOR \$(grep '^{' /tmp/floor.out)\"
+exit \$rc"
+vm_log=$out/upgrade-vm.log
+set +e
+scripts/testvm.sh --mem "$vm_mib" --timeout 3600 --kmod kmod/cprstash.ko \
+	--file "$b/vmm/vmm:/build/vmm/vmm" \
+	--file scripts/upgrade-series.sh:/bin/upgrade-series \
+	--file "$b/tools/upgrade-floor" \
+	--file "$(command -v jq)" \
+	-- "$cmd" | tee "$vm_log" |
+	grep --line-buffered -v -e '^\[ *[0-9.]*\] ' -e '^REPORT ' -e '^FLOOR '
+rc=${PIPESTATUS[0]}
+set -e
+if [ "$rc" != 0 ]; then
+	echo "bench-upgrade: the test VM run exited $rc (all of it in $vm_log)"
+	failed=1
+fi
+
+if [ -s "$host_log" ]; then
+	phase_table "$host_log" "host"
+	floor_table "$host_log" "host"
+	plot_modes "$host_log" "$out/upgrade-host.png" "host"
+fi
+phase_table "$vm_log" "$BENCH_VM_ENV"
+floor_table "$vm_log" "$BENCH_VM_ENV"
+plot_modes "$vm_log" "$out/upgrade.png" "$BENCH_VM_ENV"
+echo
+echo "$BENCH_VM_NOTE"
+echo "reference (anchors.md): QEMU cpr-exec re-creating the VM, 1 GiB touched: 118 ms median (hardware)"
+exit "$failed"

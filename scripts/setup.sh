@@ -13,6 +13,7 @@ packages=(
 	build-essential pkg-config meson ninja-build
 	liburing-dev libjson-c-dev
 	kmod cpio xz-utils busybox-static qemu-system-x86
+	jq	# the demo and benchmarks read the VMM's JSON reports with it
 )
 
 missing() {
