@@ -54,7 +54,8 @@ static long wait_seq_above(const char *log, long n)
 		TEST_ASSERT(waitpid(test_vmm_pid, NULL, WNOHANG) == 0, "the VMM exited");
 		test_sleep_ms(20);
 	}
-	TEST_ASSERT(0, "the guest stopped counting at %ld", last);
+	test_show_tail(log, 25);
+	TEST_ASSERT(0, "the guest stopped counting at %ld (its console's last lines above)", last);
 	return -1;
 }
 

@@ -523,3 +523,14 @@ int test_linux_argv(char **argv, const char *vmm, const char *kernel, const char
 	argv[n] = NULL;
 	return n;
 }
+
+void test_show_tail(const char *path, unsigned int lines)
+{
+	char cmd[400];
+
+	snprintf(cmd, sizeof(cmd), "echo '---- %s, last %u lines:'; tail -n %u '%s'; echo '----'",
+		 path, lines, lines, path);
+	fflush(stdout);
+	if (system(cmd))
+		printf("(cannot show %s)\n", path);
+}

@@ -127,6 +127,9 @@ unsigned long long test_median(unsigned long long *v, int n);
 void test_fake_bzimage(unsigned char *img);
 void test_write_fake_bzimage(const char *path);
 
+/* Print the last @lines lines of a log, to show what a failure looked like. */
+void test_show_tail(const char *path, unsigned int lines);
+
 /* The pid of the VMM under test, killed by test_cleanup(). */
 extern pid_t test_vmm_pid;
 
