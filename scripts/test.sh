@@ -66,7 +66,7 @@ hp=/proc/sys/vm/nr_hugepages
 hp_old=$(cat "$hp" 2>/dev/null || echo)
 [ -n "$hp_old" ] && [ -w "$hp" ] && echo $((hp_old + 32)) >"$hp" 2>/dev/null || true
 set +e
-meson test -C build/asan --print-errorlogs "${host_suites[@]}" 2>&1 | tee "$host_log"
+meson test -C build/asan --print-errorlogs --timeout-multiplier 4 "${host_suites[@]}" 2>&1 | tee "$host_log"
 host_rc=${PIPESTATUS[0]}
 set -e
 [ -n "$hp_old" ] && [ -w "$hp" ] && echo "$hp_old" >"$hp" 2>/dev/null || true

@@ -41,18 +41,19 @@ static long check_sequence(const char *log, bool strict)
 	return last;
 }
 
-/* Bounded by a count of polls: wait until the guest printed past @n. */
+/* Until the guest printed past @n (a boot under emulation may take minutes). */
 static long wait_seq_above(const char *log, long n)
 {
+	struct test_wait w;
 	long last = -1;
-	int tries;
 
-	for (tries = 0; tries < 3000; tries++) {
+	for (test_wait_start(&w);;) {
 		last = check_sequence(log, false);
 		if (last > n)
 			return last;
 		TEST_ASSERT(waitpid(test_vmm_pid, NULL, WNOHANG) == 0, "the VMM exited");
-		test_sleep_ms(20);
+		if (!test_wait_more(&w))
+			break;
 	}
 	test_show_tail(log, 25);
 	TEST_ASSERT(0, "the guest stopped counting at %ld (its console's last lines above)", last);

@@ -21,10 +21,11 @@ static int nr_cpus;
 
 static void wait_counters_above(struct vm *vm, const u64 *min)
 {
+	struct test_wait w;
 	struct bg_slot s;
-	int tries, i, behind = 0;
+	int i, behind;
 
-	for (tries = 0; tries < 1000; tries++) {
+	for (test_wait_start(&w);;) {
 		for (behind = 0, i = 0; i < nr_cpus; i++) {
 			builtin_guest__read_slot(vm, i, &s);
 			behind += s.counter <= min[i] || s.reports == 0;
@@ -32,9 +33,8 @@ static void wait_counters_above(struct vm *vm, const u64 *min)
 		if (!behind)
 			return;
 		TEST_ASSERT(vm->exit_reason == VM_EXIT_NONE, "VM ended: %s", vm->exit_msg);
-		test_sleep_ms(10);
+		TEST_ASSERT(test_wait_more(&w), "%d vCPU counters did not advance", behind);
 	}
-	TEST_ASSERT(0, "%d vCPU counters did not advance", behind);
 }
 
 int main(int argc, char **argv)

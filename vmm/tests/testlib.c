@@ -155,14 +155,43 @@ void test_sleep_ms(unsigned int ms)
 		;
 }
 
+#define TEST_HANG_GUARD_S	600
+
+static unsigned long long test_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+void test_wait_start(struct test_wait *w)
+{
+	const char *env = getenv("VMM_TEST_HANG_GUARD_S");
+	unsigned long long s = env && atoi(env) > 0 ? atoi(env) : TEST_HANG_GUARD_S;
+
+	w->deadline_ns = test_now_ns() + s * 1000000000ULL;
+	w->sleep_ms = 1;
+}
+
+bool test_wait_more(struct test_wait *w)
+{
+	if (test_now_ns() >= w->deadline_ns)
+		return false;
+	test_sleep_ms(w->sleep_ms);
+	w->sleep_ms = w->sleep_ms < 50 ? w->sleep_ms * 2 : 50;
+	return true;
+}
+
 int test_connect(const char *sock_path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int i, fd;
+	struct test_wait w;
+	int fd;
 
 	strncpy(addr.sun_path, sock_path, sizeof(addr.sun_path) - 1);
 	/* Readiness, not timing: the VMM listens once the VM is built. */
-	for (i = 0; i < 1000; i++) {
+	for (test_wait_start(&w);;) {
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
 			return fd;
@@ -171,10 +200,8 @@ int test_connect(const char *sock_path)
 			test_vmm_pid = 0;
 			TEST_ASSERT(0, "the VMM exited before listening on %s", sock_path);
 		}
-		test_sleep_ms(20);
+		TEST_ASSERT(test_wait_more(&w), "nobody listens on %s", sock_path);
 	}
-	TEST_ASSERT(0, "nobody listens on %s", sock_path);
-	return -1;
 }
 
 struct json_object *test_request_raw(int fd, const char *line)
@@ -189,7 +216,7 @@ struct json_object *test_request_raw(int fd, const char *line)
 	for (;;) {
 		ssize_t n;
 
-		TEST_ASSERT(poll(&pfd, 1, 60000) == 1, "no reply to %s", line);
+		TEST_ASSERT(poll(&pfd, 1, TEST_HANG_GUARD_S * 1000) == 1, "no reply to %s", line);
 		n = read(fd, buf + len, sizeof(buf) - 1 - len);
 		TEST_ASSERT(n > 0, "connection closed waiting for the reply to %s", line);
 		len += n;
@@ -428,9 +455,10 @@ void test_read_counters(int fd, int nr_cpus, unsigned long long *c, const char *
 void test_wait_counters_above(int fd, int nr_cpus, const unsigned long long *min,
 			      unsigned long long *now, pid_t pid)
 {
-	int tries, i, behind = 0;
+	struct test_wait w;
+	int i, behind;
 
-	for (tries = 0; tries < 1500; tries++) {
+	for (test_wait_start(&w);;) {
 		test_read_counters(fd, nr_cpus, now, "running", pid);
 		for (behind = 0, i = 0; i < nr_cpus; i++) {
 			TEST_ASSERT(now[i] >= min[i], "vCPU %d counter went back: %llu -> %llu",
@@ -439,9 +467,8 @@ void test_wait_counters_above(int fd, int nr_cpus, const unsigned long long *min
 		}
 		if (!behind)
 			return;
-		test_sleep_ms(20);
+		TEST_ASSERT(test_wait_more(&w), "%d vCPU counters did not advance", behind);
 	}
-	TEST_ASSERT(0, "%d vCPU counters did not advance", behind);
 }
 
 void test_quit_vmm(int fd, const char *log)
@@ -492,10 +519,12 @@ unsigned char *test_map_guest_ram(pid_t pid, unsigned long long offset, size_t s
 
 int test_wait_fd_count(pid_t pid, int want)
 {
-	int i, n;
+	struct test_wait w;
+	int n;
 
-	for (i = 0; (n = test_fd_count(pid)) != want && i < 250; i++)
-		test_sleep_ms(20);
+	for (test_wait_start(&w); (n = test_fd_count(pid)) != want; )
+		if (!test_wait_more(&w))
+			break;
 	return n;
 }
 

@@ -33,6 +33,24 @@
 	}									\
 } while (0)
 
+/*
+ * Every wait in these tests ends when what it waits for happens.  Its only
+ * bound is a hang guard, far beyond what a loaded, emulated host takes (10
+ * minutes; VMM_TEST_HANG_GUARD_S overrides it): no test asserts a duration.
+ *
+ *	struct test_wait w;
+ *
+ *	for (test_wait_start(&w); !done(); )
+ *		TEST_ASSERT(test_wait_more(&w), "... did not happen");
+ */
+struct test_wait {
+	unsigned long long deadline_ns;
+	unsigned int sleep_ms;
+};
+void test_wait_start(struct test_wait *w);
+/* Sleep a little (1 ms, growing to 50 ms); false once the guard passed. */
+bool test_wait_more(struct test_wait *w);
+
 /* Called before a failing or skipping test exits (kills the VMM). */
 void test_cleanup(void);
 
