@@ -36,7 +36,6 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,14 +44,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "vmm/mm_keeper.h"
+
 #define MAX_CPUS		64
 #define MAX_RUNS		1000
-#define KEEPER_STACK_SIZE	(64 << 10)
 #define PAGE_SIZE		4096
 /* Where the VMM puts it; only VMX without unrestricted guest needs one. */
 #define TSS_ADDR		0xfffbd000UL
@@ -104,63 +103,6 @@ static uint64_t floor_ns(const struct floor_result *r)
 
 /* ---- the old image ------------------------------------------------------ */
 
-/*
- * The keeper runs on the old image's memory without its TLS, and exec
- * replaces that image under it: no libc (not even errno), raw system calls
- * only, as in vmm/upgrade/keeper.c.
- */
-static inline long __attribute__((always_inline))
-keeper_syscall3(long nr, long a, long b, long c)
-{
-	long ret;
-
-	asm volatile ("syscall" : "=a" (ret) : "a" (nr), "D" (a), "S" (b), "d" (c)
-		      : "rcx", "r11", "memory");
-	return ret;
-}
-
-__attribute__((no_sanitize_address, no_sanitize_undefined))
-static int keeper_main(void *arg)
-{
-	long fd = (long)arg;
-	char c;
-
-	/* Hold no file of ours: only the address space. */
-	if (fd > 0)
-		keeper_syscall3(__NR_close_range, 0, fd - 1, 0);
-	keeper_syscall3(__NR_close_range, fd + 1, ~0U, 0);
-	/* Until the new image closes the write end (EOF). */
-	while (keeper_syscall3(__NR_read, fd, (long)&c, 1) == -EINTR)
-		;
-	keeper_syscall3(__NR_exit, 0, 0, 0);
-	return 0;
-}
-
-/*
- * A process sharing our address space (CLONE_VM, not a thread, so exec
- * does not kill it): exec then only drops a reference to the old mm
- * instead of unmapping all of guest RAM inside the measured exec.  Returns
- * the write end of its pipe (kept across exec), or -1.
- */
-static int keeper_start(pid_t *pid)
-{
-	int pipefd[2];
-	void *stack;
-
-	if (pipe(pipefd) < 0)
-		return -1;
-	stack = mmap(NULL, KEEPER_STACK_SIZE, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED)
-		return -1;
-	*pid = clone(keeper_main, (char *)stack + KEEPER_STACK_SIZE,
-		     CLONE_VM | SIGCHLD, (void *)(long)pipefd[0]);
-	if (*pid < 0)
-		return -1;
-	close(pipefd[0]);
-	return pipefd[1];
-}
-
 /* "out %al, $GUEST_PORT" at guest physical 0, where every vCPU starts. */
 static void put_guest_code(uint8_t *ram)
 {
@@ -179,9 +121,8 @@ static void touch_ram(volatile uint8_t *ram, uint64_t bytes)
 static int old_image(const struct floor_cfg *cfg, int memfd, int result_fd)
 {
 	char a_memfd[16], a_mem[24], a_cpus[16], a_keeper[16], a_pid[16], a_res[16], a_t[24];
+	struct mm_keeper keeper = { .fd = -1 };
 	uint8_t *ram;
-	pid_t keeper = 0;
-	int keeper_fd = -1;
 
 	ram = mmap(NULL, cfg->mem, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (ram == MAP_FAILED)
@@ -189,17 +130,17 @@ static int old_image(const struct floor_cfg *cfg, int memfd, int result_fd)
 	if (cfg->touch)
 		touch_ram(ram, cfg->mem);
 	put_guest_code(ram);
-	if (!cfg->no_keeper) {
-		keeper_fd = keeper_start(&keeper);
-		if (keeper_fd < 0)
-			return fail("mm keeper");
-	}
+	/* Not inherited by exec's own teardown: the keeper holds the old mm. */
+	if (!cfg->no_keeper && mm_keeper__start(&keeper))
+		return fail("mm keeper");
+	if (keeper.fd >= 0 && fcntl(keeper.fd, F_SETFD, 0) < 0)
+		return fail("mm keeper fd");
 
 	snprintf(a_memfd, sizeof(a_memfd), "%d", memfd);
 	snprintf(a_mem, sizeof(a_mem), "%llu", (unsigned long long)cfg->mem);
 	snprintf(a_cpus, sizeof(a_cpus), "%u", cfg->cpus);
-	snprintf(a_keeper, sizeof(a_keeper), "%d", keeper_fd);
-	snprintf(a_pid, sizeof(a_pid), "%d", (int)keeper);
+	snprintf(a_keeper, sizeof(a_keeper), "%d", keeper.fd);
+	snprintf(a_pid, sizeof(a_pid), "%d", (int)keeper.pid);
 	snprintf(a_res, sizeof(a_res), "%d", result_fd);
 	/* Last, right before the exec: what exec_us starts from. */
 	snprintf(a_t, sizeof(a_t), "%llu", (unsigned long long)now_ns());

@@ -159,7 +159,7 @@ static void cloexec__finish(struct upgrade_in *in)
 	/* Then the old mm may go, and the old VM with it (keeper.c). */
 	for (i = 0; i < in->nr_fds; i++)
 		if (in->fds[i].role == STATE_FD_MM_KEEPER)
-			keeper__release(in->fds[i].fd, in->info.keeper_pid);
+			mm_keeper__release(in->fds[i].fd, in->info.keeper_pid);
 	if (in->state_fd >= 0)
 		close(in->state_fd);
 	in->state_fd = -1;

@@ -85,7 +85,7 @@ static int stash__preserve(struct upgrade_out *up)
 	}
 	/* adopt: ADOPT_KVM wants the old mm kept by nobody but the stash. */
 	ret = stash_retry(cprstash_seal(up->stash, UPGRADE_SEAL_DEADLINE_MS,
-				       up->keeper_pid > 0 ? 0 : CPRSTASH_SEAL_KEEP_MM));
+				       up->keeper.pid > 0 ? 0 : CPRSTASH_SEAL_KEEP_MM));
 	if (ret)
 		pr_err("live upgrade: sealing the stash: %s", strerror(-ret));
 	return ret;
@@ -222,7 +222,7 @@ static void stash__finish(struct upgrade_in *in)
 	close(in->stash);
 	in->stash = -1;
 	if (keeper >= 0)
-		keeper__release(keeper, in->info.keeper_pid);
+		mm_keeper__release(keeper, in->info.keeper_pid);
 }
 
 const struct upgrade_transport upgrade_stash_transport = {

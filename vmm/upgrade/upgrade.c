@@ -105,7 +105,7 @@ static void upgrade__collect_fds(struct upgrade_out *up)
 	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		upgrade__add_fd(up, STATE_FD_CONTROL_CLIENT, i, run->ctl.clients[i].fd);
 	upgrade__add_fd(up, STATE_FD_SERIAL_LOG, 0, run->log_fd);
-	upgrade__add_fd(up, STATE_FD_MM_KEEPER, 0, up->keeper_fd);
+	upgrade__add_fd(up, STATE_FD_MM_KEEPER, 0, up->keeper.fd);
 	upgrade__add_fd(up, STATE_FD_LOSS_WATCH, 0, up->watch_fd);
 }
 
@@ -337,7 +337,7 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 
 	memset(&up, 0, sizeof(up));
 	up.run = run;
-	up.exe_fd = up.stash = up.state_fd = up.keeper_fd = up.watch_fd = -1;
+	up.exe_fd = up.stash = up.state_fd = up.keeper.fd = up.watch_fd = -1;
 	state_buf__init(&up.state);
 
 	if (upgrade__args(req, &up, &preflight, err, sizeof(err)))

@@ -27,6 +27,7 @@
 #include <sys/types.h>
 
 #include "vmm/control.h"
+#include "vmm/mm_keeper.h"
 #include "vmm/run.h"
 #include "vmm/state.h"
 #include "vmm/upgrade.h"
@@ -77,10 +78,8 @@ struct upgrade_out {
 	/* Transport state. */
 	int stash;			/* stash: /dev/cprstash */
 	int state_fd;			/* cloexec: the records memfd */
-	int keeper_fd;			/* cloexec: write end of the keeper's pipe */
+	struct mm_keeper keeper;	/* keeper.c; keeper.fd kept across exec */
 	int watch_fd;			/* write end of the loss watch's pipe */
-	pid_t keeper_pid;
-	void *keeper_stack;
 	int fd_flags[UPGRADE_MAX_FDS];	/* cloexec: FD_CLOEXEC before */
 	/* Environment lines the transport adds for the new image. */
 	char env[4][64];
@@ -191,7 +190,6 @@ void watch__resumed(int fd);
 void keeper__start(struct upgrade_out *up);
 /* Old image, exec failed: end it (nothing is torn down). */
 void keeper__stop(struct upgrade_out *up);
-/* New image, after the old VM is gone: end it, the old mm goes with it. */
-void keeper__release(int keeper_fd, pid_t pid);
+/* New image, after the old VM is gone: mm_keeper__release(); the old mm goes. */
 
 #endif
