@@ -36,7 +36,13 @@
 
 #include "upgrade.h"
 
-#define GUEST_GAP_WAIT_MS	5000
+/*
+ * How long the new image waits for every vCPU to see the resume mark.  The
+ * guest is running meanwhile; only the reply and the release of the old
+ * image's leftovers wait.  Generous: a loaded host with the VMM nested
+ * under emulation can leave a vCPU thread unscheduled for seconds.
+ */
+#define GUEST_GAP_WAIT_MS	20000
 
 static void report__us(struct json_object *o, const char *key, u64 from, u64 to)
 {
