@@ -68,7 +68,7 @@ int main(int argc, char **argv)
 	char *vmm_argv[] = { argv[1], "--guest", "builtin", "--cpus", cpus,
 			     "--mem", (char *)mem, "--control", sock,
 			     "--report-ms", "5", hugepages ? "--hugepages" : NULL, NULL };
-	test_vmm_pid = test_spawn(vmm_argv, NULL, log);
+	test_spawn_vmm(vmm_argv, NULL, log);
 	fd = test_connect(sock);
 
 	/* Boots: the status describes the machine we asked for. */

@@ -45,7 +45,7 @@ int main(int argc, char **argv)
 				 : "console=ttyS0 reboot=k panic=-1 oops=panic", log);
 
 	/* The guest ends the run itself (reset after the marker). */
-	test_vmm_pid = test_spawn(vmm_argv, "/dev/null", err);
+	test_spawn_vmm(vmm_argv, "/dev/null", err);
 	status = test_wait(test_vmm_pid);
 	test_vmm_pid = 0;
 	/*

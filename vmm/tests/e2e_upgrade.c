@@ -155,7 +155,7 @@ int main(int argc, char **argv)
 	char *vmm_argv[] = { (char *)vmm, "--guest", "builtin", "--cpus", cpus,
 			     "--mem", (char *)mem, "--control", sock, "--report-ms", "5",
 			     touch ? "--touch-ram" : NULL, NULL };
-	test_vmm_pid = test_spawn(vmm_argv, NULL, log);
+	test_spawn_vmm(vmm_argv, NULL, log);
 	fd = test_connect(sock);
 	wait_all_above(fd, zero, a, test_vmm_pid);
 	wait_all_above(fd, a, b, test_vmm_pid);

@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 	vmm_argv[n++] = "--control";
 	vmm_argv[n++] = sock;
 	vmm_argv[n] = NULL;
-	test_vmm_pid = test_spawn(vmm_argv, "/dev/null", err);
+	test_spawn_vmm(vmm_argv, "/dev/null", err);
 	ctl = test_connect(sock);
 	seq = wait_seq_above(log, 5);
 

@@ -210,7 +210,7 @@ int main(int argc, char **argv)
 
 	char *vmm_argv[] = { (char *)vmm, "--guest", "builtin", "--cpus", "2", "--mem", "256M",
 			     "--control", path_sock, "--report-ms", "5", NULL };
-	test_vmm_pid = test_spawn(vmm_argv, NULL, log);
+	test_spawn_vmm(vmm_argv, NULL, log);
 	ctl_fd = test_connect(sock);
 	wait_all_above(zero);
 

@@ -22,6 +22,7 @@
 extern char **environ;
 
 pid_t test_vmm_pid;
+static char test_vmm_log[300];
 static char tmpdir[256];
 
 /*
@@ -43,6 +44,28 @@ static void test_rm_tmpdir(void)
 	if (system(cmd))
 		fprintf(stderr, "could not remove %s\n", tmpdir);
 	tmpdir[0] = '\0';
+}
+
+void test_spawn_vmm(char *const argv[], const char *stdout_path, const char *stderr_path)
+{
+	snprintf(test_vmm_log, sizeof(test_vmm_log), "%s", stderr_path ? stderr_path : "");
+	test_vmm_pid = test_spawn(argv, stdout_path, stderr_path);
+}
+
+void test_show_vmm(void)
+{
+	int status;
+
+	if (test_vmm_pid <= 0)
+		return;
+	if (waitpid(test_vmm_pid, &status, WNOHANG) == test_vmm_pid) {
+		test_vmm_pid = 0;
+		fprintf(stderr, "  the VMM had ended: %s %d\n",
+			WIFSIGNALED(status) ? "signal" : "exit status",
+			WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	}
+	if (test_vmm_log[0])
+		test_show_tail(test_vmm_log, 15);
 }
 
 void test_cleanup(void)

@@ -20,6 +20,7 @@
 	if (!(cond)) {								\
 		fprintf(stderr, "%s:%d: assertion failed: %s\n  " fmt "\n",	\
 			__FILE__, __LINE__, #cond, ##__VA_ARGS__);		\
+		test_show_vmm();						\
 		test_cleanup();							\
 		exit(1);							\
 	}									\
@@ -53,6 +54,8 @@ bool test_wait_more(struct test_wait *w);
 
 /* Called before a failing or skipping test exits (kills the VMM). */
 void test_cleanup(void);
+/* On a failure: whether the VMM under test still runs, and its log's end. */
+void test_show_vmm(void);
 
 /* /dev/kvm can be opened read-write. */
 int test_have_kvm(void);
@@ -150,5 +153,7 @@ void test_show_tail(const char *path, unsigned int lines);
 
 /* The pid of the VMM under test, killed by test_cleanup(). */
 extern pid_t test_vmm_pid;
+/* Start the VMM under test (test_vmm_pid); its stderr is shown on a failure. */
+void test_spawn_vmm(char *const argv[], const char *stdout_path, const char *stderr_path);
 
 #endif
