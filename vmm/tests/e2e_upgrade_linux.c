@@ -51,7 +51,12 @@ static long wait_seq_above(const char *log, long n)
 		last = check_sequence(log, false);
 		if (last > n)
 			return last;
-		TEST_ASSERT(waitpid(test_vmm_pid, NULL, WNOHANG) == 0, "the VMM exited");
+		if (waitpid(test_vmm_pid, NULL, WNOHANG) != 0) {
+			test_show_tail(log, 25);
+			test_show_vmm();
+			test_vmm_pid = 0;
+			TEST_ASSERT(0, "the VMM exited (its guest's console and its log above)");
+		}
 		if (!test_wait_more(&w))
 			break;
 	}
