@@ -56,5 +56,5 @@ done
 cmd+='
 echo "$P passed, $F failed, $S skipped"; [ $F = 0 ]'
 
-exec "$top/scripts/testvm.sh" --timeout 2400 --mem 3072 --kmod "$top/kmod/cprstash.ko" \
+exec "$top/scripts/testvm.sh" --timeout 3600 --mem 3072 --kmod "$top/kmod/cprstash.ko" \
 	"${files[@]}" -- "$cmd"

@@ -11,7 +11,7 @@
 #          ./cprstash beside it, as in a meson build directory)
 #   TEST   run only these (e.g. exec_test module_test.sh); default: every
 #          *_test, then module_test.sh, which reloads the module, last
-# Environment: CPRSTASH_TEST_TIMEOUT per program in seconds (default 600);
+# Environment: CPRSTASH_TEST_TIMEOUT per program in seconds (default 3600, a hang guard);
 # CPRSTASH_KO and CPRSTASH_MODULE_CYCLES are passed on to module_test.sh.
 #
 # POSIX sh: the test VM has busybox.
@@ -23,7 +23,7 @@ if ! ls "$dir"/*_test >/dev/null 2>&1 && [ -d "$dir/cprstash" ]; then
 	dir=$dir/cprstash
 fi
 export CPRSTASH_TEST_DIR="$dir"
-limit=${CPRSTASH_TEST_TIMEOUT:-600}
+limit=${CPRSTASH_TEST_TIMEOUT:-3600}
 
 if [ $# -gt 0 ]; then
 	progs="$*"

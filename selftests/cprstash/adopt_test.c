@@ -24,8 +24,9 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
-#include "kselftest_harness.h"
+#include "cprstash_harness.h"
 #include "cprstash.h"
+#include "liveness.h"
 
 #define GUEST_RAM_SIZE		(2u << 20)
 #define GUEST_CODE		0x1000
@@ -562,7 +563,7 @@ TEST(adopt_200_cycles_leak_nothing)
 	ASSERT_EQ(KSFT_PASS, run_exec_case(_metadata, &c));
 	mm_after = slab_active_objects("mm_struct");
 	/* The last generation exited: its VM must go (teardown is deferred). */
-	for (int i = 0; i < 200 && vm_left; i++) {
+	for (int waited_ms = 0; vm_left && waited_ms < LIVENESS_MS; waited_ms += 50) {
 		vm_left = kvm_has_vm_of(last_child);
 		if (vm_left)
 			usleep(50000);

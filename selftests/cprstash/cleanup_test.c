@@ -18,7 +18,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
+#include "cprstash_harness.h"
 #include "stash_util.h"
 
 #define PROBE		"probe"
@@ -93,7 +93,7 @@ static int owner_seals_and_exits(void *arg)
 	return 0;
 }
 
-TEST_F_TIMEOUT(cleanup, owner_exit_destroys_sealed_stash, 90)
+TEST_F(cleanup, owner_exit_destroys_sealed_stash)
 {
 	struct stash_dbg dbg;
 
@@ -136,7 +136,7 @@ static int owner_exits_leaving_fd_behind(void *arg)
 	return 0;
 }
 
-TEST_F_TIMEOUT(cleanup, owner_exit_destroys_open_stash_with_fds_left, 90)
+TEST_F(cleanup, owner_exit_destroys_open_stash_with_fds_left)
 {
 	pipe_cloexec(self->hold);
 	start_owner(self, owner_exits_leaving_fd_behind);
@@ -154,7 +154,7 @@ TEST_F_TIMEOUT(cleanup, owner_exit_destroys_open_stash_with_fds_left, 90)
 	ASSERT_EQ(0, wait_child(self->owner));
 }
 
-TEST_F_TIMEOUT(cleanup, last_close_destroys_open_stash, 90)
+TEST_F(cleanup, last_close_destroys_open_stash)
 {
 	int stash = stash_open();
 	int dup_fd;
@@ -174,7 +174,7 @@ TEST_F_TIMEOUT(cleanup, last_close_destroys_open_stash, 90)
 	EXPECT_TRUE(stash_debugfs_wait_gone(getpid(), LIVENESS_MS));
 }
 
-TEST_F_TIMEOUT(cleanup, finish_releases_files_not_retrieved, 90)
+TEST_F(cleanup, finish_releases_files_not_retrieved)
 {
 	int stash = stash_open();
 	int kept[2], retrieved;
@@ -232,12 +232,12 @@ static void check_expiry(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, wait_child(self->owner));
 }
 
-TEST_F_TIMEOUT(cleanup, deadline_destroys_stash_with_all_fds_closed, 90)
+TEST_F(cleanup, deadline_destroys_stash_with_all_fds_closed)
 {
 	check_expiry(_metadata, self, false);
 }
 
-TEST_F_TIMEOUT(cleanup, deadline_destroys_stash_with_its_fd_open, 90)
+TEST_F(cleanup, deadline_destroys_stash_with_its_fd_open)
 {
 	check_expiry(_metadata, self, true);
 }

@@ -15,7 +15,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
+#include "cprstash_harness.h"
 #include "stash_util.h"
 
 #define NR_THREADS	8
@@ -179,7 +179,7 @@ FIXTURE_TEARDOWN(concurrency)
 {
 }
 
-TEST_F_TIMEOUT(concurrency, threads_fill_one_stash, 300)
+TEST_F(concurrency, threads_fill_one_stash)
 {
 	run_workers(self->stash, filler);
 	check_all_entries(self->stash);
@@ -219,7 +219,7 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(concurrency, threads_read_one_sealed_stash, 300)
+TEST_F(concurrency, threads_read_one_sealed_stash)
 {
 	int efd = eventfd(0, EFD_CLOEXEC);
 
@@ -259,7 +259,7 @@ static void *retrieve_until_finished(void *arg)
 	}
 }
 
-TEST_F_TIMEOUT(concurrency, finish_races_with_retrieve, 300)
+TEST_F(concurrency, finish_races_with_retrieve)
 {
 	int efd = eventfd(0, EFD_CLOEXEC);
 	struct cprstash_list info;

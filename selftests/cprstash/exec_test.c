@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
+#include "cprstash_harness.h"
 #include "stash_util.h"
 
 #define RAM_NAME	"guest-ram"
@@ -285,7 +285,7 @@ FIXTURE_TEARDOWN(exec)
 {
 }
 
-TEST_F_TIMEOUT(exec, memfd_same_pages_after_exec, 180)
+TEST_F(exec, memfd_same_pages_after_exec)
 {
 	pid_t subject = fork_child(memfd_pre_exec, &self->s);
 
@@ -296,7 +296,7 @@ TEST_F_TIMEOUT(exec, memfd_same_pages_after_exec, 180)
 		TH_LOG("the watcher's pre-exec mapping did not show the write");
 }
 
-TEST_F_TIMEOUT(exec, unsealed_stash_lives_as_long_as_its_fds, 180)
+TEST_F(exec, unsealed_stash_lives_as_long_as_its_fds)
 {
 	close_pair(self->s.seen);
 	ASSERT_EQ(0, run_child(unsealed_pre_exec, &self->s));

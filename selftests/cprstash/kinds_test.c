@@ -26,7 +26,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
+#include "cprstash_harness.h"
 #include "stash_util.h"
 
 #define FILE_NAME	"the-file"
@@ -367,7 +367,7 @@ FIXTURE_TEARDOWN(exec)
 }
 
 /* The counter is state inside the file: it must come through untouched. */
-TEST_F_TIMEOUT(exec, eventfd_counter_survives_exec, 180)
+TEST_F(exec, eventfd_counter_survives_exec)
 {
 	ASSERT_EQ(0, run_child(eventfd_pre_exec, NULL));
 }

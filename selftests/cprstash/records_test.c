@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
+#include "cprstash_harness.h"
 #include "stash_util.h"
 
 #define NR_RECORDS	200
@@ -304,7 +304,7 @@ static int records_pre_exec(void *arg)
 	return 1;
 }
 
-TEST_F_TIMEOUT(records, byte_exact_after_exec, 300)
+TEST_F(records, byte_exact_after_exec)
 {
 	const char *why = io_uring_unavailable();
 

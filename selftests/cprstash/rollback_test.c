@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kselftest_harness.h"
+#include "cprstash_harness.h"
 #include "stash_util.h"
 
 #define RAM_SIZE	(64 * 1024)

@@ -16,12 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/*
- * A bound on how long we wait for something the kernel does asynchronously
- * (a deadline firing, a file being released).  It is a liveness guard, not a
- * timing assertion: TCG in the test VM is slow, so it is generous.
- */
-#define LIVENESS_MS	20000
+#include "liveness.h"
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
