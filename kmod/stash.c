@@ -22,6 +22,13 @@
  *			ADOPT_KVM takes kvm->lock and KVM's locks under it
  *   pid->wait_pidfd.lock	add/remove_wait_queue(); the wake callback
  *			runs under it and only queues work
+ *
+ * Credentials.  A stash belongs to its creator's credentials as well as to
+ * its thread group (stash_cred_same()).  When an exec changed them, the new
+ * image must not see what the old one left, and nobody else will ever use
+ * it: its first contact with the stash (open(), any command, read, seek)
+ * destroys it.  Until that contact it is no more reachable than before,
+ * and it still dies with the owner or at its deadline.
  * A stash leaves service in two steps: under stash->lock it becomes DEAD
  * and gives up its entries (stash_unlink()), then under stash_list_lock it
  * leaves the list (stash_unlist()).  Lookups skip DEAD stashes, and open()
@@ -34,6 +41,7 @@
 #include <linux/jiffies.h>
 #include <linux/module.h>
 #include <linux/pid.h>
+#include <linux/security.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -64,6 +72,7 @@ static void stash_release(struct kref *ref)
 
 	WARN_ON_ONCE(!list_empty(&s->entries));
 	put_pid(s->owner);
+	put_cred(s->cred);
 	mutex_destroy(&s->lock);
 	kfree(s);
 	/*
@@ -238,7 +247,8 @@ static struct stash *stash_create(struct pid *tgid)
 	kref_get(&s->ref);		/* the opening file's */
 	s->nr_fds = 1;
 	s->owner = get_pid(tgid);
-	s->euid = current_euid();
+	s->cred = get_cred(current_cred());
+	s->exec_id = current->self_exec_id;
 	mutex_init(&s->lock);
 	s->state = STASH_OPEN;
 	INIT_LIST_HEAD(&s->entries);
@@ -271,6 +281,77 @@ static int stash_add_fd(struct stash *s)
 	return 0;
 }
 
+/* For stash_kill(): a stash nobody may use any more. */
+static bool stash_unwanted(struct stash *s)
+{
+	return false;
+}
+
+static bool stash_groups_same(const struct group_info *a,
+			      const struct group_info *b)
+{
+	int i;
+
+	if (a == b)
+		return true;
+	if (a->ngroups != b->ngroups)
+		return false;
+	for (i = 0; i < a->ngroups; i++)	/* both sorted */
+		if (!gid_eq(a->gid[i], b->gid[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Everything an exec may change to raise privilege: ids (a setuid or
+ * setgid binary), capabilities (file capabilities), securebits, the user
+ * namespace and the LSM label (a domain transition).  Any difference
+ * counts, so that no raise is missed for lack of knowing it was one.
+ */
+static bool stash_cred_same(const struct cred *a, const struct cred *b)
+{
+	u32 secid_a, secid_b;
+
+	if (a == b)
+		return true;
+	if (!uid_eq(a->uid, b->uid) || !uid_eq(a->euid, b->euid) ||
+	    !uid_eq(a->suid, b->suid) || !uid_eq(a->fsuid, b->fsuid) ||
+	    !gid_eq(a->gid, b->gid) || !gid_eq(a->egid, b->egid) ||
+	    !gid_eq(a->sgid, b->sgid) || !gid_eq(a->fsgid, b->fsgid))
+		return false;
+	if (a->cap_inheritable.val != b->cap_inheritable.val ||
+	    a->cap_permitted.val != b->cap_permitted.val ||
+	    a->cap_effective.val != b->cap_effective.val ||
+	    a->cap_bset.val != b->cap_bset.val ||
+	    a->cap_ambient.val != b->cap_ambient.val ||
+	    a->securebits != b->securebits || a->user_ns != b->user_ns)
+		return false;
+	if (!stash_groups_same(a->group_info, b->group_info))
+		return false;
+	security_cred_getsecid(a, &secid_a);
+	security_cred_getsecid(b, &secid_b);
+	return secid_a == secid_b;
+}
+
+/*
+ * Is the caller, already known to be of the owning thread group, let in?
+ * 0 if so.  Otherwise -EPERM when the image that holds the stash merely
+ * wears other credentials for now (seteuid()), -ESTALE when an exec changed
+ * them since: the stash must then die.  Each exec bumps self_exec_id, and
+ * every thread of an image has the same.
+ */
+static int stash_cred_check(struct stash *s)
+{
+	u64 exec_id = current->self_exec_id;
+
+	if (stash_cred_same(s->cred, current_cred())) {
+		if (READ_ONCE(s->exec_id) != exec_id)
+			WRITE_ONCE(s->exec_id, exec_id);
+		return 0;
+	}
+	return READ_ONCE(s->exec_id) == exec_id ? -EPERM : -ESTALE;
+}
+
 /* open(): the caller's stash, created on first use, with a reference. */
 struct stash *stash_open(void)
 {
@@ -289,8 +370,13 @@ struct stash *stash_open(void)
 		kref_get(&s->ref);
 		mutex_unlock(&stash_list_lock);
 
-		ret = -EPERM;
-		if (uid_eq(s->euid, current_euid()))
+		ret = stash_cred_check(s);
+		if (ret == -ESTALE) {
+			/* This image gets a new, empty stash of its own. */
+			stash_kill(s, stash_unwanted, "credentials changed");
+			ret = -ENOENT;
+		}
+		if (!ret)
 			ret = stash_add_fd(s);
 		if (ret)
 			stash_put(s);
@@ -317,17 +403,25 @@ void stash_close(struct stash *s)
 }
 
 /*
- * Only the owning thread group, under the creator's euid, may use a stash;
- * to anybody else (a forked child holding an inherited fd, say) it does not
- * exist.  There is deliberately no CAP_SYS_ADMIN bypass: a setuid-root
- * image must not inherit files and records an unprivileged one prepared.
+ * Only the owning thread group, under the creator's credentials, may use a
+ * stash; to anybody else (a forked child holding an inherited fd, say) it
+ * does not exist.  There is deliberately no CAP_SYS_ADMIN bypass: a
+ * setuid-root image must not inherit files and records an unprivileged one
+ * prepared.  An image whose exec changed the credentials destroys it here.
  */
-int stash_check_caller(const struct stash *s)
+int stash_check_caller(struct stash *s)
 {
-	if (task_tgid(current) != s->owner ||
-	    !uid_eq(current_euid(), s->euid))
+	if (task_tgid(current) != s->owner)
 		return -ENOENT;
-	return 0;
+	switch (stash_cred_check(s)) {
+	case 0:
+		return 0;
+	case -ESTALE:
+		stash_kill(s, stash_unwanted, "credentials changed");
+		return -ENOENT;
+	default:
+		return -ENOENT;
+	}
 }
 
 /* Lock @s for a command; fails if interrupted or if @s has died. */

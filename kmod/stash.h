@@ -40,7 +40,8 @@ struct stash {
 	struct kref ref;
 
 	struct pid *owner;		/* thread group; fixed at creation */
-	kuid_t euid;			/* creator's euid; fixed at creation */
+	const struct cred *cred;	/* creator's; fixed at creation */
+	u64 exec_id;			/* self_exec_id of the image last let in */
 
 	struct mutex lock;		/* protects everything below */
 	unsigned int nr_fds;		/* open /dev/cprstash files */
@@ -77,7 +78,7 @@ int stash_init(void);
 void stash_exit(void);
 struct stash *stash_open(void);
 void stash_close(struct stash *s);
-int stash_check_caller(const struct stash *s);
+int stash_check_caller(struct stash *s);
 int stash_lock(struct stash *s);
 int stash_seal(struct stash *s, u32 deadline_ms, u32 flags);
 void stash_release_kept_mm(struct stash *s);
