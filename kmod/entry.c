@@ -111,11 +111,10 @@ int stash_preserve_fd(struct stash *s, int fd, const char *name,
 		goto out_fput;
 	e->type = CPRSTASH_ENTRY_FILE;
 	e->kind = cprstash_classify(file);
-	if (e->kind == CPRSTASH_KIND_KVM_VM &&
-	    cprstash_kvm_mm(file) == current->mm) {
-		/* Ours to adopt after exec; pinned so the pointer stays unique. */
-		e->vm_mm = current->mm;
-		mmgrab(e->vm_mm);
+	if (e->kind == CPRSTASH_KIND_KVM_VM) {
+		ret = cprstash_kvm_preserve(e, file);
+		if (ret)
+			goto out_free;
 	}
 	strscpy(e->name, name, sizeof(e->name));
 	/* Report the kind before committing, so the commit cannot fail. */
@@ -136,9 +135,7 @@ int stash_preserve_fd(struct stash *s, int fd, const char *name,
 	if (!ret)
 		return 0;
 out_free:
-	if (e->vm_mm)
-		mmdrop(e->vm_mm);
-	kfree(e);
+	stash_entry_free(e);	/* without its file: not committed */
 out_fput:
 	fput(file);
 	return ret;

@@ -154,14 +154,35 @@ out:
 	return ret;
 }
 
+/*
+ * Xen emulation keeps guest pages through gfn_to_pfn caches (shared info,
+ * vcpu_info, time info, runstate) and runs a timer per vCPU.  KVM does not
+ * invalidate those caches when the mm's notifier is released: a VM kept
+ * across exec would go on writing, from the timer, into pages the old mm
+ * has freed.  The vCPU attributes may be set without KVM_XEN_HVM_CONFIG.
+ */
 static bool kvm_adopt_xen_configured(struct kvm *kvm)
 {
 #ifdef CONFIG_KVM_XEN
-	return kvm->arch.xen_hvm_config.msr || kvm->arch.xen_hvm_config.flags ||
-	       kvm->arch.xen.shinfo_cache.active;
-#else
-	return false;
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+
+	if (kvm->arch.xen_hvm_config.msr || kvm->arch.xen_hvm_config.flags ||
+	    READ_ONCE(kvm->arch.xen.shinfo_cache.active) ||
+	    !idr_is_empty(&kvm->arch.xen.evtchn_ports))
+		return true;
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		struct kvm_vcpu_xen *xen = &vcpu->arch.xen;
+
+		if (READ_ONCE(xen->vcpu_info_cache.active) ||
+		    READ_ONCE(xen->vcpu_time_info_cache.active) ||
+		    READ_ONCE(xen->runstate_cache.active) ||
+		    READ_ONCE(xen->runstate2_cache.active) ||
+		    READ_ONCE(xen->timer_virq) || READ_ONCE(xen->upcall_vector))
+			return true;
+	}
 #endif
+	return false;
 }
 
 /*
@@ -341,12 +362,29 @@ static int kvm_adopt_file(struct file *file, struct mm_struct *vm_mm)
 	return kvm ? kvm_adopt(kvm, vm_mm) : -EINVAL;
 }
 
-/* The mm a KVM VM file is bound to, if it is one: recorded at PRESERVE. */
-struct mm_struct *cprstash_kvm_mm(struct file *file)
+/*
+ * PRESERVE_FD of a KVM VM: a VM with Xen state is refused (it would write
+ * into freed pages once kept across exec); a VM bound to the caller's mm is
+ * recorded as adoptable.  kvm->lock keeps the Xen state still while we look.
+ */
+int cprstash_kvm_preserve(struct stash_entry *e, struct file *file)
 {
 	struct kvm *kvm = kvm_from_file(file);
+	int ret = 0;
 
-	return kvm ? READ_ONCE(kvm->mm) : NULL;
+	if (!kvm)
+		return 0;
+	if (mutex_lock_killable(&kvm->lock))
+		return -EINTR;
+	if (kvm_adopt_xen_configured(kvm))
+		ret = -EOPNOTSUPP;
+	mutex_unlock(&kvm->lock);
+	if (ret || READ_ONCE(kvm->mm) != current->mm)
+		return ret;
+	/* Ours to adopt after exec; pinned so the pointer stays unique. */
+	e->vm_mm = current->mm;
+	mmgrab(e->vm_mm);
+	return 0;
 }
 
 #else /* !CPRSTASH_ADOPT_SUPPORTED */
@@ -356,9 +394,9 @@ static int kvm_adopt_file(struct file *file, struct mm_struct *vm_mm)
 	return -EOPNOTSUPP;
 }
 
-struct mm_struct *cprstash_kvm_mm(struct file *file)
+int cprstash_kvm_preserve(struct stash_entry *e, struct file *file)
 {
-	return NULL;
+	return 0;
 }
 
 #endif

@@ -107,7 +107,7 @@ void stash_entries_free(struct list_head *entries);
 
 /* kvm_adopt.c */
 int stash_adopt_kvm(struct stash *s, const char *name);
-struct mm_struct *cprstash_kvm_mm(struct file *file);
+int cprstash_kvm_preserve(struct stash_entry *e, struct file *file);
 
 /* classify.c */
 u32 cprstash_classify(struct file *file);

@@ -9,6 +9,11 @@
  * itself.  The new image maps RAM at the same address, adopts the VM and
  * runs on: same registers, the interrupt delivered, the counter going on,
  * the pattern intact — and no vCPU state restored by hand.
+ *
+ * And what may not be adopted (Documentation/security.rst): guest RAM
+ * replaced by other memory at the old addresses, a VM whose old address
+ * space still runs it (a vfork child's), a VM with Xen state; while a
+ * ROM slot mapped from a read-only fd comes back like RAM.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -518,6 +523,24 @@ TEST(adopt_refused_until_guest_ram_is_mapped)
 
 	REQUIRE_ADOPT();
 	ASSERT_EQ(KSFT_PASS, run_exec_case(_metadata, &c));
+}
+
+/* KVM does not drop Xen's pfn caches at ->release: never kept across exec. */
+TEST(preserve_refused_for_xen_vm)
+{
+	struct kvm_xen_hvm_config xen = { .msr = 0x40000200 };
+	struct test_vm t;
+	int stash;
+
+	REQUIRE_ADOPT();
+	ASSERT_EQ(0, test_vm_create(&t));
+	if (ioctl(t.kvm, KVM_CHECK_EXTENSION, KVM_CAP_XEN_HVM) <= 0 ||
+	    ioctl(t.vm, KVM_XEN_HVM_CONFIG, &xen))
+		SKIP(return, "no KVM Xen emulation");
+	stash = cprstash_open(false);
+	ASSERT_LE(0, stash);
+	EXPECT_EQ(-EOPNOTSUPP, cprstash_preserve_fd(stash, t.vm, "vm", NULL));
+	EXPECT_EQ(0, cprstash_preserve_fd(stash, t.vcpu, "vcpu0", NULL));
 }
 
 static long slab_active_objects(const char *cache)
