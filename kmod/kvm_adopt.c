@@ -41,6 +41,8 @@
  *   VMs with Xen emulation configured (its workers kthread_use_mm(kvm->mm)).
  * - Every user memslot's HVA range must be mapped in the caller's mm
  *   (EFAULT otherwise), so the first fault after adoption finds memory.
+ * - The old mm must have no task left (EBUSY otherwise): a CLONE_VM child
+ *   must not take the VM from a parent that still runs it.
  *
  * Lock order (stash->lock, then KVM's own, Documentation/virt/kvm/locking.rst):
  *   stash->lock -> kvm->lock -> vcpu->mutex -> kvm->slots_lock -> mmap_lock
@@ -123,7 +125,10 @@ static bool kvm_adopt_range_mapped(struct mm_struct *mm, unsigned long start,
 	return true;
 }
 
-/* Memslots cannot change: every VM ioctl fails while kvm->mm is dead. */
+/*
+ * Memslots cannot change: every VM ioctl fails while kvm->mm is dead, and
+ * kvm_adopt_check() made sure no task is left in it.
+ */
 static int kvm_adopt_check_memslots(struct kvm *kvm, struct mm_struct *mm)
 {
 	struct kvm_memory_slot *slot;
@@ -213,9 +218,17 @@ static bool kvm_adopt_pmu_in_use(struct kvm *kvm)
  * @vm_mm is the mm the VM had when its owner preserved it: only a VM that
  * belonged to this stash's owner before exec may be adopted.  A VM fd
  * received from another process, dead or alive, stays useless.
+ *
+ * That mm must also be dead but for the reference the stash keeps (@kept,
+ * CPRSTASH_SEAL_KEEP_MM): a vfork() or CLONE_VM child that preserved the
+ * VM and exec'd shares it with a parent that still runs the VM, and the
+ * parent's ioctls that take only slots_lock (KVM_SET_USER_MEMORY_REGION)
+ * would race with the memslot check.  With no task left in the old mm no
+ * ioctl can pass KVM's kvm->mm check, and mm_users never rises again:
+ * nobody can reach a kept mm but the stash.
  */
 static int kvm_adopt_check(struct kvm *kvm, struct mm_struct *mm,
-			   struct mm_struct *vm_mm)
+			   struct mm_struct *vm_mm, struct mm_struct *kept)
 {
 	if (kvm->vm_dead)
 		return -EIO;
@@ -223,6 +236,8 @@ static int kvm_adopt_check(struct kvm *kvm, struct mm_struct *mm,
 		return -EALREADY;
 	if (kvm->mm != vm_mm)
 		return -EPERM;
+	if (atomic_read(&vm_mm->mm_users) > (vm_mm == kept ? 1 : 0))
+		return -EBUSY;
 	if (kvm_adopt_pmu_in_use(kvm))
 		return -EOPNOTSUPP;
 	if (kvm_adopt_xen_configured(kvm))
@@ -334,7 +349,8 @@ static void kvm_adopt_forget_vcpu_pids(struct kvm *kvm)
 	stash_queue_rcu_work(&old->rwork);
 }
 
-static int kvm_adopt(struct kvm *kvm, struct mm_struct *vm_mm)
+static int kvm_adopt(struct kvm *kvm, struct mm_struct *vm_mm,
+		     struct mm_struct *kept)
 {
 	struct mm_struct *mm = current->mm;
 	int ret;
@@ -344,7 +360,7 @@ static int kvm_adopt(struct kvm *kvm, struct mm_struct *vm_mm)
 	ret = kvm_adopt_lock_vcpus(kvm);
 	if (ret)
 		goto out_unlock;
-	ret = kvm_adopt_check(kvm, mm, vm_mm);
+	ret = kvm_adopt_check(kvm, mm, vm_mm, kept);
 	if (!ret)
 		ret = kvm_adopt_swap_mm(kvm, mm);
 	if (!ret)
@@ -355,11 +371,12 @@ out_unlock:
 	return ret;
 }
 
-static int kvm_adopt_file(struct file *file, struct mm_struct *vm_mm)
+static int kvm_adopt_file(struct file *file, struct mm_struct *vm_mm,
+			  struct mm_struct *kept)
 {
 	struct kvm *kvm = kvm_from_file(file);
 
-	return kvm ? kvm_adopt(kvm, vm_mm) : -EINVAL;
+	return kvm ? kvm_adopt(kvm, vm_mm, kept) : -EINVAL;
 }
 
 /*
@@ -389,7 +406,8 @@ int cprstash_kvm_preserve(struct stash_entry *e, struct file *file)
 
 #else /* !CPRSTASH_ADOPT_SUPPORTED */
 
-static int kvm_adopt_file(struct file *file, struct mm_struct *vm_mm)
+static int kvm_adopt_file(struct file *file, struct mm_struct *vm_mm,
+			  struct mm_struct *kept)
 {
 	return -EOPNOTSUPP;
 }
@@ -420,7 +438,7 @@ int stash_adopt_kvm(struct stash *s, const char *name)
 		 e->kind != CPRSTASH_KIND_KVM_VM)
 		ret = -EINVAL;
 	else
-		ret = kvm_adopt_file(e->file, e->vm_mm);
+		ret = kvm_adopt_file(e->file, e->vm_mm, s->kept_mm);
 	if (!ret && e->vm_mm == s->kept_mm)
 		stash_release_kept_mm(s);
 	mutex_unlock(&s->lock);

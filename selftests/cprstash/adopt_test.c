@@ -403,6 +403,21 @@ static int stage_adopt_unmapped(void)
 	return KSFT_PASS;
 }
 
+/* A vfork child's new image: the parent's mm still runs the VM. */
+static int stage_adopt_clone_vm(void)
+{
+	struct adopt_record rec;
+	struct test_vm t;
+	int stash = stage_open_stash();
+	int ret;
+
+	ret = recover_vm(stash, &t, &rec, true);
+	STAGE_CHECK(ret == -EBUSY,
+		    "ADOPT_KVM of a VM its old mm still runs: %s, expected EBUSY",
+		    strerror(-ret));
+	return KSFT_PASS;
+}
+
 /* Many exec -> adopt -> run generations of one VM: nothing may pile up. */
 static int stage_adopt_cycle(void)
 {
@@ -523,6 +538,51 @@ TEST(adopt_refused_until_guest_ram_is_mapped)
 
 	REQUIRE_ADOPT();
 	ASSERT_EQ(KSFT_PASS, run_exec_case(_metadata, &c));
+}
+
+/*
+ * The VM's creator vfork()s; the child preserves the VM (same mm, so it
+ * is the child's to preserve) and execs.  Its new image must not take the
+ * VM from the parent, which then still runs its guest.
+ */
+static int vfork_and_exec(struct __test_metadata *_metadata)
+{
+	struct adopt_record rec;
+	struct test_vm t;
+	int status;
+	pid_t pid;
+
+	start_vm(_metadata, &t, &rec);
+	rec.cycle = exec_case->cycle;
+	pid = vfork();
+	if (pid == 0)
+		stash_and_exec(&t, &rec, "adopt_clone_vm");	/* no return */
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == KSFT_PASS);
+	EXPECT_EQ(rec.counter + 1, vcpu_run_to_report(&t))
+		TH_LOG("the parent's VM no longer runs");
+	return _metadata->exit_code ? KSFT_FAIL : KSFT_PASS;
+}
+
+TEST(adopt_refused_while_vfork_parent_runs)
+{
+	static const struct exec_case c = { .stage = "adopt_clone_vm" };
+
+	REQUIRE_ADOPT();
+	exec_case = &c;
+	ASSERT_EQ(KSFT_PASS, in_child(vfork_and_exec, _metadata));
+}
+
+/* The child sealed with KEEP_MM: the stash's own reference is not enough. */
+TEST(adopt_refused_while_vfork_parent_runs_kept_mm)
+{
+	static const struct exec_case c = { .stage = "adopt_clone_vm",
+					    .cycle = 1 };
+
+	REQUIRE_ADOPT();
+	exec_case = &c;
+	ASSERT_EQ(KSFT_PASS, in_child(vfork_and_exec, _metadata));
 }
 
 /* KVM does not drop Xen's pfn caches at ->release: never kept across exec. */
@@ -765,6 +825,8 @@ int main(int argc, char **argv)
 			return stage_adopt_unmapped();
 		if (!strcmp(argv[2], "adopt_cycle"))
 			return stage_adopt_cycle();
+		if (!strcmp(argv[2], "adopt_clone_vm"))
+			return stage_adopt_clone_vm();
 		return KSFT_FAIL;
 	}
 	return test_harness_run(argc, argv);
