@@ -55,6 +55,7 @@ struct stash_entry *stash_entry_find(struct stash *s, const char *name)
 
 static void stash_entry_free(struct stash_entry *e)
 {
+	cprstash_kvm_slots_free(e->kvm_slots);
 	if (e->vm_mm)
 		mmdrop(e->vm_mm);
 	if (e->file)

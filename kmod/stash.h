@@ -20,6 +20,7 @@
 #include <linux/workqueue.h>
 #include <linux/cprstash.h>
 
+struct cprstash_kvm_slots;
 struct file;
 struct pid;
 struct seq_file;
@@ -67,6 +68,7 @@ struct stash_entry {
 	struct file *file;
 	u32 kind;
 	struct mm_struct *vm_mm;	/* KVM VMs: the owner's mm at PRESERVE */
+	struct cprstash_kvm_slots *kvm_slots;	/* and its memory then */
 	/* CPRSTASH_ENTRY_RECORD */
 	void *data;
 	u32 len;
@@ -108,6 +110,7 @@ void stash_entries_free(struct list_head *entries);
 /* kvm_adopt.c */
 int stash_adopt_kvm(struct stash *s, const char *name);
 int cprstash_kvm_preserve(struct stash_entry *e, struct file *file);
+void cprstash_kvm_slots_free(struct cprstash_kvm_slots *slots);
 
 /* classify.c */
 u32 cprstash_classify(struct file *file);

@@ -41,6 +41,9 @@
 #define GUEST_IRQ_VECTOR	0x80
 #define GUEST_IO_PORT		0x10
 #define IRQ_MARKER		0xbeef
+#define GUEST_ROM		0x200000	/* just above RAM */
+#define GUEST_ROM_SIZE		(64u << 10)
+#define ROM_SEED		0x7e57
 
 /* What the pre-exec image tells the post-exec one, as a stash record. */
 struct adopt_record {
@@ -51,12 +54,13 @@ struct adopt_record {
 	uint32_t cycles;
 	uint32_t expect_irq;
 	int32_t vm_fd;		/* names the VM's KVM debugfs directory */
+	uint64_t rom_hva;	/* 0: no ROM slot */
 	struct kvm_regs regs;
 };
 
 struct test_vm {
-	int kvm, vm, vcpu, memfd;
-	uint8_t *ram;
+	int kvm, vm, vcpu, memfd, rom;
+	uint8_t *ram, *rom_map;
 	struct kvm_run *run;
 	size_t run_size;
 };
@@ -107,6 +111,16 @@ static size_t guest_pattern_errors(const uint8_t *ram, uint64_t seed)
 	for (size_t i = 0; i < (GUEST_RAM_SIZE - GUEST_PATTERN) / 8; i++)
 		bad += p[i] != pattern_at(seed, i);
 	return bad;
+}
+
+static void guest_fill_pattern_at(int fd, uint64_t seed)
+{
+	uint64_t p[GUEST_ROM_SIZE / 8];
+
+	for (size_t i = 0; i < ARRAY_SIZE(p); i++)
+		p[i] = pattern_at(seed, i);
+	if (pwrite(fd, p, sizeof(p), 0) != sizeof(p))
+		abort();
 }
 
 static uint32_t guest_read32(const struct test_vm *t, uint64_t gpa)
@@ -225,9 +239,42 @@ static int vcpu_queue_irq(struct test_vm *t)
 	return ioctl(t->vcpu, KVM_SET_VCPU_EVENTS, &events);
 }
 
+/*
+ * A KVM_MEM_READONLY slot mapped MAP_SHARED from a read-only fd, as a VMM
+ * maps firmware: the mapping has VM_MAYSHARE but not VM_SHARED.
+ */
+static int test_vm_add_rom(struct test_vm *t)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = 1,
+		.flags = KVM_MEM_READONLY,
+		.guest_phys_addr = GUEST_ROM,
+		.memory_size = GUEST_ROM_SIZE,
+	};
+	char path[64];
+	int rw = memfd_create("adopt-guest-rom", MFD_CLOEXEC);
+
+	if (rw < 0 || ftruncate(rw, GUEST_ROM_SIZE))
+		return -1;
+	guest_fill_pattern_at(rw, ROM_SEED);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", rw);
+	t->rom = open(path, O_RDONLY | O_CLOEXEC);
+	close(rw);
+	if (t->rom < 0)
+		return -1;
+	t->rom_map = mmap(NULL, GUEST_ROM_SIZE, PROT_READ, MAP_SHARED, t->rom, 0);
+	if (t->rom_map == MAP_FAILED)
+		return -1;
+	region.userspace_addr = (uintptr_t)t->rom_map;
+	return ioctl(t->vm, KVM_SET_USER_MEMORY_REGION, &region);
+}
+
 static int stash_vm(int stash, struct test_vm *t, const struct adopt_record *rec)
 {
 	int ret = cprstash_preserve_fd(stash, t->vm, "vm", NULL);
+
+	if (!ret && rec->rom_hva)
+		ret = cprstash_preserve_fd(stash, t->rom, "rom", NULL);
 
 	if (!ret)
 		ret = cprstash_preserve_fd(stash, t->vcpu, "vcpu0", NULL);
@@ -302,6 +349,15 @@ static int recover_vm(int stash, struct test_vm *t, struct adopt_record *rec,
 	if (map_ram)
 		STAGE_CHECK(!map_ram_at(t, rec->ram_hva), "mmap at %#llx: %s",
 			    (unsigned long long)rec->ram_hva, strerror(errno));
+	if (rec->rom_hva) {
+		t->rom = cprstash_retrieve_fd(stash, "rom", 0, NULL);
+		STAGE_CHECK(t->rom >= 0, "retrieve rom");
+		t->rom_map = mmap((void *)(uintptr_t)rec->rom_hva,
+				  GUEST_ROM_SIZE, PROT_READ,
+				  MAP_SHARED | MAP_FIXED_NOREPLACE, t->rom, 0);
+		STAGE_CHECK(t->rom_map == (void *)(uintptr_t)rec->rom_hva,
+			    "mmap rom: %s", strerror(errno));
+	}
 	STAGE_CHECK(!vcpu_map_run(t), "mmap kvm_run: %s", strerror(errno));
 	return adopt(stash);
 }
@@ -403,6 +459,36 @@ static int stage_adopt_unmapped(void)
 	return KSFT_PASS;
 }
 
+/*
+ * MAP_SHARED|MAP_ANONYMOUS memory at the old addresses is a shared mapping
+ * too, of zeroes: EFAULT, and the guest's own memfd then adopts.
+ */
+static int stage_adopt_anon_shared(void)
+{
+	struct adopt_record rec;
+	struct test_vm t;
+	int stash = stage_open_stash();
+	void *p;
+	int ret;
+
+	STAGE_CHECK(!read_record(stash, &rec), "record");
+	p = mmap((void *)(uintptr_t)rec.ram_hva, GUEST_RAM_SIZE,
+		 PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	STAGE_CHECK(p == (void *)(uintptr_t)rec.ram_hva, "mmap: %s",
+		    strerror(errno));
+	ret = recover_vm(stash, &t, &rec, false);
+	STAGE_CHECK(ret == -EFAULT,
+		    "ADOPT_KVM over anonymous shared memory: %s, expected EFAULT",
+		    strerror(-ret));
+	STAGE_CHECK(!munmap(p, GUEST_RAM_SIZE), "munmap");
+	STAGE_CHECK(!map_ram_at(&t, rec.ram_hva), "mmap: %s", strerror(errno));
+	ret = adopt(stash);
+	STAGE_CHECK(!ret, "ADOPT_KVM with the guest's RAM: %s", strerror(-ret));
+	check_adopted_guest(&t, &rec);
+	return KSFT_PASS;
+}
+
 /* A vfork child's new image: the parent's mm still runs the VM. */
 static int stage_adopt_clone_vm(void)
 {
@@ -489,6 +575,7 @@ struct exec_case {
 	uint32_t cycle;		/* odd: sealed with CPRSTASH_SEAL_KEEP_MM */
 	uint32_t cycles;
 	bool queue_irq;
+	bool rom;		/* with a ROM slot from a read-only fd */
 };
 
 static const struct exec_case *exec_case;
@@ -499,6 +586,10 @@ static int start_and_exec(struct __test_metadata *_metadata)
 	struct test_vm t;
 
 	start_vm(_metadata, &t, &rec);
+	if (exec_case->rom) {
+		ASSERT_EQ(0, test_vm_add_rom(&t));
+		rec.rom_hva = (uintptr_t)t.rom_map;
+	}
 	if (exec_case->queue_irq) {
 		EXPECT_EQ(0, vcpu_queue_irq(&t));
 		rec.expect_irq = 1;
@@ -535,6 +626,23 @@ TEST(adopt_after_exec_from_kept_mm)
 TEST(adopt_refused_until_guest_ram_is_mapped)
 {
 	static const struct exec_case c = { .stage = "adopt_unmapped" };
+
+	REQUIRE_ADOPT();
+	ASSERT_EQ(KSFT_PASS, run_exec_case(_metadata, &c));
+}
+
+/* PRESERVE recorded the ROM's backing with VM_MAYSHARE, not VM_SHARED. */
+TEST(adopt_with_rom_slot_mapped_from_read_only_fd)
+{
+	static const struct exec_case c = { .stage = "adopt", .rom = true };
+
+	REQUIRE_ADOPT();
+	ASSERT_EQ(KSFT_PASS, run_exec_case(_metadata, &c));
+}
+
+TEST(adopt_refused_for_anonymous_shared_memory)
+{
+	static const struct exec_case c = { .stage = "adopt_anon_shared" };
 
 	REQUIRE_ADOPT();
 	ASSERT_EQ(KSFT_PASS, run_exec_case(_metadata, &c));
@@ -825,6 +933,8 @@ int main(int argc, char **argv)
 			return stage_adopt_unmapped();
 		if (!strcmp(argv[2], "adopt_cycle"))
 			return stage_adopt_cycle();
+		if (!strcmp(argv[2], "adopt_anon_shared"))
+			return stage_adopt_anon_shared();
 		if (!strcmp(argv[2], "adopt_clone_vm"))
 			return stage_adopt_clone_vm();
 		return KSFT_FAIL;
