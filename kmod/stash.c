@@ -26,9 +26,12 @@
  * Credentials.  A stash belongs to its creator's credentials as well as to
  * its thread group (stash_cred_same()).  When an exec changed them, the new
  * image must not see what the old one left, and nobody else will ever use
- * it: its first contact with the stash (open(), any command, read, seek)
- * destroys it.  Until that contact it is no more reachable than before,
- * and it still dies with the owner or at its deadline.
+ * it: it is destroyed at the exec, from a probe on the sched_process_exec
+ * tracepoint, which runs where it may not sleep and only queues exit_work.
+ * Should the tracepoint be missing, the new image's first contact with the
+ * stash (open(), any command, read, seek) destroys it; it is unreachable
+ * until then.  The probe finds stashes without stash_list_lock: the list is
+ * RCU-protected and stashes are freed after a grace period.
  * A stash leaves service in two steps: under stash->lock it becomes DEAD
  * and gives up its entries (stash_unlink()), then under stash_list_lock it
  * leaves the list (stash_unlist()).  Lookups skip DEAD stashes, and open()
@@ -46,6 +49,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <linux/tracepoint.h>
 
 #include "stash.h"
 
@@ -74,7 +78,7 @@ static void stash_release(struct kref *ref)
 	put_pid(s->owner);
 	put_cred(s->cred);
 	mutex_destroy(&s->lock);
-	kfree(s);
+	kfree_rcu(s, rcu);	/* the exec probe may be looking at it */
 	/*
 	 * Last: this may run in a work item of stash_wq, and module exit
 	 * destroys stash_wq, which waits for that item to return.
@@ -139,7 +143,7 @@ static void stash_bury(struct stash *s, struct list_head *doomed,
 		       const char *why)
 {
 	mutex_lock(&stash_list_lock);
-	list_del_init(&s->node);
+	list_del_rcu(&s->node);
 	nr_stashes--;
 	mutex_unlock(&stash_list_lock);
 
@@ -193,11 +197,21 @@ static void stash_expire_work(struct work_struct *work)
 	stash_put(s);
 }
 
+/* For stash_kill(): a stash nobody may use any more. */
+static bool stash_unwanted(struct stash *s)
+{
+	return false;
+}
+
+/* Also queued by stash_exec_probe(), after an exec changed the credentials. */
 static void stash_exit_work(struct work_struct *work)
 {
 	struct stash *s = container_of(work, struct stash, exit_work);
 
-	stash_kill(s, stash_owner_alive, "owner exited");
+	if (READ_ONCE(s->exec_doomed))
+		stash_kill(s, stash_unwanted, "credentials changed");
+	else
+		stash_kill(s, stash_owner_alive, "owner exited");
 	stash_put(s);
 }
 
@@ -257,7 +271,7 @@ static struct stash *stash_create(struct pid *tgid)
 	init_waitqueue_func_entry(&s->exit_wait, stash_owner_woke);
 	__module_get(THIS_MODULE);
 
-	list_add(&s->node, &stash_list);
+	list_add_rcu(&s->node, &stash_list);
 	nr_stashes++;
 
 	add_wait_queue(&tgid->wait_pidfd, &s->exit_wait);
@@ -279,12 +293,6 @@ static int stash_add_fd(struct stash *s)
 	s->nr_fds++;
 	mutex_unlock(&s->lock);
 	return 0;
-}
-
-/* For stash_kill(): a stash nobody may use any more. */
-static bool stash_unwanted(struct stash *s)
-{
-	return false;
 }
 
 static bool stash_groups_same(const struct group_info *a,
@@ -344,12 +352,66 @@ static int stash_cred_check(struct stash *s)
 {
 	u64 exec_id = current->self_exec_id;
 
+	if (READ_ONCE(s->exec_doomed))
+		return -ESTALE;
 	if (stash_cred_same(s->cred, current_cred())) {
 		if (READ_ONCE(s->exec_id) != exec_id)
 			WRITE_ONCE(s->exec_id, exec_id);
 		return 0;
 	}
 	return READ_ONCE(s->exec_id) == exec_id ? -EPERM : -ESTALE;
+}
+
+/*
+ * sched_process_exec: @p is current, its new credentials committed.  No
+ * sleeping here, so the stash is only marked and its exit_work queued; the
+ * work item kills it.  The reference is taken only if the stash still has
+ * one: it may be on its way out, and RCU keeps its memory meanwhile.
+ */
+static void stash_exec_probe(void *data, struct task_struct *p, pid_t old_pid,
+			     struct linux_binprm *bprm)
+{
+	struct pid *tgid = task_tgid(p);
+	struct stash *s;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(s, &stash_list, node) {
+		if (s->owner != tgid || READ_ONCE(s->state) == STASH_DEAD ||
+		    stash_cred_same(s->cred, current_cred()) ||
+		    !kref_get_unless_zero(&s->ref))
+			continue;
+		WRITE_ONCE(s->exec_doomed, true);
+		if (!queue_work(stash_wq, &s->exit_work))
+			stash_put(s);
+	}
+	rcu_read_unlock();
+}
+
+static struct tracepoint *stash_exec_tp;
+
+static void stash_find_exec_tp(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "sched_process_exec"))
+		stash_exec_tp = tp;
+}
+
+/* Without the tracepoint, first contact after the exec still destroys. */
+static void stash_exec_hook_init(void)
+{
+	for_each_kernel_tracepoint(stash_find_exec_tp, NULL);
+	if (stash_exec_tp &&
+	    tracepoint_probe_register(stash_exec_tp, stash_exec_probe, NULL))
+		stash_exec_tp = NULL;
+	if (!stash_exec_tp)
+		pr_warn("no sched_process_exec tracepoint: a stash whose owner's exec changed its credentials dies at first use\n");
+}
+
+static void stash_exec_hook_exit(void)
+{
+	if (!stash_exec_tp)
+		return;
+	tracepoint_probe_unregister(stash_exec_tp, stash_exec_probe, NULL);
+	tracepoint_synchronize_unregister();
 }
 
 /* open(): the caller's stash, created on first use, with a reference. */
@@ -557,7 +619,10 @@ void stash_queue_rcu_work(struct rcu_work *rwork)
 int stash_init(void)
 {
 	stash_wq = alloc_workqueue("cprstash", WQ_UNBOUND, 0);
-	return stash_wq ? 0 : -ENOMEM;
+	if (!stash_wq)
+		return -ENOMEM;
+	stash_exec_hook_init();
+	return 0;
 }
 
 /*
@@ -567,6 +632,7 @@ int stash_init(void)
  */
 void stash_exit(void)
 {
+	stash_exec_hook_exit();
 	rcu_barrier();
 	destroy_workqueue(stash_wq);
 }

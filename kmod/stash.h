@@ -39,10 +39,12 @@ enum stash_state {
 struct stash {
 	struct list_head node;		/* stash_list, under stash_list_lock */
 	struct kref ref;
+	struct rcu_head rcu;		/* freed after a grace period */
 
 	struct pid *owner;		/* thread group; fixed at creation */
 	const struct cred *cred;	/* creator's; fixed at creation */
 	u64 exec_id;			/* self_exec_id of the image last let in */
+	bool exec_doomed;		/* an exec changed the credentials */
 
 	struct mutex lock;		/* protects everything below */
 	unsigned int nr_fds;		/* open /dev/cprstash files */

@@ -5,10 +5,10 @@
  *
  * Credentials: an image exec'd from a setgid binary, from a binary with
  * file capabilities, or from a setuid-root binary run by another user,
- * finds no stash of the image before it: open() gives it a new, empty one,
- * the old stash's fd inherited across the exec finds nothing (ENOENT), and
- * the old stash is destroyed at that first contact (a pipe it held is
- * released at once, not at the deadline).  Documentation/security.rst.
+ * finds no stash of the image before it: the old stash is destroyed at the
+ * exec (a pipe it held is released before the new image touches anything,
+ * not at the deadline), its fd inherited across the exec finds nothing
+ * (ENOENT) and open() gives a new, empty stash.  Documentation/security.rst.
  *
  * Receive hooks: RETRIEVE_FD goes through security_file_receive(), as
  * SCM_RIGHTS and pidfd_getfd() do; a kprobe's hit count shows it.
@@ -181,7 +181,13 @@ static int priv_post_exec(int argc, char **argv)
 		    "the exec raised nothing: uid %d euid %d gid %d egid %d",
 		    getuid(), geteuid(), getgid(), getegid());
 
-	/* The new image's first contact: a stash of its own, empty. */
+	/* Destroyed at the exec: before this image has touched it. */
+	TEST_ASSERT(wait_eof(canary, LIVENESS_MS),
+		    "the old stash still holds its files after the exec");
+	TEST_ASSERT_ERRNO(ENOENT, __stash_info(old, &info),
+			  "LIST through the old stash's inherited fd");
+
+	/* A stash of its own, empty. */
 	stash = open(argv[2], O_RDWR | O_CLOEXEC);
 	TEST_ASSERT(stash >= 0, "open(%s) after the exec: %s", argv[2],
 		    errno_name(errno));
@@ -194,12 +200,6 @@ static int priv_post_exec(int argc, char **argv)
 	TEST_ASSERT_ERRNO(ENOENT, __stash_retrieve(stash, CANARY, 0, NULL,
 						   NULL),
 			  "RETRIEVE_FD of the old image's file");
-
-	/* The old stash is gone now, not at its deadline. */
-	TEST_ASSERT(wait_eof(canary, LIVENESS_MS),
-		    "the old stash still holds its files after first contact");
-	TEST_ASSERT_ERRNO(ENOENT, __stash_info(old, &info),
-			  "LIST through the old stash's inherited fd");
 	close(stash);
 	return 0;
 }
