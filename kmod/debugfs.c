@@ -33,7 +33,7 @@ static void stash_show_one(struct stash *s, void *arg)
 	struct seq_file *m = arg;
 
 	seq_printf(m, "%-8d %-6u %-7s %-7u %-5u %-7u %-12llu %u\n",
-		   pid_nr(s->owner), from_kuid(&init_user_ns, s->euid),
+		   pid_nr(s->owner), from_kuid(&init_user_ns, s->cred->euid),
 		   stash_state_name(READ_ONCE(s->state)),
 		   nr_files + nr_records, nr_files, nr_records,
 		   READ_ONCE(s->record_bytes), stash_deadline_left_ms(s));

@@ -55,6 +55,7 @@ struct stash_entry *stash_entry_find(struct stash *s, const char *name)
 
 static void stash_entry_free(struct stash_entry *e)
 {
+	cprstash_kvm_slots_free(e->kvm_slots);
 	if (e->vm_mm)
 		mmdrop(e->vm_mm);
 	if (e->file)
@@ -111,11 +112,10 @@ int stash_preserve_fd(struct stash *s, int fd, const char *name,
 		goto out_fput;
 	e->type = CPRSTASH_ENTRY_FILE;
 	e->kind = cprstash_classify(file);
-	if (e->kind == CPRSTASH_KIND_KVM_VM &&
-	    cprstash_kvm_mm(file) == current->mm) {
-		/* Ours to adopt after exec; pinned so the pointer stays unique. */
-		e->vm_mm = current->mm;
-		mmgrab(e->vm_mm);
+	if (e->kind == CPRSTASH_KIND_KVM_VM) {
+		ret = cprstash_kvm_preserve(e, file);
+		if (ret)
+			goto out_free;
 	}
 	strscpy(e->name, name, sizeof(e->name));
 	/* Report the kind before committing, so the commit cannot fail. */
@@ -136,9 +136,7 @@ int stash_preserve_fd(struct stash *s, int fd, const char *name,
 	if (!ret)
 		return 0;
 out_free:
-	if (e->vm_mm)
-		mmdrop(e->vm_mm);
-	kfree(e);
+	stash_entry_free(e);	/* without its file: not committed */
 out_fput:
 	fput(file);
 	return ret;
@@ -223,6 +221,11 @@ static struct file *stash_get_file(struct stash *s, const char *name,
 /*
  * The entry stays: the stash keeps its reference until FINISH, so a new
  * image that fails before it resumes the guest can still hand it all back.
+ *
+ * receive_fd() is how SCM_RIGHTS and pidfd_getfd() hand out a file: the
+ * LSMs' file_receive hook may refuse it, and a socket is charged to the
+ * receiver's cgroup.  It also reports the fd before installing it: an
+ * installed fd cannot be taken back, so the kind is reported first.
  */
 int stash_retrieve_fd(struct stash *s, const char *name, u32 flags,
 		      struct cprstash_retrieve_fd __user *uarg)
@@ -235,25 +238,23 @@ int stash_retrieve_fd(struct stash *s, const char *name, u32 flags,
 	file = stash_get_file(s, name, &kind);
 	if (IS_ERR(file))
 		return PTR_ERR(file);
-	fd = get_unused_fd_flags(flags & CPRSTASH_RETRIEVE_NO_CLOEXEC ?
-				 0 : O_CLOEXEC);
+	if (put_user(kind, &uarg->kind)) {
+		fput(file);
+		return -EFAULT;
+	}
+	fd = receive_fd(file, &uarg->fd, flags & CPRSTASH_RETRIEVE_NO_CLOEXEC ?
+			0 : O_CLOEXEC);
 	if (fd < 0) {
 		fput(file);
 		return fd;
 	}
-	/* Report before installing: an installed fd cannot be taken back. */
-	if (put_user(fd, &uarg->fd) || put_user(kind, &uarg->kind)) {
-		put_unused_fd(fd);
-		fput(file);
-		return -EFAULT;
-	}
-	fd_install(fd, file);
 
 	mutex_lock(&s->lock);
 	e = stash_entry_find(s, name);
 	if (e && e->file == file)
 		e->flags |= CPRSTASH_ENTRY_RETRIEVED;
 	mutex_unlock(&s->lock);
+	fput(file);		/* receive_fd() took the fd table's own */
 	return 0;
 }
 

@@ -39,8 +39,11 @@
  *   the old mm and kvm_arch_destroy_vm() unmaps them in current->mm when it
  *   equals kvm->mm: VMs that have them are refused (EOPNOTSUPP), as are
  *   VMs with Xen emulation configured (its workers kthread_use_mm(kvm->mm)).
- * - Every user memslot's HVA range must be mapped in the caller's mm
- *   (EFAULT otherwise), so the first fault after adoption finds memory.
+ * - Every user memslot's HVA range must be mapped in the caller's mm by the
+ *   same file, at the same offset, as at PRESERVE_FD (EFAULT otherwise), so
+ *   that the first fault after adoption finds the guest's own memory.
+ * - The old mm must have no task left (EBUSY otherwise): a CLONE_VM child
+ *   must not take the VM from a parent that still runs it.
  *
  * Lock order (stash->lock, then KVM's own, Documentation/virt/kvm/locking.rst):
  *   stash->lock -> kvm->lock -> vcpu->mutex -> kvm->slots_lock -> mmap_lock
@@ -100,49 +103,174 @@ static int kvm_adopt_lock_vcpus(struct kvm *kvm)
 }
 
 /*
- * Guest RAM must come back as it was: one shared file mapping, contiguous
- * in the file.  An anonymous or private mapping would silently give the
- * guest zero or copied pages instead of its memory.
+ * What each user memslot's memory was at PRESERVE_FD, so that ADOPT_KVM can
+ * demand exactly that memory at the same addresses.
  */
-static bool kvm_adopt_range_mapped(struct mm_struct *mm, unsigned long start,
-				   unsigned long end)
+struct kvm_adopt_slot {
+	struct file *file;	/* NULL: not one shared file mapping */
+	pgoff_t pgoff;		/* of the slot's first page in @file */
+	unsigned long hva;
+	unsigned long npages;
+	int as_id;
+	int id;
+};
+
+struct cprstash_kvm_slots {
+	unsigned int nr;
+	struct kvm_adopt_slot slot[];
+};
+
+/*
+ * The file whose pages back [@start, @start + @npages pages) in @mm, and
+ * the offset of the first, if one shared mapping of one file, contiguous in
+ * it, covers the range; NULL otherwise.  VM_MAYSHARE, not VM_SHARED: a
+ * shared mapping of a read-only fd (a ROM slot) has only the former.  The
+ * file is compared by inode: the new image may map it from another open.
+ */
+static struct file *kvm_adopt_backing(struct mm_struct *mm, unsigned long start,
+				      unsigned long npages, pgoff_t *pgoff)
 {
+	unsigned long end = start + (npages << PAGE_SHIFT);
 	struct vm_area_struct *vma, *prev = NULL;
 
+	mmap_assert_locked(mm);
 	while (start < end) {
 		vma = vma_lookup(mm, start);
-		if (!vma || !vma->vm_file || !(vma->vm_flags & VM_SHARED))
-			return false;
-		if (prev && (vma->vm_file != prev->vm_file ||
-			     vma->vm_pgoff != prev->vm_pgoff +
-			     vma_pages(prev)))
-			return false;
+		if (!vma || !vma->vm_file || !(vma->vm_flags & VM_MAYSHARE))
+			return NULL;
+		if (!prev)
+			*pgoff = vma->vm_pgoff +
+				 ((start - vma->vm_start) >> PAGE_SHIFT);
+		else if (file_inode(vma->vm_file) != file_inode(prev->vm_file) ||
+			 vma->vm_pgoff != prev->vm_pgoff + vma_pages(prev))
+			return NULL;
 		prev = vma;
 		start = vma->vm_end;
 	}
-	return true;
+	return prev ? prev->vm_file : NULL;
 }
 
-/* Memslots cannot change: every VM ioctl fails while kvm->mm is dead. */
-static int kvm_adopt_check_memslots(struct kvm *kvm, struct mm_struct *mm)
+static unsigned int kvm_adopt_nr_slots(struct kvm *kvm)
 {
 	struct kvm_memory_slot *slot;
-	struct kvm_memslots *slots;
+	unsigned int nr = 0;
+	int as_id, bkt;
+
+	lockdep_assert_held(&kvm->slots_lock);
+	for (as_id = 0; as_id < kvm_arch_nr_memslot_as_ids(kvm); as_id++)
+		kvm_for_each_memslot(slot, bkt, __kvm_memslots(kvm, as_id))
+			nr++;
+	return nr;
+}
+
+void cprstash_kvm_slots_free(struct cprstash_kvm_slots *slots)
+{
+	unsigned int i;
+
+	if (!slots)
+		return;
+	for (i = 0; i < slots->nr; i++)
+		if (slots->slot[i].file)
+			fput(slots->slot[i].file);
+	kvfree(slots);
+}
+
+/* At PRESERVE_FD, in the mm the VM is bound to. */
+static struct cprstash_kvm_slots *kvm_adopt_record_slots(struct kvm *kvm,
+							 struct mm_struct *mm)
+{
+	struct cprstash_kvm_slots *slots;
+	struct kvm_memory_slot *slot;
+	struct kvm_adopt_slot *rec;
+	struct file *file;
+	int as_id, bkt;
+
+	mutex_lock(&kvm->slots_lock);
+	slots = kvzalloc(struct_size(slots, slot, kvm_adopt_nr_slots(kvm)),
+			 GFP_KERNEL_ACCOUNT);
+	if (!slots)
+		goto out;
+	mmap_read_lock(mm);
+	for (as_id = 0; as_id < kvm_arch_nr_memslot_as_ids(kvm); as_id++) {
+		kvm_for_each_memslot(slot, bkt, __kvm_memslots(kvm, as_id)) {
+			rec = &slots->slot[slots->nr++];
+			rec->as_id = as_id;
+			rec->id = slot->id;
+			rec->hva = slot->userspace_addr;
+			rec->npages = slot->npages;
+			file = kvm_adopt_backing(mm, rec->hva, rec->npages,
+						 &rec->pgoff);
+			if (file)
+				rec->file = get_file(file);
+		}
+	}
+	mmap_read_unlock(mm);
+out:
+	mutex_unlock(&kvm->slots_lock);
+	return slots;
+}
+
+static const struct kvm_adopt_slot *
+kvm_adopt_find_slot(const struct cprstash_kvm_slots *slots, int as_id,
+		    const struct kvm_memory_slot *slot)
+{
+	unsigned int i;
+
+	for (i = 0; i < slots->nr; i++) {
+		const struct kvm_adopt_slot *rec = &slots->slot[i];
+
+		if (rec->as_id == as_id && rec->id == slot->id &&
+		    rec->hva == slot->userspace_addr &&
+		    rec->npages == slot->npages)
+			return rec;
+	}
+	return NULL;
+}
+
+/*
+ * Guest RAM must come back as it was at PRESERVE_FD: the same pages of the
+ * same file at the same addresses.  Anything else - a fresh anonymous or
+ * MAP_SHARED|MAP_ANONYMOUS region, another file, another offset - would
+ * silently give the guest other memory than its own.
+ */
+static bool kvm_adopt_slot_ok(struct mm_struct *mm,
+			      const struct kvm_adopt_slot *rec)
+{
+	struct file *file;
+	pgoff_t pgoff;
+
+	if (!rec || !rec->file)
+		return false;
+	file = kvm_adopt_backing(mm, rec->hva, rec->npages, &pgoff);
+	return file && file_inode(file) == file_inode(rec->file) &&
+	       pgoff == rec->pgoff;
+}
+
+/*
+ * Memslots cannot change: every VM ioctl fails while kvm->mm is dead, and
+ * kvm_adopt_check() made sure no task is left in it.
+ */
+static int kvm_adopt_check_memslots(struct kvm *kvm, struct mm_struct *mm,
+				    const struct cprstash_kvm_slots *slots)
+{
+	struct kvm_memory_slot *slot;
 	int as_id, bkt, ret = 0;
-	unsigned long start;
 
 	mutex_lock(&kvm->slots_lock);
 	mmap_read_lock(mm);
+	if (!slots || kvm_adopt_nr_slots(kvm) != slots->nr) {
+		ret = -EFAULT;
+		goto out;
+	}
 	for (as_id = 0; as_id < kvm_arch_nr_memslot_as_ids(kvm); as_id++) {
-		slots = __kvm_memslots(kvm, as_id);
-		kvm_for_each_memslot(slot, bkt, slots) {
+		kvm_for_each_memslot(slot, bkt, __kvm_memslots(kvm, as_id)) {
 			if (slot->id >= KVM_USER_MEM_SLOTS) {
 				ret = -EOPNOTSUPP;
 				goto out;
 			}
-			start = slot->userspace_addr;
-			if (!kvm_adopt_range_mapped(mm, start, start +
-					(slot->npages << PAGE_SHIFT))) {
+			if (!kvm_adopt_slot_ok(mm, kvm_adopt_find_slot(slots,
+								       as_id,
+								       slot))) {
 				ret = -EFAULT;
 				goto out;
 			}
@@ -154,14 +282,35 @@ out:
 	return ret;
 }
 
+/*
+ * Xen emulation keeps guest pages through gfn_to_pfn caches (shared info,
+ * vcpu_info, time info, runstate) and runs a timer per vCPU.  KVM does not
+ * invalidate those caches when the mm's notifier is released: a VM kept
+ * across exec would go on writing, from the timer, into pages the old mm
+ * has freed.  The vCPU attributes may be set without KVM_XEN_HVM_CONFIG.
+ */
 static bool kvm_adopt_xen_configured(struct kvm *kvm)
 {
 #ifdef CONFIG_KVM_XEN
-	return kvm->arch.xen_hvm_config.msr || kvm->arch.xen_hvm_config.flags ||
-	       kvm->arch.xen.shinfo_cache.active;
-#else
-	return false;
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+
+	if (kvm->arch.xen_hvm_config.msr || kvm->arch.xen_hvm_config.flags ||
+	    READ_ONCE(kvm->arch.xen.shinfo_cache.active) ||
+	    !idr_is_empty(&kvm->arch.xen.evtchn_ports))
+		return true;
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		struct kvm_vcpu_xen *xen = &vcpu->arch.xen;
+
+		if (READ_ONCE(xen->vcpu_info_cache.active) ||
+		    READ_ONCE(xen->vcpu_time_info_cache.active) ||
+		    READ_ONCE(xen->runstate_cache.active) ||
+		    READ_ONCE(xen->runstate2_cache.active) ||
+		    READ_ONCE(xen->timer_virq) || READ_ONCE(xen->upcall_vector))
+			return true;
+	}
 #endif
+	return false;
 }
 
 /*
@@ -189,24 +338,36 @@ static bool kvm_adopt_pmu_in_use(struct kvm *kvm)
 }
 
 /*
- * @vm_mm is the mm the VM had when its owner preserved it: only a VM that
+ * @e->vm_mm is the mm the VM had when its owner preserved it: only a VM that
  * belonged to this stash's owner before exec may be adopted.  A VM fd
  * received from another process, dead or alive, stays useless.
+ *
+ * That mm must also be dead but for the reference the stash keeps (@kept,
+ * CPRSTASH_SEAL_KEEP_MM): a vfork() or CLONE_VM child that preserved the
+ * VM and exec'd shares it with a parent that still runs the VM, and the
+ * parent's ioctls that take only slots_lock (KVM_SET_USER_MEMORY_REGION)
+ * would race with the memslot check.  With no task left in the old mm no
+ * ioctl can pass KVM's kvm->mm check, and mm_users never rises again:
+ * nobody can reach a kept mm but the stash.
  */
 static int kvm_adopt_check(struct kvm *kvm, struct mm_struct *mm,
-			   struct mm_struct *vm_mm)
+			   const struct stash_entry *e, struct mm_struct *kept)
 {
+	struct mm_struct *vm_mm = e->vm_mm;
+
 	if (kvm->vm_dead)
 		return -EIO;
 	if (kvm->mm == mm)
 		return -EALREADY;
 	if (kvm->mm != vm_mm)
 		return -EPERM;
+	if (atomic_read(&vm_mm->mm_users) > (vm_mm == kept ? 1 : 0))
+		return -EBUSY;
 	if (kvm_adopt_pmu_in_use(kvm))
 		return -EOPNOTSUPP;
 	if (kvm_adopt_xen_configured(kvm))
 		return -EOPNOTSUPP;
-	return kvm_adopt_check_memslots(kvm, mm);
+	return kvm_adopt_check_memslots(kvm, mm, e->kvm_slots);
 }
 
 static void kvm_adopt_flush_async_pf(struct kvm *kvm)
@@ -313,7 +474,8 @@ static void kvm_adopt_forget_vcpu_pids(struct kvm *kvm)
 	stash_queue_rcu_work(&old->rwork);
 }
 
-static int kvm_adopt(struct kvm *kvm, struct mm_struct *vm_mm)
+static int kvm_adopt(struct kvm *kvm, const struct stash_entry *e,
+		     struct mm_struct *kept)
 {
 	struct mm_struct *mm = current->mm;
 	int ret;
@@ -323,7 +485,7 @@ static int kvm_adopt(struct kvm *kvm, struct mm_struct *vm_mm)
 	ret = kvm_adopt_lock_vcpus(kvm);
 	if (ret)
 		goto out_unlock;
-	ret = kvm_adopt_check(kvm, mm, vm_mm);
+	ret = kvm_adopt_check(kvm, mm, e, kept);
 	if (!ret)
 		ret = kvm_adopt_swap_mm(kvm, mm);
 	if (!ret)
@@ -334,31 +496,55 @@ out_unlock:
 	return ret;
 }
 
-static int kvm_adopt_file(struct file *file, struct mm_struct *vm_mm)
+static int kvm_adopt_file(const struct stash_entry *e, struct mm_struct *kept)
 {
-	struct kvm *kvm = kvm_from_file(file);
+	struct kvm *kvm = kvm_from_file(e->file);
 
-	return kvm ? kvm_adopt(kvm, vm_mm) : -EINVAL;
+	return kvm ? kvm_adopt(kvm, e, kept) : -EINVAL;
 }
 
-/* The mm a KVM VM file is bound to, if it is one: recorded at PRESERVE. */
-struct mm_struct *cprstash_kvm_mm(struct file *file)
+/*
+ * PRESERVE_FD of a KVM VM: a VM with Xen state is refused (it would write
+ * into freed pages once kept across exec); a VM bound to the caller's mm is
+ * recorded as adoptable.  kvm->lock keeps the Xen state still while we look.
+ */
+int cprstash_kvm_preserve(struct stash_entry *e, struct file *file)
 {
 	struct kvm *kvm = kvm_from_file(file);
+	int ret = 0;
 
-	return kvm ? READ_ONCE(kvm->mm) : NULL;
+	if (!kvm)
+		return 0;
+	if (mutex_lock_killable(&kvm->lock))
+		return -EINTR;
+	if (kvm_adopt_xen_configured(kvm))
+		ret = -EOPNOTSUPP;
+	mutex_unlock(&kvm->lock);
+	if (ret || READ_ONCE(kvm->mm) != current->mm)
+		return ret;
+	e->kvm_slots = kvm_adopt_record_slots(kvm, current->mm);
+	if (!e->kvm_slots)
+		return -ENOMEM;
+	/* Ours to adopt after exec; pinned so the pointer stays unique. */
+	e->vm_mm = current->mm;
+	mmgrab(e->vm_mm);
+	return 0;
 }
 
 #else /* !CPRSTASH_ADOPT_SUPPORTED */
 
-static int kvm_adopt_file(struct file *file, struct mm_struct *vm_mm)
+static int kvm_adopt_file(const struct stash_entry *e, struct mm_struct *kept)
 {
 	return -EOPNOTSUPP;
 }
 
-struct mm_struct *cprstash_kvm_mm(struct file *file)
+void cprstash_kvm_slots_free(struct cprstash_kvm_slots *slots)
 {
-	return NULL;
+}
+
+int cprstash_kvm_preserve(struct stash_entry *e, struct file *file)
+{
+	return 0;
 }
 
 #endif
@@ -382,7 +568,7 @@ int stash_adopt_kvm(struct stash *s, const char *name)
 		 e->kind != CPRSTASH_KIND_KVM_VM)
 		ret = -EINVAL;
 	else
-		ret = kvm_adopt_file(e->file, e->vm_mm);
+		ret = kvm_adopt_file(e, s->kept_mm);
 	if (!ret && e->vm_mm == s->kept_mm)
 		stash_release_kept_mm(s);
 	mutex_unlock(&s->lock);

@@ -180,9 +180,16 @@ static ssize_t cprstash_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	return stash_read_iter(s, iocb, to);
 }
 
+/* Seeking tells the record size and moves the owner's position: owner only. */
 static loff_t cprstash_llseek(struct file *file, loff_t offset, int whence)
 {
-	return stash_llseek(file->private_data, file, offset, whence);
+	struct stash *s = file->private_data;
+	int ret;
+
+	ret = stash_check_caller(s);
+	if (ret)
+		return ret;
+	return stash_llseek(s, file, offset, whence);
 }
 
 static int cprstash_open(struct inode *inode, struct file *file)

@@ -22,6 +22,16 @@
  *			ADOPT_KVM takes kvm->lock and KVM's locks under it
  *   pid->wait_pidfd.lock	add/remove_wait_queue(); the wake callback
  *			runs under it and only queues work
+ *
+ * Credentials.  A stash belongs to its creator's credentials as well as to
+ * its thread group (stash_cred_same()).  When an exec changed them, the new
+ * image must not see what the old one left, and nobody else will ever use
+ * it: it is destroyed at the exec, from a probe on the sched_process_exec
+ * tracepoint, which runs where it may not sleep and only queues exit_work.
+ * Should the tracepoint be missing, the new image's first contact with the
+ * stash (open(), any command, read, seek) destroys it; it is unreachable
+ * until then.  The probe finds stashes without stash_list_lock: the list is
+ * RCU-protected and stashes are freed after a grace period.
  * A stash leaves service in two steps: under stash->lock it becomes DEAD
  * and gives up its entries (stash_unlink()), then under stash_list_lock it
  * leaves the list (stash_unlist()).  Lookups skip DEAD stashes, and open()
@@ -34,10 +44,12 @@
 #include <linux/jiffies.h>
 #include <linux/module.h>
 #include <linux/pid.h>
+#include <linux/security.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <linux/tracepoint.h>
 
 #include "stash.h"
 
@@ -64,8 +76,9 @@ static void stash_release(struct kref *ref)
 
 	WARN_ON_ONCE(!list_empty(&s->entries));
 	put_pid(s->owner);
+	put_cred(s->cred);
 	mutex_destroy(&s->lock);
-	kfree(s);
+	kfree_rcu(s, rcu);	/* the exec probe may be looking at it */
 	/*
 	 * Last: this may run in a work item of stash_wq, and module exit
 	 * destroys stash_wq, which waits for that item to return.
@@ -130,7 +143,7 @@ static void stash_bury(struct stash *s, struct list_head *doomed,
 		       const char *why)
 {
 	mutex_lock(&stash_list_lock);
-	list_del_init(&s->node);
+	list_del_rcu(&s->node);
 	nr_stashes--;
 	mutex_unlock(&stash_list_lock);
 
@@ -184,11 +197,21 @@ static void stash_expire_work(struct work_struct *work)
 	stash_put(s);
 }
 
+/* For stash_kill(): a stash nobody may use any more. */
+static bool stash_unwanted(struct stash *s)
+{
+	return false;
+}
+
+/* Also queued by stash_exec_probe(), after an exec changed the credentials. */
 static void stash_exit_work(struct work_struct *work)
 {
 	struct stash *s = container_of(work, struct stash, exit_work);
 
-	stash_kill(s, stash_owner_alive, "owner exited");
+	if (READ_ONCE(s->exec_doomed))
+		stash_kill(s, stash_unwanted, "credentials changed");
+	else
+		stash_kill(s, stash_owner_alive, "owner exited");
 	stash_put(s);
 }
 
@@ -238,7 +261,8 @@ static struct stash *stash_create(struct pid *tgid)
 	kref_get(&s->ref);		/* the opening file's */
 	s->nr_fds = 1;
 	s->owner = get_pid(tgid);
-	s->euid = current_euid();
+	s->cred = get_cred(current_cred());
+	s->exec_id = current->self_exec_id;
 	mutex_init(&s->lock);
 	s->state = STASH_OPEN;
 	INIT_LIST_HEAD(&s->entries);
@@ -247,7 +271,7 @@ static struct stash *stash_create(struct pid *tgid)
 	init_waitqueue_func_entry(&s->exit_wait, stash_owner_woke);
 	__module_get(THIS_MODULE);
 
-	list_add(&s->node, &stash_list);
+	list_add_rcu(&s->node, &stash_list);
 	nr_stashes++;
 
 	add_wait_queue(&tgid->wait_pidfd, &s->exit_wait);
@@ -271,6 +295,125 @@ static int stash_add_fd(struct stash *s)
 	return 0;
 }
 
+static bool stash_groups_same(const struct group_info *a,
+			      const struct group_info *b)
+{
+	int i;
+
+	if (a == b)
+		return true;
+	if (a->ngroups != b->ngroups)
+		return false;
+	for (i = 0; i < a->ngroups; i++)	/* both sorted */
+		if (!gid_eq(a->gid[i], b->gid[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Everything an exec may change to raise privilege: ids (a setuid or
+ * setgid binary), capabilities (file capabilities), securebits, the user
+ * namespace and the LSM label (a domain transition).  Any difference
+ * counts, so that no raise is missed for lack of knowing it was one.
+ */
+static bool stash_cred_same(const struct cred *a, const struct cred *b)
+{
+	u32 secid_a, secid_b;
+
+	if (a == b)
+		return true;
+	if (!uid_eq(a->uid, b->uid) || !uid_eq(a->euid, b->euid) ||
+	    !uid_eq(a->suid, b->suid) || !uid_eq(a->fsuid, b->fsuid) ||
+	    !gid_eq(a->gid, b->gid) || !gid_eq(a->egid, b->egid) ||
+	    !gid_eq(a->sgid, b->sgid) || !gid_eq(a->fsgid, b->fsgid))
+		return false;
+	if (a->cap_inheritable.val != b->cap_inheritable.val ||
+	    a->cap_permitted.val != b->cap_permitted.val ||
+	    a->cap_effective.val != b->cap_effective.val ||
+	    a->cap_bset.val != b->cap_bset.val ||
+	    a->cap_ambient.val != b->cap_ambient.val ||
+	    a->securebits != b->securebits || a->user_ns != b->user_ns)
+		return false;
+	if (!stash_groups_same(a->group_info, b->group_info))
+		return false;
+	security_cred_getsecid(a, &secid_a);
+	security_cred_getsecid(b, &secid_b);
+	return secid_a == secid_b;
+}
+
+/*
+ * Is the caller, already known to be of the owning thread group, let in?
+ * 0 if so.  Otherwise -EPERM when the image that holds the stash merely
+ * wears other credentials for now (seteuid()), -ESTALE when an exec changed
+ * them since: the stash must then die.  Each exec bumps self_exec_id, and
+ * every thread of an image has the same.
+ */
+static int stash_cred_check(struct stash *s)
+{
+	u64 exec_id = current->self_exec_id;
+
+	if (READ_ONCE(s->exec_doomed))
+		return -ESTALE;
+	if (stash_cred_same(s->cred, current_cred())) {
+		if (READ_ONCE(s->exec_id) != exec_id)
+			WRITE_ONCE(s->exec_id, exec_id);
+		return 0;
+	}
+	return READ_ONCE(s->exec_id) == exec_id ? -EPERM : -ESTALE;
+}
+
+/*
+ * sched_process_exec: @p is current, its new credentials committed.  No
+ * sleeping here, so the stash is only marked and its exit_work queued; the
+ * work item kills it.  The reference is taken only if the stash still has
+ * one: it may be on its way out, and RCU keeps its memory meanwhile.
+ */
+static void stash_exec_probe(void *data, struct task_struct *p, pid_t old_pid,
+			     struct linux_binprm *bprm)
+{
+	struct pid *tgid = task_tgid(p);
+	struct stash *s;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(s, &stash_list, node) {
+		if (s->owner != tgid || READ_ONCE(s->state) == STASH_DEAD ||
+		    stash_cred_same(s->cred, current_cred()) ||
+		    !kref_get_unless_zero(&s->ref))
+			continue;
+		WRITE_ONCE(s->exec_doomed, true);
+		if (!queue_work(stash_wq, &s->exit_work))
+			stash_put(s);
+	}
+	rcu_read_unlock();
+}
+
+static struct tracepoint *stash_exec_tp;
+
+static void stash_find_exec_tp(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "sched_process_exec"))
+		stash_exec_tp = tp;
+}
+
+/* Without the tracepoint, first contact after the exec still destroys. */
+static void stash_exec_hook_init(void)
+{
+	for_each_kernel_tracepoint(stash_find_exec_tp, NULL);
+	if (stash_exec_tp &&
+	    tracepoint_probe_register(stash_exec_tp, stash_exec_probe, NULL))
+		stash_exec_tp = NULL;
+	if (!stash_exec_tp)
+		pr_warn("no sched_process_exec tracepoint: a stash whose owner's exec changed its credentials dies at first use\n");
+}
+
+static void stash_exec_hook_exit(void)
+{
+	if (!stash_exec_tp)
+		return;
+	tracepoint_probe_unregister(stash_exec_tp, stash_exec_probe, NULL);
+	tracepoint_synchronize_unregister();
+}
+
 /* open(): the caller's stash, created on first use, with a reference. */
 struct stash *stash_open(void)
 {
@@ -289,8 +432,13 @@ struct stash *stash_open(void)
 		kref_get(&s->ref);
 		mutex_unlock(&stash_list_lock);
 
-		ret = -EPERM;
-		if (uid_eq(s->euid, current_euid()))
+		ret = stash_cred_check(s);
+		if (ret == -ESTALE) {
+			/* This image gets a new, empty stash of its own. */
+			stash_kill(s, stash_unwanted, "credentials changed");
+			ret = -ENOENT;
+		}
+		if (!ret)
 			ret = stash_add_fd(s);
 		if (ret)
 			stash_put(s);
@@ -317,17 +465,25 @@ void stash_close(struct stash *s)
 }
 
 /*
- * Only the owning thread group, under the creator's euid, may use a stash;
- * to anybody else (a forked child holding an inherited fd, say) it does not
- * exist.  There is deliberately no CAP_SYS_ADMIN bypass: a setuid-root
- * image must not inherit files and records an unprivileged one prepared.
+ * Only the owning thread group, under the creator's credentials, may use a
+ * stash; to anybody else (a forked child holding an inherited fd, say) it
+ * does not exist.  There is deliberately no CAP_SYS_ADMIN bypass: a
+ * setuid-root image must not inherit files and records an unprivileged one
+ * prepared.  An image whose exec changed the credentials destroys it here.
  */
-int stash_check_caller(const struct stash *s)
+int stash_check_caller(struct stash *s)
 {
-	if (task_tgid(current) != s->owner ||
-	    !uid_eq(current_euid(), s->euid))
+	if (task_tgid(current) != s->owner)
 		return -ENOENT;
-	return 0;
+	switch (stash_cred_check(s)) {
+	case 0:
+		return 0;
+	case -ESTALE:
+		stash_kill(s, stash_unwanted, "credentials changed");
+		return -ENOENT;
+	default:
+		return -ENOENT;
+	}
 }
 
 /* Lock @s for a command; fails if interrupted or if @s has died. */
@@ -463,7 +619,10 @@ void stash_queue_rcu_work(struct rcu_work *rwork)
 int stash_init(void)
 {
 	stash_wq = alloc_workqueue("cprstash", WQ_UNBOUND, 0);
-	return stash_wq ? 0 : -ENOMEM;
+	if (!stash_wq)
+		return -ENOMEM;
+	stash_exec_hook_init();
+	return 0;
 }
 
 /*
@@ -473,6 +632,7 @@ int stash_init(void)
  */
 void stash_exit(void)
 {
+	stash_exec_hook_exit();
 	rcu_barrier();
 	destroy_workqueue(stash_wq);
 }

@@ -20,6 +20,7 @@
 #include <linux/workqueue.h>
 #include <linux/cprstash.h>
 
+struct cprstash_kvm_slots;
 struct file;
 struct pid;
 struct seq_file;
@@ -38,9 +39,12 @@ enum stash_state {
 struct stash {
 	struct list_head node;		/* stash_list, under stash_list_lock */
 	struct kref ref;
+	struct rcu_head rcu;		/* freed after a grace period */
 
 	struct pid *owner;		/* thread group; fixed at creation */
-	kuid_t euid;			/* creator's euid; fixed at creation */
+	const struct cred *cred;	/* creator's; fixed at creation */
+	u64 exec_id;			/* self_exec_id of the image last let in */
+	bool exec_doomed;		/* an exec changed the credentials */
 
 	struct mutex lock;		/* protects everything below */
 	unsigned int nr_fds;		/* open /dev/cprstash files */
@@ -66,6 +70,7 @@ struct stash_entry {
 	struct file *file;
 	u32 kind;
 	struct mm_struct *vm_mm;	/* KVM VMs: the owner's mm at PRESERVE */
+	struct cprstash_kvm_slots *kvm_slots;	/* and its memory then */
 	/* CPRSTASH_ENTRY_RECORD */
 	void *data;
 	u32 len;
@@ -77,7 +82,7 @@ int stash_init(void);
 void stash_exit(void);
 struct stash *stash_open(void);
 void stash_close(struct stash *s);
-int stash_check_caller(const struct stash *s);
+int stash_check_caller(struct stash *s);
 int stash_lock(struct stash *s);
 int stash_seal(struct stash *s, u32 deadline_ms, u32 flags);
 void stash_release_kept_mm(struct stash *s);
@@ -106,7 +111,8 @@ void stash_entries_free(struct list_head *entries);
 
 /* kvm_adopt.c */
 int stash_adopt_kvm(struct stash *s, const char *name);
-struct mm_struct *cprstash_kvm_mm(struct file *file);
+int cprstash_kvm_preserve(struct stash_entry *e, struct file *file);
+void cprstash_kvm_slots_free(struct cprstash_kvm_slots *slots);
 
 /* classify.c */
 u32 cprstash_classify(struct file *file);

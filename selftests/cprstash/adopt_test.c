@@ -9,6 +9,11 @@
  * itself.  The new image maps RAM at the same address, adopts the VM and
  * runs on: same registers, the interrupt delivered, the counter going on,
  * the pattern intact — and no vCPU state restored by hand.
+ *
+ * And what may not be adopted (Documentation/security.rst): guest RAM
+ * replaced by other memory at the old addresses, a VM whose old address
+ * space still runs it (a vfork child's), a VM with Xen state; while a
+ * ROM slot mapped from a read-only fd comes back like RAM.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +42,9 @@
 #define GUEST_IRQ_VECTOR	0x80
 #define GUEST_IO_PORT		0x10
 #define IRQ_MARKER		0xbeef
+#define GUEST_ROM		0x200000	/* just above RAM */
+#define GUEST_ROM_SIZE		(64u << 10)
+#define ROM_SEED		0x7e57
 
 /* What the pre-exec image tells the post-exec one, as a stash record. */
 struct adopt_record {
@@ -47,12 +55,13 @@ struct adopt_record {
 	uint32_t cycles;
 	uint32_t expect_irq;
 	int32_t vm_fd;		/* names the VM's KVM debugfs directory */
+	uint64_t rom_hva;	/* 0: no ROM slot */
 	struct kvm_regs regs;
 };
 
 struct test_vm {
-	int kvm, vm, vcpu, memfd;
-	uint8_t *ram;
+	int kvm, vm, vcpu, memfd, rom;
+	uint8_t *ram, *rom_map;
 	struct kvm_run *run;
 	size_t run_size;
 };
@@ -103,6 +112,16 @@ static size_t guest_pattern_errors(const uint8_t *ram, uint64_t seed)
 	for (size_t i = 0; i < (GUEST_RAM_SIZE - GUEST_PATTERN) / 8; i++)
 		bad += p[i] != pattern_at(seed, i);
 	return bad;
+}
+
+static void guest_fill_pattern_at(int fd, uint64_t seed)
+{
+	uint64_t p[GUEST_ROM_SIZE / 8];
+
+	for (size_t i = 0; i < ARRAY_SIZE(p); i++)
+		p[i] = pattern_at(seed, i);
+	if (pwrite(fd, p, sizeof(p), 0) != sizeof(p))
+		abort();
 }
 
 static uint32_t guest_read32(const struct test_vm *t, uint64_t gpa)
@@ -221,9 +240,42 @@ static int vcpu_queue_irq(struct test_vm *t)
 	return ioctl(t->vcpu, KVM_SET_VCPU_EVENTS, &events);
 }
 
+/*
+ * A KVM_MEM_READONLY slot mapped MAP_SHARED from a read-only fd, as a VMM
+ * maps firmware: the mapping has VM_MAYSHARE but not VM_SHARED.
+ */
+static int test_vm_add_rom(struct test_vm *t)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = 1,
+		.flags = KVM_MEM_READONLY,
+		.guest_phys_addr = GUEST_ROM,
+		.memory_size = GUEST_ROM_SIZE,
+	};
+	char path[64];
+	int rw = memfd_create("adopt-guest-rom", MFD_CLOEXEC);
+
+	if (rw < 0 || ftruncate(rw, GUEST_ROM_SIZE))
+		return -1;
+	guest_fill_pattern_at(rw, ROM_SEED);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", rw);
+	t->rom = open(path, O_RDONLY | O_CLOEXEC);
+	close(rw);
+	if (t->rom < 0)
+		return -1;
+	t->rom_map = mmap(NULL, GUEST_ROM_SIZE, PROT_READ, MAP_SHARED, t->rom, 0);
+	if (t->rom_map == MAP_FAILED)
+		return -1;
+	region.userspace_addr = (uintptr_t)t->rom_map;
+	return ioctl(t->vm, KVM_SET_USER_MEMORY_REGION, &region);
+}
+
 static int stash_vm(int stash, struct test_vm *t, const struct adopt_record *rec)
 {
 	int ret = cprstash_preserve_fd(stash, t->vm, "vm", NULL);
+
+	if (!ret && rec->rom_hva)
+		ret = cprstash_preserve_fd(stash, t->rom, "rom", NULL);
 
 	if (!ret)
 		ret = cprstash_preserve_fd(stash, t->vcpu, "vcpu0", NULL);
@@ -298,6 +350,15 @@ static int recover_vm(int stash, struct test_vm *t, struct adopt_record *rec,
 	if (map_ram)
 		STAGE_CHECK(!map_ram_at(t, rec->ram_hva), "mmap at %#llx: %s",
 			    (unsigned long long)rec->ram_hva, strerror(errno));
+	if (rec->rom_hva) {
+		t->rom = cprstash_retrieve_fd(stash, "rom", 0, NULL);
+		STAGE_CHECK(t->rom >= 0, "retrieve rom");
+		t->rom_map = mmap((void *)(uintptr_t)rec->rom_hva,
+				  GUEST_ROM_SIZE, PROT_READ,
+				  MAP_SHARED | MAP_FIXED_NOREPLACE, t->rom, 0);
+		STAGE_CHECK(t->rom_map == (void *)(uintptr_t)rec->rom_hva,
+			    "mmap rom: %s", strerror(errno));
+	}
 	STAGE_CHECK(!vcpu_map_run(t), "mmap kvm_run: %s", strerror(errno));
 	return adopt(stash);
 }
@@ -399,6 +460,51 @@ static int stage_adopt_unmapped(void)
 	return KSFT_PASS;
 }
 
+/*
+ * MAP_SHARED|MAP_ANONYMOUS memory at the old addresses is a shared mapping
+ * too, of zeroes: EFAULT, and the guest's own memfd then adopts.
+ */
+static int stage_adopt_anon_shared(void)
+{
+	struct adopt_record rec;
+	struct test_vm t;
+	int stash = stage_open_stash();
+	void *p;
+	int ret;
+
+	STAGE_CHECK(!read_record(stash, &rec), "record");
+	p = mmap((void *)(uintptr_t)rec.ram_hva, GUEST_RAM_SIZE,
+		 PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	STAGE_CHECK(p == (void *)(uintptr_t)rec.ram_hva, "mmap: %s",
+		    strerror(errno));
+	ret = recover_vm(stash, &t, &rec, false);
+	STAGE_CHECK(ret == -EFAULT,
+		    "ADOPT_KVM over anonymous shared memory: %s, expected EFAULT",
+		    strerror(-ret));
+	STAGE_CHECK(!munmap(p, GUEST_RAM_SIZE), "munmap");
+	STAGE_CHECK(!map_ram_at(&t, rec.ram_hva), "mmap: %s", strerror(errno));
+	ret = adopt(stash);
+	STAGE_CHECK(!ret, "ADOPT_KVM with the guest's RAM: %s", strerror(-ret));
+	check_adopted_guest(&t, &rec);
+	return KSFT_PASS;
+}
+
+/* A vfork child's new image: the parent's mm still runs the VM. */
+static int stage_adopt_clone_vm(void)
+{
+	struct adopt_record rec;
+	struct test_vm t;
+	int stash = stage_open_stash();
+	int ret;
+
+	ret = recover_vm(stash, &t, &rec, true);
+	STAGE_CHECK(ret == -EBUSY,
+		    "ADOPT_KVM of a VM its old mm still runs: %s, expected EBUSY",
+		    strerror(-ret));
+	return KSFT_PASS;
+}
+
 /* Many exec -> adopt -> run generations of one VM: nothing may pile up. */
 static int stage_adopt_cycle(void)
 {
@@ -470,6 +576,7 @@ struct exec_case {
 	uint32_t cycle;		/* odd: sealed with CPRSTASH_SEAL_KEEP_MM */
 	uint32_t cycles;
 	bool queue_irq;
+	bool rom;		/* with a ROM slot from a read-only fd */
 };
 
 static const struct exec_case *exec_case;
@@ -480,6 +587,10 @@ static int start_and_exec(struct __test_metadata *_metadata)
 	struct test_vm t;
 
 	start_vm(_metadata, &t, &rec);
+	if (exec_case->rom) {
+		ASSERT_EQ(0, test_vm_add_rom(&t));
+		rec.rom_hva = (uintptr_t)t.rom_map;
+	}
 	if (exec_case->queue_irq) {
 		EXPECT_EQ(0, vcpu_queue_irq(&t));
 		rec.expect_irq = 1;
@@ -521,6 +632,86 @@ TEST(adopt_refused_until_guest_ram_is_mapped)
 	ASSERT_EQ(KSFT_PASS, run_exec_case(_metadata, &c));
 }
 
+/* PRESERVE recorded the ROM's backing with VM_MAYSHARE, not VM_SHARED. */
+TEST(adopt_with_rom_slot_mapped_from_read_only_fd)
+{
+	static const struct exec_case c = { .stage = "adopt", .rom = true };
+
+	REQUIRE_ADOPT();
+	ASSERT_EQ(KSFT_PASS, run_exec_case(_metadata, &c));
+}
+
+TEST(adopt_refused_for_anonymous_shared_memory)
+{
+	static const struct exec_case c = { .stage = "adopt_anon_shared" };
+
+	REQUIRE_ADOPT();
+	ASSERT_EQ(KSFT_PASS, run_exec_case(_metadata, &c));
+}
+
+/*
+ * The VM's creator vfork()s; the child preserves the VM (same mm, so it
+ * is the child's to preserve) and execs.  Its new image must not take the
+ * VM from the parent, which then still runs its guest.
+ */
+static int vfork_and_exec(struct __test_metadata *_metadata)
+{
+	struct adopt_record rec;
+	struct test_vm t;
+	int status;
+	pid_t pid;
+
+	start_vm(_metadata, &t, &rec);
+	rec.cycle = exec_case->cycle;
+	pid = vfork();
+	if (pid == 0)
+		stash_and_exec(&t, &rec, "adopt_clone_vm");	/* no return */
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == KSFT_PASS);
+	EXPECT_EQ(rec.counter + 1, vcpu_run_to_report(&t))
+		TH_LOG("the parent's VM no longer runs");
+	return _metadata->exit_code ? KSFT_FAIL : KSFT_PASS;
+}
+
+TEST(adopt_refused_while_vfork_parent_runs)
+{
+	static const struct exec_case c = { .stage = "adopt_clone_vm" };
+
+	REQUIRE_ADOPT();
+	exec_case = &c;
+	ASSERT_EQ(KSFT_PASS, in_child(vfork_and_exec, _metadata));
+}
+
+/* The child sealed with KEEP_MM: the stash's own reference is not enough. */
+TEST(adopt_refused_while_vfork_parent_runs_kept_mm)
+{
+	static const struct exec_case c = { .stage = "adopt_clone_vm",
+					    .cycle = 1 };
+
+	REQUIRE_ADOPT();
+	exec_case = &c;
+	ASSERT_EQ(KSFT_PASS, in_child(vfork_and_exec, _metadata));
+}
+
+/* KVM does not drop Xen's pfn caches at ->release: never kept across exec. */
+TEST(preserve_refused_for_xen_vm)
+{
+	struct kvm_xen_hvm_config xen = { .msr = 0x40000200 };
+	struct test_vm t;
+	int stash;
+
+	REQUIRE_ADOPT();
+	ASSERT_EQ(0, test_vm_create(&t));
+	if (ioctl(t.kvm, KVM_CHECK_EXTENSION, KVM_CAP_XEN_HVM) <= 0 ||
+	    ioctl(t.vm, KVM_XEN_HVM_CONFIG, &xen))
+		SKIP(return, "no KVM Xen emulation");
+	stash = cprstash_open(false);
+	ASSERT_LE(0, stash);
+	EXPECT_EQ(-EOPNOTSUPP, cprstash_preserve_fd(stash, t.vm, "vm", NULL));
+	EXPECT_EQ(0, cprstash_preserve_fd(stash, t.vcpu, "vcpu0", NULL));
+}
+
 static long slab_active_objects(const char *cache)
 {
 	char line[512], name[128];
@@ -552,7 +743,22 @@ static bool kvm_has_vm_of(pid_t pid)
  * mm_struct objects must not pile up, and the VM must be gone once the
  * last generation exits.
  */
-TEST(adopt_200_cycles_leak_nothing)
+FIXTURE(adopt_long) {
+};
+
+FIXTURE_SETUP(adopt_long)
+{
+}
+
+FIXTURE_TEARDOWN(adopt_long)
+{
+}
+
+/*
+ * 200 exec + adopt cycles under TCG on a shared host take from well under
+ * to well over the harness's default 30 s: the bound is a liveness guard.
+ */
+TEST_F_TIMEOUT(adopt_long, adopt_200_cycles_leak_nothing, 300)
 {
 	static const struct exec_case c = { .stage = "adopt_cycle", .cycles = 200 };
 	long mm_before, mm_after;
@@ -743,6 +949,10 @@ int main(int argc, char **argv)
 			return stage_adopt_unmapped();
 		if (!strcmp(argv[2], "adopt_cycle"))
 			return stage_adopt_cycle();
+		if (!strcmp(argv[2], "adopt_anon_shared"))
+			return stage_adopt_anon_shared();
+		if (!strcmp(argv[2], "adopt_clone_vm"))
+			return stage_adopt_clone_vm();
 		return KSFT_FAIL;
 	}
 	return test_harness_run(argc, argv);

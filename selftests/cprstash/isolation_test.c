@@ -2,7 +2,7 @@
 /*
  * isolation_test: a stash is its owner's alone.  Anybody else holding an fd
  * on it - a forked child, a process of another uid - finds nothing there
- * (ENOENT on every command and read), an unrelated process gets its own
+ * (ENOENT on every command, read and seek), an unrelated process gets its own
  * empty stash, and the device node keeps other users out.  The owner itself,
  * once it has switched to another effective uid, may not open it (EPERM).
  */
@@ -49,6 +49,11 @@ static int child_finds_nothing(void *arg)
 			  errno : 0, "pread");
 	TEST_ASSERT_ERRNO(ENOENT, read(stash, buf, sizeof(buf)) < 0 ?
 			  errno : 0, "read");
+	/* Seeking would tell the record size and move the owner's position. */
+	TEST_ASSERT_ERRNO(ENOENT, lseek(stash, 0, SEEK_END) < 0 ? errno : 0,
+			  "lseek(SEEK_END)");
+	TEST_ASSERT_ERRNO(ENOENT, lseek(stash, 3, SEEK_SET) < 0 ? errno : 0,
+			  "lseek(SEEK_SET)");
 	return 0;
 }
 
@@ -115,6 +120,8 @@ FIXTURE_TEARDOWN(isolation)
 TEST_F(isolation, forked_child_gets_enoent_for_everything)
 {
 	ASSERT_EQ(0, run_child(child_finds_nothing, &self->stash));
+	/* The file position is shared with the child: it must not have moved. */
+	EXPECT_EQ(0, lseek(self->stash, 0, SEEK_CUR));
 }
 
 static int stranger_post_exec(int argc, char **argv)
