@@ -26,7 +26,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 
-#include "kselftest_harness.h"
+#include "cprstash_harness.h"
 #include "stash_util.h"
 
 #define NOBODY		65534
