@@ -25,6 +25,7 @@ enum {
 	OPT_UPGRADE_MODE,
 	OPT_NO_PREFLIGHT,
 	OPT_UPGRADE_PREFLIGHT,
+	OPT_CONTROL_GROUP,
 };
 
 static const struct option long_options[] = {
@@ -34,6 +35,7 @@ static const struct option long_options[] = {
 	{ "mem",	required_argument, NULL, 'm' },
 	{ "cpus",	required_argument, NULL, 'c' },
 	{ "control",	required_argument, NULL, 's' },
+	{ "control-group", required_argument, NULL, OPT_CONTROL_GROUP },
 	{ "guest",	required_argument, NULL, OPT_GUEST },
 	{ "cmd",	required_argument, NULL, OPT_CMD },
 	{ "hugepages",	no_argument,	   NULL, OPT_HUGEPAGES },
@@ -82,7 +84,12 @@ static void usage(FILE *f)
 "\n"
 "Console and control:\n"
 "  -s, --control SOCK    listen for control commands on this UNIX socket;\n"
-"                        with --cmd or --live-upgrade, the socket to talk to\n"
+"                        with --cmd or --live-upgrade, the socket to talk to.\n"
+"                        Created mode 0600 whatever the umask: whoever can\n"
+"                        connect can pause, quit and upgrade the VMM\n"
+"      --control-group GROUP  make the socket mode 0660, group GROUP (a\n"
+"                        name in /etc/group or a number; the VMM's user\n"
+"                        must be in it)\n"
 "      --cmd CMD         client mode: send CMD (status, pause, resume,\n"
 "                        quit, or a raw JSON object) and print the reply\n"
 "      --serial-log FILE also write the guest's COM1 output to FILE\n"
@@ -129,8 +136,12 @@ static int config__check(struct vmm_config *cfg)
 					 cfg->cmd ? "--cmd" : "--live-upgrade");
 		if (cfg->live_upgrade && cfg->cmd)
 			return bad_usage("%s", "--cmd and --live-upgrade exclude each other");
+		if (cfg->control_group)
+			return bad_usage("%s", "--control-group is for the VMM's own socket, not a client");
 		return 0;
 	}
+	if (cfg->control_group && !cfg->control_path)
+		return bad_usage("%s", "--control-group needs --control SOCK");
 	if (cfg->upgrade_binary || cfg->upgrade_mode || cfg->no_preflight)
 		return bad_usage("%s", "--binary, --upgrade-mode and --no-preflight go with --live-upgrade");
 	why = guest_mem__check_size(cfg->mem_size, cfg->hugepages);
@@ -166,6 +177,7 @@ int config__parse(int argc, char **argv, struct vmm_config *cfg)
 		case 'i': cfg->initrd = optarg; break;
 		case 'a': cfg->cmdline = optarg; break;
 		case 's': cfg->control_path = optarg; break;
+		case OPT_CONTROL_GROUP: cfg->control_group = optarg; break;
 		case OPT_CMD: cfg->cmd = optarg; break;
 		case OPT_HUGEPAGES: cfg->hugepages = true; break;
 		case OPT_SERIAL_LOG: cfg->serial_log = optarg; break;

@@ -216,7 +216,8 @@ int vmm__run(const struct vmm_config *cfg, int argc, char **argv)
 		ret = vm__load_guest(&run->vm, cfg->guest == GUEST_LINUX ? &linux_image : NULL);
 	boot__free_linux(&linux_image);
 	if (!ret && cfg->control_path) {
-		ret = control__listen(&run->ctl, &run->vm, cfg->control_path);
+		ret = control__listen(&run->ctl, &run->vm, cfg->control_path,
+				      cfg->control_group);
 		run->ctl.run = run;
 	}
 	if (!ret)

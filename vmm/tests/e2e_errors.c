@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 		"--mem", "--cpus", "--hugepages", "--control", "--cmd",
 		"--serial-log", "--no-stdin", "--verbose", "--help", "--touch-ram",
 		"--live-upgrade", "--binary", "--upgrade-mode", "--no-preflight",
-		"--upgrade-preflight",
+		"--upgrade-preflight", "--control-group",
 	};
 	char help_path[300], junk[300], fake[300], sock[300], cmd[400];
 	static char longcmd[3000];
@@ -109,6 +109,9 @@ int main(int argc, char **argv)
 					      "--upgrade-mode", "teleport"));
 	expect_error(2, "--touch-ram", VMM("--kernel", "/x", "--touch-ram"));
 	expect_error(2, "exclude", VMM("--live-upgrade", "--cmd", "status", "--control", sock));
+	expect_error(2, "needs --control", VMM("--guest", "builtin", "--control-group", "0"));
+	expect_error(2, "not a client", VMM("--control", sock, "--cmd", "status",
+					    "--control-group", "0"));
 
 	/* Kernel images. */
 	expect_error(1, "/nonexistent/bzImage", VMM("--kernel", "/nonexistent/bzImage"));

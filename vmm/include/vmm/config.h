@@ -21,6 +21,7 @@ struct vmm_config {
 	unsigned int nr_cpus;
 	bool hugepages;
 	const char *control_path;	/* listening socket, or client target */
+	const char *control_group;	/* its group: mode 0660, else 0600 */
 	const char *cmd;		/* client mode: command to send */
 	const char *serial_log;		/* copy of the guest's COM1 output */
 	bool serial_stdin;		/* feed stdin to COM1 */
