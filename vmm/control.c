@@ -120,13 +120,19 @@ static int control__bind(const char *path, const char *group)
 		goto err;
 	ret = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
 	if (ret < 0 && errno == EADDRINUSE) {
-		/* A stale socket nobody listens on may be replaced. */
+		/*
+		 * A stale socket nobody listens on may be replaced; not one
+		 * we may not connect to (another user's 0600 socket).
+		 */
 		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int err;
 
 		ret = connect(probe, (struct sockaddr *)&addr, sizeof(addr));
+		err = errno;
 		close(probe);
-		if (ret == 0) {
-			pr_err("control socket %s is in use by another VMM", path);
+		if (ret == 0 || err != ECONNREFUSED) {
+			pr_err("control socket %s is in use by another VMM%s%s", path,
+			       ret ? ": " : "", ret ? strerror(err) : "");
 			close(fd);
 			return -EADDRINUSE;
 		}

@@ -4,7 +4,8 @@
  * "The control socket"):
  *
  *   the socket is mode 0600 under umask 000; with a group it is 0660 and
- *   that group's; a group that does not exist fails and leaves no file
+ *   that group's; a group that does not exist fails and leaves no file;
+ *   a socket in use is not taken over, a stale one is
  *   eight idle clients hold every slot: a ninth connection still gets in
  *   and is served ("quit"), and the client idle the longest is the one
  *   closed, told why; a client in the middle of a line is passed over
@@ -113,6 +114,28 @@ static void test_mode(void)
 	control__close(&ctl);
 	TEST_ASSERT(access(sock, F_OK) < 0, "the socket outlived control__close()");
 	printf("ok: umask 000: the socket is 0600\n");
+}
+
+/* A live socket is never replaced; a stale one is. */
+static void test_in_use(void)
+{
+	struct control other;
+	int fd;
+
+	TEST_ASSERT(control__listen(&ctl, NULL, sock, NULL) == 0, "listen");
+	TEST_ASSERT(control__listen(&other, NULL, sock, NULL) == -EADDRINUSE,
+		    "a second server took a socket in use");
+	control__close(&other);
+	TEST_ASSERT(access(sock, F_OK) == 0, "the second server removed the first one's socket");
+	/* Leave the file behind without a listener: stale. */
+	fd = ctl.listen_fd;
+	ctl.listen_fd = -1;
+	free(ctl.path);
+	ctl.path = NULL;
+	close(fd);
+	TEST_ASSERT(control__listen(&ctl, NULL, sock, NULL) == 0, "a stale socket was not replaced");
+	control__close(&ctl);
+	printf("ok: a socket in use is kept, a stale one replaced\n");
 }
 
 /* A group to hand the socket to: another than ours where we may. */
@@ -224,6 +247,7 @@ int main(void)
 {
 	snprintf(sock, sizeof(sock), "%s/control.sock", test_tmpdir());
 	test_mode();
+	test_in_use();
 	test_group();
 	test_slots();
 	test_cleanup();
