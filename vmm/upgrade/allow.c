@@ -51,6 +51,7 @@ static int allow__canonical(const char *path, char *canon, char *err, size_t err
 	char dir[PATH_MAX], real_dir[PATH_MAX];
 	const char *slash, *name;
 	struct stat st;
+	int ret;
 
 	if (realpath(path, canon))
 		return 0;
@@ -74,8 +75,9 @@ static int allow__canonical(const char *path, char *canon, char *err, size_t err
 	}
 	return 0;
 fail:
-	snprintf(err, errlen, "cannot resolve %s: %s", path, strerror(errno));
-	return -errno;
+	ret = -errno;
+	snprintf(err, errlen, "cannot resolve %s: %s", path, strerror(-ret));
+	return ret;
 }
 
 /* Only root or this VMM's user can have written it. */
@@ -104,11 +106,13 @@ static int allow__dir_rule(const char *canon, const char *dir, char *err, size_t
 {
 	const char *why;
 	struct stat st;
+	int ret;
 
 	if (stat(dir, &st) < 0) {
+		ret = -errno;
 		snprintf(err, errlen, "cannot stat the allowed directory %s: %s", dir,
-			 strerror(errno));
-		return -errno;
+			 strerror(-ret));
+		return ret;
 	}
 	why = allow__untrusted(&st);
 	if (why) {
@@ -119,8 +123,9 @@ static int allow__dir_rule(const char *canon, const char *dir, char *err, size_t
 	if (lstat(canon, &st) < 0) {
 		if (errno == ENOENT)
 			return 0;	/* nothing to exec: exec says so, as usual */
-		snprintf(err, errlen, "cannot stat %s: %s", canon, strerror(errno));
-		return -errno;
+		ret = -errno;
+		snprintf(err, errlen, "cannot stat %s: %s", canon, strerror(-ret));
+		return ret;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s is in the allowed directory %s, but not a regular file",
