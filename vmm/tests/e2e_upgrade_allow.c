@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <string.h>
@@ -129,6 +130,31 @@ static void status_ok(int fd, const char *what)
 	json_object_put(r);
 }
 
+/* --control-group: the socket is 0660 and the group's. */
+static void check_control_group(const char *log)
+{
+	struct group *gr = getgrgid(getegid());
+	char num[32], *group = num;
+	struct stat st;
+	mode_t old;
+
+	snprintf(num, sizeof(num), "%u", (unsigned int)getegid());
+	if (gr)
+		group = gr->gr_name;
+	char *vmm_argv[] = { (char *)vmm, "--guest", "builtin", "--mem", "64M",
+			     "--control", sock, "--control-group", group, NULL };
+	old = umask(0);
+	test_vmm_pid = test_spawn(vmm_argv, NULL, log);
+	umask(old);
+	ctl_fd = test_connect(sock);
+	TEST_ASSERT(stat(sock, &st) == 0 && (st.st_mode & 07777) == 0660 &&
+		    st.st_gid == getegid(), "--control-group %s: mode %o group %u", group,
+		    st.st_mode & 07777, (unsigned int)st.st_gid);
+	printf("ok: --control-group %s: the control socket is 0660, group %u\n", group,
+	       (unsigned int)st.st_gid);
+	test_quit_vmm(ctl_fd, log);
+}
+
 int main(int argc, char **argv)
 {
 	char allowed[300], other[300], inside[300], outside[300], link[300], writable[300];
@@ -213,6 +239,8 @@ int main(int argc, char **argv)
 		close(idle[i]);
 	close(last);
 	close(ctl_fd);
+
+	check_control_group(log);
 	test_cleanup();
 	return 0;
 }
