@@ -25,6 +25,8 @@ enum {
 	OPT_UPGRADE_MODE,
 	OPT_NO_PREFLIGHT,
 	OPT_UPGRADE_PREFLIGHT,
+	OPT_CONTROL_GROUP,
+	OPT_UPGRADE_ALLOW,
 };
 
 static const struct option long_options[] = {
@@ -34,6 +36,7 @@ static const struct option long_options[] = {
 	{ "mem",	required_argument, NULL, 'm' },
 	{ "cpus",	required_argument, NULL, 'c' },
 	{ "control",	required_argument, NULL, 's' },
+	{ "control-group", required_argument, NULL, OPT_CONTROL_GROUP },
 	{ "guest",	required_argument, NULL, OPT_GUEST },
 	{ "cmd",	required_argument, NULL, OPT_CMD },
 	{ "hugepages",	no_argument,	   NULL, OPT_HUGEPAGES },
@@ -46,6 +49,7 @@ static const struct option long_options[] = {
 	{ "upgrade-mode", required_argument, NULL, OPT_UPGRADE_MODE },
 	{ "no-preflight", no_argument,	   NULL, OPT_NO_PREFLIGHT },
 	{ "upgrade-preflight", no_argument, NULL, OPT_UPGRADE_PREFLIGHT },
+	{ "upgrade-allow", required_argument, NULL, OPT_UPGRADE_ALLOW },
 	{ "verbose",	no_argument,	   NULL, 'v' },
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -82,7 +86,12 @@ static void usage(FILE *f)
 "\n"
 "Console and control:\n"
 "  -s, --control SOCK    listen for control commands on this UNIX socket;\n"
-"                        with --cmd or --live-upgrade, the socket to talk to\n"
+"                        with --cmd or --live-upgrade, the socket to talk to.\n"
+"                        Created mode 0600 whatever the umask: whoever can\n"
+"                        connect can pause, quit and upgrade the VMM\n"
+"      --control-group GROUP  make the socket mode 0660, group GROUP (a\n"
+"                        name in /etc/group or a number; the VMM's user\n"
+"                        must be in it)\n"
 "      --cmd CMD         client mode: send CMD (status, pause, resume,\n"
 "                        quit, or a raw JSON object) and print the reply\n"
 "      --serial-log FILE also write the guest's COM1 output to FILE\n"
@@ -101,12 +110,17 @@ static void usage(FILE *f)
 "      --no-preflight    do not run NEW --upgrade-preflight before pausing\n"
 "      --upgrade-preflight  print the upgrade record format this binary\n"
 "                        reads and exit 0 (what the preflight runs)\n"
+"      --upgrade-allow PATH  the VMM: a live upgrade may exec PATH (a file),\n"
+"                        or a file directly in PATH (a directory) if it and\n"
+"                        the directory are owned by root or the VMM's user\n"
+"                        and not group or world writable; repeatable, up to\n"
+"                        %d.  Always allowed: the VMM's own binary\n"
 "\n"
 "Exit status: 0 when the guest powers off or resets or a client sends\n"
 "\"quit\", 1 on an error, 2 on a bad command line.  A client exits 0 when\n"
 "the reply has \"ok\": true (for --live-upgrade: the upgrade happened).\n"
 "Protocol: Documentation/vmm.rst.\n",
-		VMM_DEFAULT_REPORT_MS, VM_MAX_VCPUS);
+		VMM_DEFAULT_REPORT_MS, VM_MAX_VCPUS, CONFIG_UPGRADE_ALLOW_MAX);
 }
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -129,8 +143,14 @@ static int config__check(struct vmm_config *cfg)
 					 cfg->cmd ? "--cmd" : "--live-upgrade");
 		if (cfg->live_upgrade && cfg->cmd)
 			return bad_usage("%s", "--cmd and --live-upgrade exclude each other");
+		if (cfg->control_group)
+			return bad_usage("%s", "--control-group is for the VMM's own socket, not a client");
+		if (cfg->nr_upgrade_allow)
+			return bad_usage("%s", "--upgrade-allow is for the VMM, not a client");
 		return 0;
 	}
+	if (cfg->control_group && !cfg->control_path)
+		return bad_usage("%s", "--control-group needs --control SOCK");
 	if (cfg->upgrade_binary || cfg->upgrade_mode || cfg->no_preflight)
 		return bad_usage("%s", "--binary, --upgrade-mode and --no-preflight go with --live-upgrade");
 	why = guest_mem__check_size(cfg->mem_size, cfg->hugepages);
@@ -166,6 +186,16 @@ int config__parse(int argc, char **argv, struct vmm_config *cfg)
 		case 'i': cfg->initrd = optarg; break;
 		case 'a': cfg->cmdline = optarg; break;
 		case 's': cfg->control_path = optarg; break;
+		case OPT_CONTROL_GROUP: cfg->control_group = optarg; break;
+		case OPT_UPGRADE_ALLOW:
+			if (optarg[0] != '/')
+				return bad_usage("--upgrade-allow: \"%s\" is not an absolute path",
+						 optarg);
+			if (cfg->nr_upgrade_allow == CONFIG_UPGRADE_ALLOW_MAX)
+				return bad_usage("--upgrade-allow: more than %s",
+						 CONFIG_UPGRADE_ALLOW_MAX_STR);
+			cfg->upgrade_allow[cfg->nr_upgrade_allow++] = optarg;
+			break;
 		case OPT_CMD: cfg->cmd = optarg; break;
 		case OPT_HUGEPAGES: cfg->hugepages = true; break;
 		case OPT_SERIAL_LOG: cfg->serial_log = optarg; break;

@@ -4,9 +4,16 @@
  * main loop's poll(): accept clients, split their input into lines, execute
  * each request and write one reply line.  A bad request gets an error
  * reply; it never stops the guest.
+ *
+ * There are CONTROL_MAX_CLIENTS connections at most.  A new one always
+ * gets in: when every slot is taken, the one idle the longest goes
+ * (control__evict()), so that idle or stuck clients can never lock out a
+ * "quit" or a live upgrade.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,7 +28,76 @@
 #include "vmm/upgrade.h"
 #include "vmm/vm.h"
 
-static int control__bind(const char *path)
+/*
+ * @name: a number, or a name from /etc/group.  Read directly, not through
+ * getgrnam(): the vmm binary is static, and NSS modules cannot be loaded
+ * into it (a group from elsewhere, LDAP say, is given by number).
+ */
+static int control__group_id(const char *name, gid_t *gid)
+{
+	struct group *gr;
+	unsigned long v;
+	char *end;
+	FILE *f;
+	int ret = -ENOENT;
+
+	errno = 0;
+	v = strtoul(name, &end, 10);
+	if (*name && !*end && !errno && v == (gid_t)v) {
+		*gid = v;
+		return 0;
+	}
+	f = fopen("/etc/group", "re");
+	if (!f)
+		return -errno;
+	while ((gr = fgetgrent(f))) {
+		if (!strcmp(gr->gr_name, name)) {
+			*gid = gr->gr_gid;
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * The socket's final mode: 0600, or 0660 owned by @group.  bind() already
+ * created it no wider than 0600 (control__bind()); this makes the mode
+ * exact whatever the umask took away, and hands it to the group.
+ */
+static int control__set_access(const char *path, const char *group)
+{
+	mode_t mode = CONTROL_SOCKET_MODE;
+	gid_t gid = 0;
+	int ret;
+
+	if (group) {
+		ret = control__group_id(group, &gid);
+		if (ret) {
+			pr_err("--control-group: no group \"%s\" in /etc/group%s%s", group,
+			       ret == -ENOENT ? "" : ": ", ret == -ENOENT ? "" : strerror(-ret));
+			return ret;
+		}
+		if (chown(path, -1, gid) < 0) {
+			ret = -errno;
+			pr_err("cannot give the control socket %s to group %s: %s%s", path,
+			       group, strerror(errno),
+			       errno == EPERM ? " (the VMM's user must be a member)" : "");
+			return ret;
+		}
+		mode = CONTROL_SOCKET_GROUP_MODE;
+	}
+	if (chmod(path, mode) < 0) {
+		ret = -errno;
+		pr_err("cannot set the mode of the control socket %s: %s", path,
+		       strerror(errno));
+		return ret;
+	}
+	return 0;
+}
+
+static int control__bind(const char *path, const char *group)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int fd, ret;
@@ -34,15 +110,29 @@ static int control__bind(const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
+	/*
+	 * bind() creates the file with this inode's mode minus the umask: set
+	 * it first, so that the socket is never, not even until the chmod()
+	 * below, connectable by anyone else.  (Not umask(): that is the whole
+	 * process's, and vCPU threads may be running.)
+	 */
+	if (fchmod(fd, CONTROL_SOCKET_MODE) < 0)
+		goto err;
 	ret = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
 	if (ret < 0 && errno == EADDRINUSE) {
-		/* A stale socket nobody listens on may be replaced. */
+		/*
+		 * A stale socket nobody listens on may be replaced; not one
+		 * we may not connect to (another user's 0600 socket).
+		 */
 		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int err;
 
 		ret = connect(probe, (struct sockaddr *)&addr, sizeof(addr));
+		err = errno;
 		close(probe);
-		if (ret == 0) {
-			pr_err("control socket %s is in use by another VMM", path);
+		if (ret == 0 || err != ECONNREFUSED) {
+			pr_err("control socket %s is in use by another VMM%s%s", path,
+			       ret ? ": " : "", ret ? strerror(err) : "");
 			close(fd);
 			return -EADDRINUSE;
 		}
@@ -51,6 +141,12 @@ static int control__bind(const char *path)
 	}
 	if (ret < 0)
 		goto err;
+	ret = control__set_access(path, group);
+	if (ret) {
+		unlink(path);
+		close(fd);
+		return ret;
+	}
 	if (listen(fd, CONTROL_MAX_CLIENTS) < 0)
 		goto err;
 	return fd;
@@ -72,12 +168,13 @@ static void control__init(struct control *ctl, struct vm *vm)
 		ctl->clients[i].fd = -1;
 }
 
-int control__listen(struct control *ctl, struct vm *vm, const char *path)
+int control__listen(struct control *ctl, struct vm *vm, const char *path,
+		    const char *group)
 {
 	int fd;
 
 	control__init(ctl, vm);
-	fd = control__bind(path);
+	fd = control__bind(path, group);
 	if (fd < 0)
 		return fd;
 	ctl->listen_fd = fd;
@@ -98,6 +195,14 @@ static void control__drop_client(struct control_client *c)
 	c->fd = -1;
 	c->len = 0;
 	c->overflow = false;
+}
+
+static void control__take_slot(struct control_client *c, int fd)
+{
+	c->fd = fd;
+	c->len = 0;
+	c->overflow = false;
+	c->last_ns = now_ns();
 }
 
 void control__close(struct control *ctl)
@@ -239,6 +344,8 @@ static void control__reply_line(struct control_client *c, char *reply)
 	if (!reply || send(c->fd, reply, strlen(reply), MSG_NOSIGNAL) < 0 ||
 	    send(c->fd, "\n", 1, MSG_NOSIGNAL) < 0)
 		control__drop_client(c);
+	else
+		c->last_ns = now_ns();
 	free(reply);
 }
 
@@ -289,9 +396,8 @@ int control__adopt_client(struct control *ctl, unsigned int slot, int fd,
 	    ctl->clients[slot].fd >= 0)
 		return -EINVAL;
 	c = &ctl->clients[slot];
-	c->fd = fd;
+	control__take_slot(c, fd);
 	c->len = len;
-	c->overflow = false;
 	if (len)
 		memcpy(c->buf, pending, len);
 	return 0;
@@ -315,25 +421,57 @@ static void control__read_client(struct control *ctl, struct control_client *c)
 		return;
 	}
 	c->len += n;
+	c->last_ns = now_ns();
 	control__serve_lines(ctl, c);
+}
+
+/*
+ * The client to make room for a new one: the one idle the longest, where
+ * idle is the time since it last sent a byte or got a reply.  One in the
+ * middle of a request line goes only if all are, so a slow writer is not
+ * cut off by a burst of connections; but it does go then, so eight
+ * clients that each send half a line cannot hold every slot either.
+ */
+static struct control_client *control__idlest(struct control *ctl)
+{
+	struct control_client *best = NULL, *c;
+	unsigned int i;
+
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		c = &ctl->clients[i];
+		if (c->fd < 0)
+			return c;
+		if (!best || (!c->len && best->len) ||
+		    (!c->len == !best->len && c->last_ns < best->last_ns))
+			best = c;
+	}
+	return best;
+}
+
+static void control__evict(struct control_client *c)
+{
+	static const char msg[] =
+		"{\"ok\":false,\"error\":\"connection closed: every control slot was "
+		"taken and this one was idle the longest\"}\n";
+
+	/* Said on the way out so a client that looks knows why. */
+	send(c->fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	pr_info("control: closed an idle client to make room for a new one");
+	control__drop_client(c);
 }
 
 static void control__accept(struct control *ctl)
 {
-	unsigned int i;
+	struct control_client *c;
 	int fd;
 
 	fd = accept4(ctl->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
-	for (i = 0; i < CONTROL_MAX_CLIENTS; i++) {
-		if (ctl->clients[i].fd < 0) {
-			ctl->clients[i].fd = fd;
-			return;
-		}
-	}
-	send(fd, "{\"ok\":false,\"error\":\"too many clients\"}\n", 40, MSG_NOSIGNAL);
-	close(fd);
+	c = control__idlest(ctl);
+	if (c->fd >= 0)
+		control__evict(c);
+	control__take_slot(c, fd);
 }
 
 int control__pollfds(struct control *ctl, struct pollfd *pfd, int max)

@@ -21,6 +21,7 @@
 
 #include "vmm/devices.h"
 #include "vmm/run.h"
+#include "vmm/upgrade.h"
 #include "vmm/x86/boot.h"
 
 #define TERM_ESCAPE	0x01	/* Ctrl-A, then 'x' quits, as in kvmtool/QEMU */
@@ -35,6 +36,9 @@ struct vmm_run *run__alloc(const struct vmm_config *cfg, int argc, char **argv)
 	run->argc = argc;
 	run->argv = argv;
 	run->signal_fd = run->log_fd = -1;
+	/* Now, before a package upgrade can replace the file under us. */
+	if (upgrade__self_path(run->self_path, sizeof(run->self_path)))
+		run->self_path[0] = '\0';
 	control__adopt(&run->ctl, &run->vm, -1);
 	run->ctl.run = run;
 	return run;
@@ -216,7 +220,8 @@ int vmm__run(const struct vmm_config *cfg, int argc, char **argv)
 		ret = vm__load_guest(&run->vm, cfg->guest == GUEST_LINUX ? &linux_image : NULL);
 	boot__free_linux(&linux_image);
 	if (!ret && cfg->control_path) {
-		ret = control__listen(&run->ctl, &run->vm, cfg->control_path);
+		ret = control__listen(&run->ctl, &run->vm, cfg->control_path,
+				      cfg->control_group);
 		run->ctl.run = run;
 	}
 	if (!ret)

@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 		"--mem", "--cpus", "--hugepages", "--control", "--cmd",
 		"--serial-log", "--no-stdin", "--verbose", "--help", "--touch-ram",
 		"--live-upgrade", "--binary", "--upgrade-mode", "--no-preflight",
-		"--upgrade-preflight",
+		"--upgrade-preflight", "--control-group", "--upgrade-allow",
 	};
 	char help_path[300], junk[300], fake[300], sock[300], cmd[400];
 	static char longcmd[3000];
@@ -109,6 +109,20 @@ int main(int argc, char **argv)
 					      "--upgrade-mode", "teleport"));
 	expect_error(2, "--touch-ram", VMM("--kernel", "/x", "--touch-ram"));
 	expect_error(2, "exclude", VMM("--live-upgrade", "--cmd", "status", "--control", sock));
+	expect_error(2, "needs --control", VMM("--guest", "builtin", "--control-group", "0"));
+	expect_error(2, "not a client", VMM("--control", sock, "--cmd", "status",
+					    "--control-group", "0"));
+	expect_error(2, "not an absolute path", VMM("--guest", "builtin", "--upgrade-allow",
+						    "bin/vmm"));
+	expect_error(2, "not a client", VMM("--live-upgrade", "--control", sock,
+					    "--upgrade-allow", "/usr/bin"));
+	expect_error(2, "more than 16", VMM("--guest", "builtin",
+		"--upgrade-allow", "/1", "--upgrade-allow", "/2", "--upgrade-allow", "/3",
+		"--upgrade-allow", "/4", "--upgrade-allow", "/5", "--upgrade-allow", "/6",
+		"--upgrade-allow", "/7", "--upgrade-allow", "/8", "--upgrade-allow", "/9",
+		"--upgrade-allow", "/10", "--upgrade-allow", "/11", "--upgrade-allow", "/12",
+		"--upgrade-allow", "/13", "--upgrade-allow", "/14", "--upgrade-allow", "/15",
+		"--upgrade-allow", "/16", "--upgrade-allow", "/17"));
 
 	/* Kernel images. */
 	expect_error(1, "/nonexistent/bzImage", VMM("--kernel", "/nonexistent/bzImage"));

@@ -208,8 +208,10 @@ int main(int argc, char **argv)
 		 "[ \"$1\" = --upgrade-preflight ] && exec '%s' \"$@\"; exit 0", vmm);
 	test_write_script(lost, body);
 
+	/* The broken binaries are in our temporary directory: allow it. */
 	char *vmm_argv[] = { (char *)vmm, "--guest", "builtin", "--cpus", "2", "--mem", "256M",
-			     "--control", path_sock, "--report-ms", "5", NULL };
+			     "--control", path_sock, "--report-ms", "5",
+			     "--upgrade-allow", (char *)test_tmpdir(), NULL };
 	test_spawn_vmm(vmm_argv, NULL, log);
 	ctl_fd = test_connect(sock);
 	wait_all_above(zero);

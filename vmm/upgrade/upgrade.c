@@ -65,23 +65,6 @@ void upgrade__fd_name(u32 role, u32 index, char *buf, size_t len)
 	}
 }
 
-/* The running binary's path: the default thing to upgrade to. */
-static int upgrade__self_path(char *buf, size_t len)
-{
-	static const char deleted[] = " (deleted)";
-	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
-	size_t l;
-
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	/* Replaced on disk (a package upgrade): the path holds the new one. */
-	l = strlen(buf);
-	if (l > sizeof(deleted) - 1 && !strcmp(buf + l - (sizeof(deleted) - 1), deleted))
-		buf[l - (sizeof(deleted) - 1)] = '\0';
-	return 0;
-}
-
 static void upgrade__add_fd(struct upgrade_out *up, u32 role, u32 index, int fd)
 {
 	if (fd < 0 || up->nr_fds == ARRAY_SIZE(up->fds))
@@ -242,28 +225,45 @@ static void upgrade__cleanup(struct upgrade_out *up)
 	state_buf__free(&up->state);
 }
 
+/* The binary to exec: allowed (allow.c), and canonical in up->binary. */
+static int upgrade__binary(const struct control_request *req, struct upgrade_out *up,
+			   char *err, size_t errlen)
+{
+	const struct vmm_run *run = up->run;
+	const struct upgrade_allow allow = {
+		.self = run->self_path,
+		.paths = run->cfg->upgrade_allow,
+		.nr_paths = run->cfg->nr_upgrade_allow,
+	};
+	char binary[PATH_MAX];
+	struct json_object *v;
+
+	if (json_object_object_get_ex(req->obj, "binary", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    !*json_object_get_string(v) ||
+		    strlen(json_object_get_string(v)) >= sizeof(binary)) {
+			snprintf(err, errlen, "\"binary\" must be a path");
+			return -EINVAL;
+		}
+		strcpy(binary, json_object_get_string(v));
+	} else if (run->self_path[0]) {
+		strcpy(binary, run->self_path);
+	} else {
+		snprintf(err, errlen, "cannot find the running binary");
+		return -ENOENT;
+	}
+	return upgrade__allowed(&allow, binary, up->binary, err, errlen);
+}
+
 static int upgrade__args(const struct control_request *req, struct upgrade_out *up,
 			 bool *preflight, char *err, size_t errlen)
 {
 	struct json_object *v;
 	int ret;
 
-	if (json_object_object_get_ex(req->obj, "binary", &v)) {
-		if (!json_object_is_type(v, json_type_string) ||
-		    !*json_object_get_string(v) ||
-		    strlen(json_object_get_string(v)) >= sizeof(up->binary)) {
-			snprintf(err, errlen, "\"binary\" must be a path");
-			return -EINVAL;
-		}
-		strcpy(up->binary, json_object_get_string(v));
-	} else {
-		ret = upgrade__self_path(up->binary, sizeof(up->binary));
-		if (ret) {
-			snprintf(err, errlen, "cannot find the running binary: %s",
-				 strerror(-ret));
-			return ret;
-		}
-	}
+	ret = upgrade__binary(req, up, err, errlen);
+	if (ret)
+		return ret;
 	up->requested = UPGRADE_AUTO;
 	if (json_object_object_get_ex(req->obj, "mode", &v) &&
 	    (!json_object_is_type(v, json_type_string) ||

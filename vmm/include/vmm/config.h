@@ -12,6 +12,9 @@ enum vmm_guest_kind {
 	GUEST_BUILTIN,
 };
 
+#define CONFIG_UPGRADE_ALLOW_MAX	16
+#define CONFIG_UPGRADE_ALLOW_MAX_STR	"16"
+
 struct vmm_config {
 	enum vmm_guest_kind guest;
 	const char *kernel;
@@ -21,6 +24,7 @@ struct vmm_config {
 	unsigned int nr_cpus;
 	bool hugepages;
 	const char *control_path;	/* listening socket, or client target */
+	const char *control_group;	/* its group: mode 0660, else 0600 */
 	const char *cmd;		/* client mode: command to send */
 	const char *serial_log;		/* copy of the guest's COM1 output */
 	bool serial_stdin;		/* feed stdin to COM1 */
@@ -33,6 +37,10 @@ struct vmm_config {
 	const char *upgrade_mode;	/* --upgrade-mode: auto, adopt, ... */
 	bool no_preflight;		/* --no-preflight */
 	bool upgrade_preflight;		/* --upgrade-preflight: answer it */
+
+	/* --upgrade-allow: what a live upgrade may exec besides this binary. */
+	const char *upgrade_allow[CONFIG_UPGRADE_ALLOW_MAX];
+	unsigned int nr_upgrade_allow;
 };
 
 /* config.c: parse a command line.  0, CONFIG_HELP, or 2 on bad usage. */

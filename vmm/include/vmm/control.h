@@ -15,6 +15,12 @@ struct vm;
 
 #define CONTROL_LINE_MAX	4096
 #define CONTROL_MAX_CLIENTS	8
+/*
+ * Whoever can connect can pause, quit and live-upgrade the VMM: the socket
+ * is its owner's, or its owner's and one group's (--control-group).
+ */
+#define CONTROL_SOCKET_MODE		0600
+#define CONTROL_SOCKET_GROUP_MODE	0660
 
 enum control_cmd {
 	CONTROL_STATUS,
@@ -44,6 +50,7 @@ struct control_client {
 	int fd;
 	size_t len;
 	bool overflow;		/* dropping the rest of an overlong line */
+	u64 last_ns;		/* last byte in or reply out: who is idle */
 	char buf[CONTROL_LINE_MAX];
 };
 
@@ -58,7 +65,12 @@ struct control {
 	struct control_client clients[CONTROL_MAX_CLIENTS];
 };
 
-int control__listen(struct control *ctl, struct vm *vm, const char *path);
+/*
+ * Listen on a new socket at @path, mode CONTROL_SOCKET_MODE whatever the
+ * umask, or CONTROL_SOCKET_GROUP_MODE and group @group (a name or a gid).
+ */
+int control__listen(struct control *ctl, struct vm *vm, const char *path,
+		    const char *group);
 /* Serve on an already listening socket (one a previous image created). */
 void control__adopt(struct control *ctl, struct vm *vm, int listen_fd);
 /*

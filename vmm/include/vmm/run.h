@@ -8,6 +8,7 @@
 #ifndef VMM_RUN_H
 #define VMM_RUN_H
 
+#include <limits.h>
 #include <termios.h>
 
 #include "vmm/config.h"
@@ -29,6 +30,11 @@ struct vmm_run {
 	int argc;
 	char **argv;
 	u64 generation;			/* live upgrades this VM went through */
+	/*
+	 * This image's binary when it started ("" if unknown): what a live
+	 * upgrade execs by default, and always may (upgrade/allow.c).
+	 */
+	char self_path[PATH_MAX];
 };
 
 /* Run a VM until it ends; returns the process exit status. */

@@ -38,6 +38,26 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 				     const struct control_request *req,
 				     const char *line, size_t len);
 
+/*
+ * allow.c: what a live upgrade may exec.  @self: the VMM's own binary, as
+ * it was when this image started; @paths: --upgrade-allow, files allowed
+ * exactly and directories whose trusted files are allowed.
+ */
+struct upgrade_allow {
+	const char *self;
+	const char *const *paths;
+	unsigned int nr_paths;
+};
+
+/*
+ * 0 if @binary may be exec'd, with the path to exec in @canon (PATH_MAX
+ * bytes: @binary with every symlink resolved); else -errno and why in @err.
+ */
+int upgrade__allowed(const struct upgrade_allow *allow, const char *binary,
+		     char *canon, char *err, size_t errlen);
+/* The running binary's path, " (deleted)" taken off; 0 or -errno. */
+int upgrade__self_path(char *buf, size_t len);
+
 /* main(): "vmm --incoming" (a new image), never returns on success. */
 int upgrade__incoming(const char *argv0);
 /* main(): "vmm --upgrade-preflight". */
