@@ -6,6 +6,9 @@
  *
  * Every command copies user memory outside stash->lock where it can, checks
  * state, limits and names under the lock, and changes nothing on failure.
+ * Entries and records are charged to the caller's memory cgroup
+ * (GFP_KERNEL_ACCOUNT): what a user keeps in stashes counts against the
+ * same memory limit as the rest of its memory.
  */
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -106,7 +109,7 @@ int stash_preserve_fd(struct stash *s, int fd, const char *name,
 		goto out_fput;
 
 	ret = -ENOMEM;
-	e = kzalloc(sizeof(*e), GFP_KERNEL);
+	e = kzalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
 	if (!e)
 		goto out_fput;
 	e->type = CPRSTASH_ENTRY_FILE;
@@ -154,7 +157,7 @@ int stash_put_record(struct stash *s, const char *name,
 
 	if (len > limit)
 		return -E2BIG;
-	e = kzalloc(sizeof(*e), GFP_KERNEL);
+	e = kzalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
 	if (!e)
 		return -ENOMEM;
 	e->type = CPRSTASH_ENTRY_RECORD;
@@ -317,7 +320,7 @@ int stash_list_entries(struct stash *s, struct cprstash_list *arg)
 		cap = min(arg->nr_entries, stash_nr_entries(s));
 		mutex_unlock(&s->lock);
 		kvfree(snap);
-		snap = kvcalloc(cap, sizeof(*snap), GFP_KERNEL);
+		snap = kvcalloc(cap, sizeof(*snap), GFP_KERNEL_ACCOUNT);
 		if (!snap)
 			return -ENOMEM;
 	}

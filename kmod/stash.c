@@ -45,6 +45,17 @@ static unsigned int max_stashes = 256;
 module_param(max_stashes, uint, 0644);
 MODULE_PARM_DESC(max_stashes, "Stashes system-wide (open() fails with EMFILE)");
 
+/*
+ * One user holding every stash would lock all other VMMs out of upgrades.
+ * Keyed by the creator's euid, the identity a stash is bound to (as
+ * inotify's max_user_instances is); a kuid, so that uids of different user
+ * namespaces are different users.
+ */
+static unsigned int max_stashes_per_user = 64;
+module_param(max_stashes_per_user, uint, 0644);
+MODULE_PARM_DESC(max_stashes_per_user,
+		 "Stashes per effective uid (open() fails with EUSERS)");
+
 static unsigned int default_deadline = 10000;
 module_param(default_deadline, uint, 0644);
 MODULE_PARM_DESC(default_deadline, "Deadline in ms when SEAL passes 0");
@@ -223,14 +234,36 @@ static struct stash *stash_find(struct pid *tgid)
 	return NULL;
 }
 
+/*
+ * Stashes on the list created under @euid, dying ones included as in
+ * nr_stashes: they still hold their files.  The walk is bounded by
+ * max_stashes and runs only when a stash is created.
+ */
+static unsigned int stash_count_user(kuid_t euid)
+{
+	unsigned int n = 0;
+	struct stash *s;
+
+	lockdep_assert_held(&stash_list_lock);
+	list_for_each_entry(s, &stash_list, node)
+		if (uid_eq(s->euid, euid))
+			n++;
+	return n;
+}
+
 static struct stash *stash_create(struct pid *tgid)
 {
 	struct stash *s;
 
 	lockdep_assert_held(&stash_list_lock);
+	/* The user's own limit first: it names what the caller can change. */
+	if (stash_count_user(current_euid()) >=
+	    READ_ONCE(max_stashes_per_user))
+		return ERR_PTR(-EUSERS);
 	if (nr_stashes >= READ_ONCE(max_stashes))
 		return ERR_PTR(-EMFILE);
-	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	/* Charged to the opener's memcg, as is everything the stash holds. */
+	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
 	if (!s)
 		return ERR_PTR(-ENOMEM);
 

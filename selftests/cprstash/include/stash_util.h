@@ -137,6 +137,8 @@ const char *stash_debugfs_unavailable(void);
 int stash_debugfs_find(pid_t pid, struct stash_dbg *dbg);
 /* Stashes in the system. */
 int stash_debugfs_count(void);
+/* Stashes of effective uid @uid. */
+int stash_debugfs_count_uid(unsigned int uid);
 /* Wait (bounded) until @pid has no stash line; false on timeout. */
 bool stash_debugfs_wait_gone(pid_t pid, int timeout_ms);
 

@@ -101,6 +101,28 @@ int stash_debugfs_count(void)
 	return n;
 }
 
+struct count_uid_arg {
+	unsigned int uid;
+	int n;
+};
+
+static bool count_uid(const struct stash_dbg *dbg, void *arg)
+{
+	struct count_uid_arg *count = arg;
+
+	if (dbg->uid == count->uid)
+		count->n++;
+	return false;
+}
+
+int stash_debugfs_count_uid(unsigned int uid)
+{
+	struct count_uid_arg count = { .uid = uid };
+
+	for_each_stash(count_uid, &count);
+	return count.n;
+}
+
 bool stash_debugfs_wait_gone(pid_t pid, int timeout_ms)
 {
 	const struct timespec tick = { .tv_nsec = 10 * 1000 * 1000 };

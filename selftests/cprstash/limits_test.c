@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * limits_test: one user cannot take what every user needs.  A user at
+ * max_stashes_per_user gets EUSERS for a new stash while another user
+ * still gets one, and re-opening a stash one already has is never refused.
+ *
+ * The device node is 0600: processes of other uids open a private node of
+ * the same device.  Module parameters are restored by the parent process,
+ * whatever happened to the test.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "stash_util.h"
+
+#define USER_A		60001
+#define USER_B		60002
+#define PER_USER	3
+/* More than any limit a test sets: a runaway user must stop somewhere. */
+#define MAX_HOLDERS	32
+
+FIXTURE(limits) {
+	unsigned long max_stashes;
+	unsigned long max_stashes_per_user;
+	bool has_per_user;
+	char dir[64];
+	char node[96];
+};
+
+/* A private node of the device that every uid may open. */
+static void make_open_node(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(limits) *self)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, stat(CPRSTASH_DEVICE, &st));
+	strcpy(self->dir, "/tmp/cprstash-limits.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	ASSERT_EQ(0, chmod(self->dir, 0755));
+	snprintf(self->node, sizeof(self->node), "%s/cprstash", self->dir);
+	ASSERT_EQ(0, mknod(self->node, S_IFCHR | 0666, st.st_rdev));
+	ASSERT_EQ(0, chmod(self->node, 0666));
+}
+
+FIXTURE_SETUP(limits)
+{
+	REQUIRE_STASH();
+	REQUIRE_DEBUGFS();
+	TEST_REQUIRE(!geteuid(), "needs root to switch uids");
+	self->max_stashes = stash_param_read("max_stashes");
+	/* Absent on a module without the limit: the tests then fail. */
+	self->has_per_user = stash_param_exists("max_stashes_per_user");
+	if (self->has_per_user)
+		self->max_stashes_per_user =
+			stash_param_read("max_stashes_per_user");
+	make_open_node(_metadata, self);
+}
+
+FIXTURE_TEARDOWN_PARENT(limits)
+{
+	stash_param_write("max_stashes", self->max_stashes);
+	if (self->has_per_user)
+		stash_param_write("max_stashes_per_user",
+				  self->max_stashes_per_user);
+	if (self->node[0])
+		unlink(self->node);
+	if (self->dir[0])
+		rmdir(self->dir);
+}
+
+/*
+ * A process of @uid that opens @node, reports 0 or the errno in *@err, and
+ * keeps its stash until @release (the read end of a pipe) reaches EOF.
+ */
+static pid_t start_holder(const char *node, uid_t uid, int release[2],
+			  int *err)
+{
+	int report[2];
+	pid_t pid;
+
+	pipe_cloexec(report);
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork");
+	if (!pid) {
+		char c;
+		int fd;
+
+		close(release[1]);
+		close(report[0]);
+		TEST_ASSERT(!setresgid(uid, uid, uid), "setresgid");
+		TEST_ASSERT(!setresuid(uid, uid, uid), "setresuid");
+		fd = open(node, O_RDWR | O_CLOEXEC);
+		*err = fd < 0 ? errno : 0;
+		TEST_ASSERT(write(report[1], err, sizeof(*err)) ==
+			    sizeof(*err), "report");
+		/* Hold the stash until the test lets go (or dies). */
+		while (read(release[0], &c, 1) > 0)
+			;
+		_exit(0);
+	}
+	close(report[1]);
+	TEST_ASSERT(read(report[0], err, sizeof(*err)) == sizeof(*err),
+		    "holder %d reported nothing", pid);
+	close(report[0]);
+	return pid;
+}
+
+/*
+ * The global limit is set so that user A alone could fill it, and A
+ * opens stashes in new processes until refused: it must be stopped by its
+ * own limit, with EUSERS, and user B must still get a stash.
+ */
+TEST_F(limits, user_at_its_limit_does_not_lock_out_others)
+{
+	pid_t holders[MAX_HOLDERS + 1];
+	int release[2], err = 0, started, n, i;
+
+	if (self->has_per_user)
+		stash_param_write("max_stashes_per_user", PER_USER);
+	stash_param_write("max_stashes", stash_debugfs_count() + PER_USER + 1);
+	pipe_cloexec(release);
+
+	for (started = 0; started < MAX_HOLDERS && !err; started++)
+		holders[started] = start_holder(self->node, USER_A, release,
+						&err);
+	n = err ? started - 1 : started;
+	EXPECT_EQ(PER_USER, n) TH_LOG("user %d got %d stashes", USER_A, n);
+	EXPECT_EQ(EUSERS, err) TH_LOG("user %d refused with %s", USER_A,
+				      errno_name(err));
+	EXPECT_EQ(PER_USER, stash_debugfs_count_uid(USER_A));
+
+	holders[started++] = start_holder(self->node, USER_B, release, &err);
+	EXPECT_EQ(0, err) TH_LOG("user %d locked out: %s", USER_B,
+				 errno_name(err));
+
+	close_pair(release);
+	for (i = 0; i < started; i++)
+		EXPECT_EQ(0, wait_child(holders[i]));
+}
+
+static int open_new_stash(void *arg)
+{
+	(void)arg;
+	return __stash_open(O_CLOEXEC) < 0 ? errno : 0;
+}
+
+/* Only new stashes count: the exec'd image reopens the old one. */
+TEST_F(limits, reopen_at_the_limit_is_allowed)
+{
+	int stash = stash_open(), fd;
+
+	ASSERT_TRUE(self->has_per_user);
+	stash_param_write("max_stashes_per_user", stash_debugfs_count_uid(0));
+	EXPECT_EQ(EUSERS, run_child(open_new_stash, NULL));
+	fd = __stash_open(O_CLOEXEC);
+	EXPECT_LE(0, fd) TH_LOG("owner's re-open: %s", errno_name(errno));
+	close(fd);
+	close(stash);
+}
+
+/* A limit of 0 refuses every new stash, root's too. */
+TEST_F(limits, zero_per_user_refuses_new_stashes)
+{
+	ASSERT_TRUE(self->has_per_user);
+	stash_param_write("max_stashes_per_user", 0);
+	EXPECT_EQ(EUSERS, run_child(open_new_stash, NULL));
+}
+
+TEST_HARNESS_MAIN
