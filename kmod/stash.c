@@ -18,7 +18,8 @@
  *			while waiting for a stash->lock, because a stash->lock
  *			may be held long (a read() faulting on user memory,
  *			ADOPT_KVM) and must stall no other stash's open/close
- *   stash->lock	state, entries, counters, nr_fds, deadline, kept_mm;
+ *   stash->lock	state, entries, counters, nr_fds, deadline, kept_mm
+ *			and its cap;
  *			ADOPT_KVM takes kvm->lock and KVM's locks under it
  *   pid->wait_pidfd.lock	add/remove_wait_queue(); the wake callback
  *			runs under it and only queues work
@@ -64,6 +65,17 @@ static unsigned int max_deadline = 600000;
 module_param(max_deadline, uint, 0644);
 MODULE_PARM_DESC(max_deadline, "Longest SEAL deadline in ms (EINVAL beyond)");
 
+/*
+ * A kept mm has no task: the OOM killer cannot pick it, and after exec it
+ * is charged to nobody's running image.  ADOPT_KVM needs it for
+ * milliseconds, so bound it well below what a deadline may be: at the cap
+ * it is released while the stash lives on.
+ */
+static unsigned int max_keep_mm_ms = 10000;
+module_param(max_keep_mm_ms, uint, 0644);
+MODULE_PARM_DESC(max_keep_mm_ms,
+		 "Longest time in ms a SEAL_KEEP_MM address space is kept");
+
 static DEFINE_MUTEX(stash_list_lock);
 static LIST_HEAD(stash_list);
 static unsigned int nr_stashes;
@@ -106,7 +118,7 @@ static struct mm_struct *stash_take_kept_mm(struct stash *s)
 	struct mm_struct *mm = s->kept_mm;
 
 	lockdep_assert_held(&s->lock);
-	s->kept_mm = NULL;
+	WRITE_ONCE(s->kept_mm, NULL);	/* debugfs reads it unlocked */
 	return mm;
 }
 
@@ -153,6 +165,8 @@ static void stash_bury(struct stash *s, struct list_head *doomed,
 	remove_wait_queue(&s->owner->wait_pidfd, &s->exit_wait);
 	if (cancel_delayed_work(&s->expire_work))
 		stash_put(s);
+	if (cancel_delayed_work(&s->keep_mm_work))
+		stash_put(s);
 	if (cancel_work(&s->exit_work))
 		stash_put(s);
 	stash_put(s);		/* stash_list's reference */
@@ -192,6 +206,29 @@ static void stash_expire_work(struct work_struct *work)
 				       expire_work);
 
 	stash_kill(s, stash_before_deadline, "deadline passed");
+	stash_put(s);
+}
+
+/*
+ * The cap of a kept mm.  UNSEAL, FINISH and ADOPT_KVM let it go without
+ * cancelling this: it then finds none, or a newer one not yet due.
+ */
+static void stash_keep_mm_work(struct work_struct *work)
+{
+	struct stash *s = container_of(to_delayed_work(work), struct stash,
+				       keep_mm_work);
+	struct mm_struct *mm = NULL;
+
+	mutex_lock(&s->lock);
+	if (s->kept_mm && time_after_eq(jiffies, s->kept_mm_until))
+		mm = stash_take_kept_mm(s);
+	mutex_unlock(&s->lock);
+
+	if (mm) {
+		pr_info("stash of pid %d: kept address space released (max_keep_mm_ms)\n",
+			pid_nr(s->owner));
+		mmput_async(mm);
+	}
 	stash_put(s);
 }
 
@@ -276,6 +313,7 @@ static struct stash *stash_create(struct pid *tgid)
 	s->state = STASH_OPEN;
 	INIT_LIST_HEAD(&s->entries);
 	INIT_DELAYED_WORK(&s->expire_work, stash_expire_work);
+	INIT_DELAYED_WORK(&s->keep_mm_work, stash_keep_mm_work);
 	INIT_WORK(&s->exit_work, stash_exit_work);
 	init_waitqueue_func_entry(&s->exit_wait, stash_owner_woke);
 	__module_get(THIS_MODULE);
@@ -388,6 +426,20 @@ void stash_release_kept_mm(struct stash *s)
 		mmput_async(mm);
 }
 
+/* Keep the caller's mm, and arm its cap, which a stale run may hold. */
+static void stash_keep_mm(struct stash *s)
+{
+	unsigned long delay = msecs_to_jiffies(READ_ONCE(max_keep_mm_ms));
+
+	lockdep_assert_held(&s->lock);
+	mmget(current->mm);
+	WRITE_ONCE(s->kept_mm, current->mm);
+	WRITE_ONCE(s->kept_mm_until, jiffies + delay);
+	kref_get(&s->ref);
+	if (mod_delayed_work(stash_wq, &s->keep_mm_work, delay))
+		stash_put(s);	/* was pending: that run's reference serves */
+}
+
 int stash_seal(struct stash *s, u32 deadline_ms, u32 flags)
 {
 	int ret;
@@ -405,10 +457,8 @@ int stash_seal(struct stash *s, u32 deadline_ms, u32 flags)
 	} else {
 		WRITE_ONCE(s->state, STASH_SEALED);
 		WRITE_ONCE(s->deadline, jiffies + msecs_to_jiffies(deadline_ms));
-		if (flags & CPRSTASH_SEAL_KEEP_MM) {
-			mmget(current->mm);
-			s->kept_mm = current->mm;
-		}
+		if (flags & CPRSTASH_SEAL_KEEP_MM)
+			stash_keep_mm(s);
 		kref_get(&s->ref);
 		if (!queue_delayed_work(stash_wq, &s->expire_work,
 					msecs_to_jiffies(deadline_ms)))
@@ -474,6 +524,18 @@ u32 stash_deadline_left_ms(const struct stash *s)
 	    time_after_eq(jiffies, deadline))
 		return 0;
 	return jiffies_to_msecs(deadline - jiffies);
+}
+
+/* Milliseconds until a kept mm is released at its cap; -1: none kept. */
+s64 stash_kept_mm_left_ms(const struct stash *s)
+{
+	unsigned long until = READ_ONCE(s->kept_mm_until);
+
+	if (!READ_ONCE(s->kept_mm))
+		return -1;
+	if (time_after_eq(jiffies, until))
+		return 0;
+	return jiffies_to_msecs(until - jiffies);
 }
 
 /* For debugfs: @fn runs for each listed stash under stash_list_lock. */

@@ -3,6 +3,8 @@
  * limits_test: one user cannot take what every user needs.  A user at
  * max_stashes_per_user gets EUSERS for a new stash while another user
  * still gets one, and re-opening a stash one already has is never refused.
+ * An address space kept by SEAL_KEEP_MM is let go after max_keep_mm_ms,
+ * while the stash lives on until its own deadline.
  *
  * The device node is 0600: processes of other uids open a private node of
  * the same device.  Module parameters are restored by the parent process,
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -171,4 +174,125 @@ TEST_F(limits, zero_per_user_refuses_new_stashes)
 	EXPECT_EQ(EUSERS, run_child(open_new_stash, NULL));
 }
 
-TEST_HARNESS_MAIN
+#define KEEP_CAP_MS	100
+#define DEADLINE_MS	120000
+#define REC_NAME	"kept"
+
+FIXTURE(keep_mm) {
+	unsigned long max_keep_mm_ms;
+	bool has_cap;
+};
+
+FIXTURE_SETUP(keep_mm)
+{
+	REQUIRE_STASH();
+	REQUIRE_DEBUGFS();
+	/* Absent on a module without the cap: the tests then fail. */
+	self->has_cap = stash_param_exists("max_keep_mm_ms");
+	if (self->has_cap)
+		self->max_keep_mm_ms = stash_param_read("max_keep_mm_ms");
+}
+
+FIXTURE_TEARDOWN_PARENT(keep_mm)
+{
+	if (self->has_cap)
+		stash_param_write("max_keep_mm_ms", self->max_keep_mm_ms);
+}
+
+/* @pid's stash's kept_mm_ms column (-1: none kept), asserting it exists. */
+static long long kept_mm_ms(pid_t pid)
+{
+	struct stash_dbg dbg;
+
+	TEST_ASSERT(stash_debugfs_find(pid, &dbg), "pid %d has no stash", pid);
+	return dbg.kept_mm_ms;
+}
+
+/* Bounded wait for @pid's kept address space to be released. */
+static bool wait_kept_mm_released(pid_t pid)
+{
+	const struct timespec tick = { .tv_nsec = 10 * 1000 * 1000 };
+	int waited;
+
+	for (waited = 0; waited <= LIVENESS_MS; waited += 10) {
+		if (kept_mm_ms(pid) < 0)
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
+/*
+ * The new image: the old one's address space goes at the cap, the stash
+ * stays sealed with its record until FINISH.
+ */
+static int stage_after_exec(int argc, char **argv)
+{
+	struct cprstash_list info;
+	int stash;
+
+	(void)argc;
+	(void)argv;
+	TEST_ASSERT(wait_kept_mm_released(getpid()),
+		    "the kept address space outlived max_keep_mm_ms");
+	stash = stash_open();
+	info = stash_info(stash);
+	TEST_ASSERT(info.state == CPRSTASH_STATE_SEALED,
+		    "state %u after the kept mm went", info.state);
+	TEST_ASSERT(info.nr_entries == 1, "%u entries", info.nr_entries);
+	TEST_ASSERT(info.deadline_ms > 0, "the stash's deadline passed");
+	stash_finish(stash);
+	return 0;
+}
+
+static int seal_keep_mm_and_exec(void *arg)
+{
+	int stash = stash_open();
+
+	(void)arg;
+	stash_put(stash, REC_NAME, "x", 1);
+	stash_seal_flags(stash, DEADLINE_MS, CPRSTASH_SEAL_KEEP_MM);
+	return exec_stage("after_exec", NULL);
+}
+
+TEST_F(keep_mm, released_at_cap_while_the_stash_lives_on)
+{
+	ASSERT_TRUE(self->has_cap);
+	stash_param_write("max_keep_mm_ms", KEEP_CAP_MS);
+	EXPECT_EQ(0, run_child(seal_keep_mm_and_exec, NULL));
+}
+
+/*
+ * Below the cap it is kept, and shown; UNSEAL lets it go.  The cap of a
+ * later SEAL replaces the one still pending from the first: lowered, it
+ * must fire on time, not when the first one would have.
+ */
+TEST_F(keep_mm, cap_is_rearmed_by_each_seal)
+{
+	int stash = stash_open();
+	long long left;
+
+	ASSERT_TRUE(self->has_cap);
+	stash_param_write("max_keep_mm_ms", DEADLINE_MS);
+	stash_put(stash, REC_NAME, "x", 1);
+	stash_seal_flags(stash, DEADLINE_MS, CPRSTASH_SEAL_KEEP_MM);
+	left = kept_mm_ms(getpid());
+	EXPECT_LE(0, left);
+	EXPECT_GE(DEADLINE_MS, left);
+	stash_unseal(stash);
+	EXPECT_EQ(-1, kept_mm_ms(getpid()));
+
+	stash_param_write("max_keep_mm_ms", KEEP_CAP_MS);
+	stash_seal_flags(stash, DEADLINE_MS, CPRSTASH_SEAL_KEEP_MM);
+	EXPECT_TRUE(wait_kept_mm_released(getpid()));
+	EXPECT_EQ(CPRSTASH_STATE_SEALED, stash_info(stash).state);
+	EXPECT_EQ(1, stash_info(stash).nr_entries);
+	stash_finish(stash);
+}
+
+static const struct stage stages[] = {
+	{ "after_exec", stage_after_exec },
+	{ NULL, NULL },
+};
+
+STAGE_HARNESS_MAIN(stages)

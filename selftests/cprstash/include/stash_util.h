@@ -129,6 +129,8 @@ struct stash_dbg {
 	unsigned int files;
 	unsigned int records;
 	unsigned long long record_bytes;
+	unsigned int deadline_ms;
+	long long kept_mm_ms;	/* -1: no address space kept */
 };
 
 /* NULL, or why debugfs cannot be read (a SKIP reason); mounts it first. */
