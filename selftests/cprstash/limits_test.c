@@ -4,7 +4,8 @@
  * max_stashes_per_user gets EUSERS for a new stash while another user
  * still gets one, and re-opening a stash one already has is never refused.
  * An address space kept by SEAL_KEEP_MM is let go after max_keep_mm_ms,
- * while the stash lives on until its own deadline.
+ * while the stash lives on until its own deadline.  Entries are charged to
+ * the memory cgroup of the process that adds them.
  *
  * The device node is 0600: processes of other uids open a private node of
  * the same device.  Module parameters are restored by the parent process,
@@ -14,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -288,6 +292,104 @@ TEST_F(keep_mm, cap_is_rearmed_by_each_seal)
 	EXPECT_EQ(CPRSTASH_STATE_SEALED, stash_info(stash).state);
 	EXPECT_EQ(1, stash_info(stash).nr_entries);
 	stash_finish(stash);
+}
+
+#define CGROUP_DIR	"/sys/fs/cgroup"
+#define CGROUP2_MAGIC	0x63677270
+/*
+ * Entries of about 200 bytes each: megabytes, well above what the memcg's
+ * per-CPU charge batches (64 pages per CPU) could make up on their own.
+ */
+#define CHARGED_ENTRIES	8000
+
+FIXTURE(memcg) {
+	unsigned long max_entries;
+	char cgroup[64];
+};
+
+static bool write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fputs(text, f) >= 0;
+	return !fclose(f) && ok;
+}
+
+static long long memcg_current(const char *cgroup)
+{
+	char path[128];
+	long long bytes;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/memory.current", cgroup);
+	f = fopen(path, "r");
+	TEST_ASSERT(f, "fopen(%s)", path);
+	TEST_ASSERT(fscanf(f, "%lld", &bytes) == 1, "parse %s", path);
+	fclose(f);
+	return bytes;
+}
+
+FIXTURE_SETUP(memcg)
+{
+	struct statfs sfs;
+
+	REQUIRE_STASH();
+	TEST_REQUIRE(!geteuid(), "needs root for a memory cgroup");
+	if (statfs(CGROUP_DIR, &sfs) || sfs.f_type != CGROUP2_MAGIC)
+		mount("cgroup2", CGROUP_DIR, "cgroup2", 0, NULL);
+	TEST_REQUIRE(!statfs(CGROUP_DIR, &sfs) && sfs.f_type == CGROUP2_MAGIC,
+		     "no cgroup2 at " CGROUP_DIR);
+	TEST_REQUIRE(write_file(CGROUP_DIR "/cgroup.subtree_control",
+				"+memory"), "no memory controller");
+	snprintf(self->cgroup, sizeof(self->cgroup),
+		 CGROUP_DIR "/cprstash-limits-%d", getpid());
+	ASSERT_EQ(0, mkdir(self->cgroup, 0755));
+	self->max_entries = stash_param_read("max_entries");
+	stash_param_write("max_entries", CHARGED_ENTRIES + 1);
+}
+
+FIXTURE_TEARDOWN_PARENT(memcg)
+{
+	if (self->max_entries)
+		stash_param_write("max_entries", self->max_entries);
+	if (self->cgroup[0])
+		rmdir(self->cgroup);
+}
+
+/* In the cgroup: how much preserving CHARGED_ENTRIES files charged it. */
+static int charge_entries(void *arg)
+{
+	const char *cgroup = arg;
+	char path[128], name[32];
+	long long before, after;
+	int stash, efd, i;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
+	TEST_ASSERT(write_file(path, "0"), "joining %s", cgroup);
+	stash = stash_open();
+	efd = eventfd(0, EFD_CLOEXEC);
+	TEST_ASSERT(efd >= 0, "eventfd");
+	/* Everything but the entries is allocated and faulted in first. */
+	stash_preserve(stash, efd, "warm-up");
+	before = memcg_current(cgroup);
+	for (i = 0; i < CHARGED_ENTRIES - 1; i++) {
+		snprintf(name, sizeof(name), "e%d", i);
+		stash_preserve(stash, efd, name);
+	}
+	after = memcg_current(cgroup);
+	printf("# %d entries charged %lld bytes\n", CHARGED_ENTRIES - 1,
+	       after - before);
+	/* The same file every time: only the entries were allocated. */
+	return after - before >= (CHARGED_ENTRIES - 1) * 100LL ? 0 : 1;
+}
+
+TEST_F(memcg, entries_are_charged_to_the_memcg)
+{
+	EXPECT_EQ(0, run_child(charge_entries, self->cgroup))
+		TH_LOG("the entries were not charged to the cgroup");
 }
 
 static const struct stage stages[] = {
