@@ -6,6 +6,9 @@
  *
  * Every command copies user memory outside stash->lock where it can, checks
  * state, limits and names under the lock, and changes nothing on failure.
+ * Entries and records are charged to the caller's memory cgroup
+ * (GFP_KERNEL_ACCOUNT): what a user keeps in stashes counts against the
+ * same memory limit as the rest of its memory.
  */
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -107,7 +110,7 @@ int stash_preserve_fd(struct stash *s, int fd, const char *name,
 		goto out_fput;
 
 	ret = -ENOMEM;
-	e = kzalloc(sizeof(*e), GFP_KERNEL);
+	e = kzalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
 	if (!e)
 		goto out_fput;
 	e->type = CPRSTASH_ENTRY_FILE;
@@ -152,7 +155,7 @@ int stash_put_record(struct stash *s, const char *name,
 
 	if (len > limit)
 		return -E2BIG;
-	e = kzalloc(sizeof(*e), GFP_KERNEL);
+	e = kzalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
 	if (!e)
 		return -ENOMEM;
 	e->type = CPRSTASH_ENTRY_RECORD;
@@ -274,13 +277,36 @@ static void stash_entry_to_user(const struct stash_entry *e,
 }
 
 /*
+ * Each element of the caller's array is @stride bytes (LIST @entry_size):
+ * the part of struct cprstash_entry it has room for, then zeroes, so a
+ * binary built with a larger struct sees its new fields as "not reported".
+ */
+static int stash_entries_to_user(void __user *uentries, u32 stride,
+				 const struct cprstash_entry *snap,
+				 unsigned int n)
+{
+	size_t known = min_t(size_t, stride, sizeof(*snap));
+	unsigned int i;
+
+	BUILD_BUG_ON(sizeof(*snap) < CPRSTASH_ENTRY_SIZE_VER0);
+	if (stride == sizeof(*snap))
+		return copy_to_user(uentries, snap, n * sizeof(*snap)) ?
+		       -EFAULT : 0;
+	for (i = 0; i < n; i++, uentries += stride)
+		if (copy_to_user(uentries, &snap[i], known) ||
+		    clear_user(uentries + known, stride - known))
+			return -EFAULT;
+	return 0;
+}
+
+/*
  * Snapshot under the lock, copy out after: no user fault under the lock.
  * The snapshot is sized by the stash, not by max_entries, which root may
  * have lowered below what the stash holds.
  */
 int stash_list_entries(struct stash *s, struct cprstash_list *arg)
 {
-	struct cprstash_entry __user *uentries = u64_to_user_ptr(arg->entries);
+	void __user *uentries = u64_to_user_ptr(arg->entries);
 	struct cprstash_entry *snap = NULL;
 	const struct stash_entry *e;
 	unsigned int n, cap = 0;
@@ -295,7 +321,7 @@ int stash_list_entries(struct stash *s, struct cprstash_list *arg)
 		cap = min(arg->nr_entries, stash_nr_entries(s));
 		mutex_unlock(&s->lock);
 		kvfree(snap);
-		snap = kvcalloc(cap, sizeof(*snap), GFP_KERNEL);
+		snap = kvcalloc(cap, sizeof(*snap), GFP_KERNEL_ACCOUNT);
 		if (!snap)
 			return -ENOMEM;
 	}
@@ -309,8 +335,8 @@ int stash_list_entries(struct stash *s, struct cprstash_list *arg)
 	arg->record_bytes = s->record_bytes;
 	mutex_unlock(&s->lock);
 
-	if (n && copy_to_user(uentries, snap, n * sizeof(*snap)))
-		ret = -EFAULT;
+	if (n)
+		ret = stash_entries_to_user(uentries, arg->entry_size, snap, n);
 out:
 	kvfree(snap);
 	return ret;

@@ -3,8 +3,9 @@
  * /dev/cprstash: keep files and state records across execve().
  *
  * This file is the device: open/release bind a file to the caller's stash,
- * and the ioctl dispatcher copies each argument in, checks size, flags,
- * reserved fields and names, and calls one function per command.  See
+ * and the ioctl dispatcher copies each argument in (structs that grow at
+ * their end, copy_struct_from_user()), checks flags, reserved fields and
+ * names, and calls one function per command.  See
  * Documentation/cprstash.rst and Documentation/uapi.rst.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -30,18 +31,46 @@ struct cprstash_arg_head {
 	__u32 flags;
 };
 
-/* Copy an argument in; its size must be exact, its flags known. */
-static int cprstash_arg_in(void *arg, const void __user *uarg, u32 size,
-			   u32 known_flags)
+/*
+ * Copy an argument in with copy_struct_from_user(): @size in the caller's
+ * struct says which version it was built with; fields it does not have
+ * read as zero, and the tail we do not know must be zero (E2BIG), so old
+ * and new binaries work with old and new modules.  A page bounds the
+ * check of the tail, as for openat2() and clone3().
+ */
+static int cprstash_arg_in(void *arg, size_t ksize, u32 min_size,
+			   const void __user *uarg, u32 known_flags)
 {
-	const struct cprstash_arg_head *head = arg;
+	struct cprstash_arg_head *head = arg;
+	u32 usize;
+	int ret;
 
-	if (copy_from_user(arg, uarg, size))
+	if (get_user(usize, (const u32 __user *)uarg))
 		return -EFAULT;
-	if (head->size != size || (head->flags & ~known_flags))
+	if (usize < min_size)
 		return -EINVAL;
-	return 0;
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
+	ret = copy_struct_from_user(arg, ksize, uarg, usize);
+	if (ret)
+		return ret;
+	/* A racing caller may have changed it; the size we checked counts. */
+	head->size = usize;
+	return head->flags & ~known_flags ? -EINVAL : 0;
 }
+
+/* A struct smaller than its first version would break old binaries. */
+static_assert(sizeof(struct cprstash_preserve_fd) >=
+	      CPRSTASH_PRESERVE_FD_SIZE_VER0);
+static_assert(sizeof(struct cprstash_put_record) >=
+	      CPRSTASH_PUT_RECORD_SIZE_VER0);
+static_assert(sizeof(struct cprstash_seal) >= CPRSTASH_SEAL_SIZE_VER0);
+static_assert(sizeof(struct cprstash_list) >= CPRSTASH_LIST_SIZE_VER0);
+static_assert(sizeof(struct cprstash_retrieve_fd) >=
+	      CPRSTASH_RETRIEVE_FD_SIZE_VER0);
+static_assert(sizeof(struct cprstash_op) >= CPRSTASH_OP_SIZE_VER0);
+static_assert(sizeof(struct cprstash_adopt_kvm) >=
+	      CPRSTASH_ADOPT_KVM_SIZE_VER0);
 
 /* Reserved fields must be zero; a name, if the command has one, valid. */
 static int cprstash_arg_check(const void *reserved, size_t len,
@@ -58,7 +87,8 @@ static long cprstash_ioctl_preserve_fd(struct stash *s, void __user *uarg)
 	struct cprstash_preserve_fd arg;
 	int ret;
 
-	ret = cprstash_arg_in(&arg, uarg, sizeof(arg), 0) ?:
+	ret = cprstash_arg_in(&arg, sizeof(arg),
+			      CPRSTASH_PRESERVE_FD_SIZE_VER0, uarg, 0) ?:
 	      cprstash_arg_check(arg.reserved, sizeof(arg.reserved), arg.name);
 	return ret ?: stash_preserve_fd(s, arg.fd, arg.name, &u->kind);
 }
@@ -68,7 +98,8 @@ static long cprstash_ioctl_put_record(struct stash *s, void __user *uarg)
 	struct cprstash_put_record arg;
 	int ret;
 
-	ret = cprstash_arg_in(&arg, uarg, sizeof(arg), 0);
+	ret = cprstash_arg_in(&arg, sizeof(arg), CPRSTASH_PUT_RECORD_SIZE_VER0,
+			      uarg, 0);
 	if (!ret && arg.reserved0)
 		ret = -EINVAL;
 	ret = ret ?: cprstash_arg_check(arg.reserved, sizeof(arg.reserved),
@@ -82,14 +113,22 @@ static long cprstash_ioctl_list(struct stash *s, void __user *uarg)
 	struct cprstash_list arg;
 	int ret;
 
-	ret = cprstash_arg_in(&arg, uarg, sizeof(arg), 0) ?:
-	      cprstash_arg_check(arg.reserved, sizeof(arg.reserved), NULL);
-	if (!ret && arg.entry_size != sizeof(struct cprstash_entry))
+	ret = cprstash_arg_in(&arg, sizeof(arg), CPRSTASH_LIST_SIZE_VER0, uarg, 0);
+	if (!ret && (arg.reserved0 || arg.reserved))
 		ret = -EINVAL;
+	/* Elements may be larger than we know (zeroed), not smaller. */
+	if (!ret && arg.entry_size < CPRSTASH_ENTRY_SIZE_VER0)
+		ret = -EINVAL;
+	if (!ret && arg.entry_size > PAGE_SIZE)
+		ret = -E2BIG;
 	ret = ret ?: stash_list_entries(s, &arg);
-	if (!ret && copy_to_user(uarg, &arg, sizeof(arg)))
-		ret = -EFAULT;
-	return ret;
+	if (ret)
+		return ret;
+	arg.api_version = CPRSTASH_API_VERSION;
+	/* A tail beyond what we know was checked to be zero: leave it. */
+	if (copy_to_user(uarg, &arg, min_t(size_t, arg.size, sizeof(arg))))
+		return -EFAULT;
+	return 0;
 }
 
 static long cprstash_ioctl_seal(struct stash *s, void __user *uarg)
@@ -97,7 +136,8 @@ static long cprstash_ioctl_seal(struct stash *s, void __user *uarg)
 	struct cprstash_seal arg;
 	int ret;
 
-	ret = cprstash_arg_in(&arg, uarg, sizeof(arg), CPRSTASH_SEAL_KEEP_MM);
+	ret = cprstash_arg_in(&arg, sizeof(arg), CPRSTASH_SEAL_SIZE_VER0, uarg,
+			      CPRSTASH_SEAL_KEEP_MM);
 	if (!ret && arg.reserved0)
 		ret = -EINVAL;
 	ret = ret ?: cprstash_arg_check(arg.reserved, sizeof(arg.reserved), NULL);
@@ -109,7 +149,8 @@ static long cprstash_ioctl_retrieve_fd(struct stash *s, void __user *uarg)
 	struct cprstash_retrieve_fd arg;
 	int ret;
 
-	ret = cprstash_arg_in(&arg, uarg, sizeof(arg),
+	ret = cprstash_arg_in(&arg, sizeof(arg),
+			      CPRSTASH_RETRIEVE_FD_SIZE_VER0, uarg,
 			      CPRSTASH_RETRIEVE_NO_CLOEXEC) ?:
 	      cprstash_arg_check(arg.reserved, sizeof(arg.reserved), arg.name);
 	return ret ?: stash_retrieve_fd(s, arg.name, arg.flags, uarg);
@@ -120,7 +161,8 @@ static long cprstash_ioctl_adopt_kvm(struct stash *s, void __user *uarg)
 	struct cprstash_adopt_kvm arg;
 	int ret;
 
-	ret = cprstash_arg_in(&arg, uarg, sizeof(arg), 0) ?:
+	ret = cprstash_arg_in(&arg, sizeof(arg),
+			      CPRSTASH_ADOPT_KVM_SIZE_VER0, uarg, 0) ?:
 	      cprstash_arg_check(arg.reserved, sizeof(arg.reserved), arg.name);
 	return ret ?: stash_adopt_kvm(s, arg.name);
 }
@@ -131,7 +173,7 @@ static long cprstash_ioctl_op(struct stash *s, void __user *uarg,
 	struct cprstash_op arg;
 	int ret;
 
-	ret = cprstash_arg_in(&arg, uarg, sizeof(arg), 0) ?:
+	ret = cprstash_arg_in(&arg, sizeof(arg), CPRSTASH_OP_SIZE_VER0, uarg, 0) ?:
 	      cprstash_arg_check(arg.reserved, sizeof(arg.reserved), NULL);
 	return ret ?: op(s);
 }
@@ -147,22 +189,29 @@ static long cprstash_ioctl(struct file *file, unsigned int cmd,
 	if (ret)
 		return ret;
 
-	switch (cmd) {
-	case CPRSTASH_IOC_PRESERVE_FD:
+	/*
+	 * Type and number only: the size bits follow the caller's header,
+	 * which may have larger structs than ours (@size in the struct says
+	 * how large), and the direction bits carry nothing we need.
+	 */
+	if (_IOC_TYPE(cmd) != CPRSTASH_IOCTL_MAGIC)
+		return -ENOTTY;
+	switch (_IOC_NR(cmd)) {
+	case _IOC_NR(CPRSTASH_IOC_PRESERVE_FD):
 		return cprstash_ioctl_preserve_fd(s, uarg);
-	case CPRSTASH_IOC_PUT_RECORD:
+	case _IOC_NR(CPRSTASH_IOC_PUT_RECORD):
 		return cprstash_ioctl_put_record(s, uarg);
-	case CPRSTASH_IOC_LIST:
+	case _IOC_NR(CPRSTASH_IOC_LIST):
 		return cprstash_ioctl_list(s, uarg);
-	case CPRSTASH_IOC_SEAL:
+	case _IOC_NR(CPRSTASH_IOC_SEAL):
 		return cprstash_ioctl_seal(s, uarg);
-	case CPRSTASH_IOC_RETRIEVE_FD:
+	case _IOC_NR(CPRSTASH_IOC_RETRIEVE_FD):
 		return cprstash_ioctl_retrieve_fd(s, uarg);
-	case CPRSTASH_IOC_UNSEAL:
+	case _IOC_NR(CPRSTASH_IOC_UNSEAL):
 		return cprstash_ioctl_op(s, uarg, stash_unseal);
-	case CPRSTASH_IOC_FINISH:
+	case _IOC_NR(CPRSTASH_IOC_FINISH):
 		return cprstash_ioctl_op(s, uarg, stash_finish);
-	case CPRSTASH_IOC_ADOPT_KVM:
+	case _IOC_NR(CPRSTASH_IOC_ADOPT_KVM):
 		return cprstash_ioctl_adopt_kvm(s, uarg);
 	default:
 		return -ENOTTY;

@@ -18,7 +18,8 @@
  *			while waiting for a stash->lock, because a stash->lock
  *			may be held long (a read() faulting on user memory,
  *			ADOPT_KVM) and must stall no other stash's open/close
- *   stash->lock	state, entries, counters, nr_fds, deadline, kept_mm;
+ *   stash->lock	state, entries, counters, nr_fds, deadline, kept_mm
+ *			and its cap;
  *			ADOPT_KVM takes kvm->lock and KVM's locks under it
  *   pid->wait_pidfd.lock	add/remove_wait_queue(); the wake callback
  *			runs under it and only queues work
@@ -57,6 +58,17 @@ static unsigned int max_stashes = 256;
 module_param(max_stashes, uint, 0644);
 MODULE_PARM_DESC(max_stashes, "Stashes system-wide (open() fails with EMFILE)");
 
+/*
+ * One user holding every stash would lock all other VMMs out of upgrades.
+ * Keyed by the creator's euid, the identity a stash is bound to (as
+ * inotify's max_user_instances is); a kuid, so that uids of different user
+ * namespaces are different users.
+ */
+static unsigned int max_stashes_per_user = 64;
+module_param(max_stashes_per_user, uint, 0644);
+MODULE_PARM_DESC(max_stashes_per_user,
+		 "Stashes per effective uid (open() fails with EUSERS)");
+
 static unsigned int default_deadline = 10000;
 module_param(default_deadline, uint, 0644);
 MODULE_PARM_DESC(default_deadline, "Deadline in ms when SEAL passes 0");
@@ -64,6 +76,17 @@ MODULE_PARM_DESC(default_deadline, "Deadline in ms when SEAL passes 0");
 static unsigned int max_deadline = 600000;
 module_param(max_deadline, uint, 0644);
 MODULE_PARM_DESC(max_deadline, "Longest SEAL deadline in ms (EINVAL beyond)");
+
+/*
+ * A kept mm has no task: the OOM killer cannot pick it, and after exec it
+ * is charged to nobody's running image.  ADOPT_KVM needs it for
+ * milliseconds, so bound it well below what a deadline may be: at the cap
+ * it is released while the stash lives on.
+ */
+static unsigned int max_keep_mm_ms = 10000;
+module_param(max_keep_mm_ms, uint, 0644);
+MODULE_PARM_DESC(max_keep_mm_ms,
+		 "Longest time in ms a SEAL_KEEP_MM address space is kept");
 
 static DEFINE_MUTEX(stash_list_lock);
 static LIST_HEAD(stash_list);
@@ -108,7 +131,7 @@ static struct mm_struct *stash_take_kept_mm(struct stash *s)
 	struct mm_struct *mm = s->kept_mm;
 
 	lockdep_assert_held(&s->lock);
-	s->kept_mm = NULL;
+	WRITE_ONCE(s->kept_mm, NULL);	/* debugfs reads it unlocked */
 	return mm;
 }
 
@@ -155,6 +178,8 @@ static void stash_bury(struct stash *s, struct list_head *doomed,
 	remove_wait_queue(&s->owner->wait_pidfd, &s->exit_wait);
 	if (cancel_delayed_work(&s->expire_work))
 		stash_put(s);
+	if (cancel_delayed_work(&s->keep_mm_work))
+		stash_put(s);
 	if (cancel_work(&s->exit_work))
 		stash_put(s);
 	stash_put(s);		/* stash_list's reference */
@@ -194,6 +219,29 @@ static void stash_expire_work(struct work_struct *work)
 				       expire_work);
 
 	stash_kill(s, stash_before_deadline, "deadline passed");
+	stash_put(s);
+}
+
+/*
+ * The cap of a kept mm.  UNSEAL, FINISH and ADOPT_KVM let it go without
+ * cancelling this: it then finds none, or a newer one not yet due.
+ */
+static void stash_keep_mm_work(struct work_struct *work)
+{
+	struct stash *s = container_of(to_delayed_work(work), struct stash,
+				       keep_mm_work);
+	struct mm_struct *mm = NULL;
+
+	mutex_lock(&s->lock);
+	if (s->kept_mm && time_after_eq(jiffies, s->kept_mm_until))
+		mm = stash_take_kept_mm(s);
+	mutex_unlock(&s->lock);
+
+	if (mm) {
+		pr_info("stash of pid %d: kept address space released (max_keep_mm_ms)\n",
+			pid_nr(s->owner));
+		mmput_async(mm);
+	}
 	stash_put(s);
 }
 
@@ -246,14 +294,36 @@ static struct stash *stash_find(struct pid *tgid)
 	return NULL;
 }
 
+/*
+ * Stashes on the list created under @euid, dying ones included as in
+ * nr_stashes: they still hold their files.  The walk is bounded by
+ * max_stashes and runs only when a stash is created.
+ */
+static unsigned int stash_count_user(kuid_t euid)
+{
+	unsigned int n = 0;
+	struct stash *s;
+
+	lockdep_assert_held(&stash_list_lock);
+	list_for_each_entry(s, &stash_list, node)
+		if (uid_eq(s->cred->euid, euid))
+			n++;
+	return n;
+}
+
 static struct stash *stash_create(struct pid *tgid)
 {
 	struct stash *s;
 
 	lockdep_assert_held(&stash_list_lock);
+	/* The user's own limit first: it names what the caller can change. */
+	if (stash_count_user(current_euid()) >=
+	    READ_ONCE(max_stashes_per_user))
+		return ERR_PTR(-EUSERS);
 	if (nr_stashes >= READ_ONCE(max_stashes))
 		return ERR_PTR(-EMFILE);
-	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	/* Charged to the opener's memcg, as is everything the stash holds. */
+	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
 	if (!s)
 		return ERR_PTR(-ENOMEM);
 
@@ -267,6 +337,7 @@ static struct stash *stash_create(struct pid *tgid)
 	s->state = STASH_OPEN;
 	INIT_LIST_HEAD(&s->entries);
 	INIT_DELAYED_WORK(&s->expire_work, stash_expire_work);
+	INIT_DELAYED_WORK(&s->keep_mm_work, stash_keep_mm_work);
 	INIT_WORK(&s->exit_work, stash_exit_work);
 	init_waitqueue_func_entry(&s->exit_wait, stash_owner_woke);
 	__module_get(THIS_MODULE);
@@ -511,6 +582,20 @@ void stash_release_kept_mm(struct stash *s)
 		mmput_async(mm);
 }
 
+/* Keep the caller's mm, and arm its cap, which a stale run may hold. */
+static void stash_keep_mm(struct stash *s)
+{
+	unsigned long delay = msecs_to_jiffies(READ_ONCE(max_keep_mm_ms));
+
+	lockdep_assert_held(&s->lock);
+	mmget(current->mm);
+	WRITE_ONCE(s->kept_mm, current->mm);
+	WRITE_ONCE(s->kept_mm_until, jiffies + delay);
+	kref_get(&s->ref);
+	if (mod_delayed_work(stash_wq, &s->keep_mm_work, delay))
+		stash_put(s);	/* was pending: that run's reference serves */
+}
+
 int stash_seal(struct stash *s, u32 deadline_ms, u32 flags)
 {
 	int ret;
@@ -528,10 +613,8 @@ int stash_seal(struct stash *s, u32 deadline_ms, u32 flags)
 	} else {
 		WRITE_ONCE(s->state, STASH_SEALED);
 		WRITE_ONCE(s->deadline, jiffies + msecs_to_jiffies(deadline_ms));
-		if (flags & CPRSTASH_SEAL_KEEP_MM) {
-			mmget(current->mm);
-			s->kept_mm = current->mm;
-		}
+		if (flags & CPRSTASH_SEAL_KEEP_MM)
+			stash_keep_mm(s);
 		kref_get(&s->ref);
 		if (!queue_delayed_work(stash_wq, &s->expire_work,
 					msecs_to_jiffies(deadline_ms)))
@@ -597,6 +680,18 @@ u32 stash_deadline_left_ms(const struct stash *s)
 	    time_after_eq(jiffies, deadline))
 		return 0;
 	return jiffies_to_msecs(deadline - jiffies);
+}
+
+/* Milliseconds until a kept mm is released at its cap; -1: none kept. */
+s64 stash_kept_mm_left_ms(const struct stash *s)
+{
+	unsigned long until = READ_ONCE(s->kept_mm_until);
+
+	if (!READ_ONCE(s->kept_mm))
+		return -1;
+	if (time_after_eq(jiffies, until))
+		return 0;
+	return jiffies_to_msecs(until - jiffies);
 }
 
 /* For debugfs: @fn runs for each listed stash under stash_list_lock. */

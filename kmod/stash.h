@@ -55,8 +55,10 @@ struct stash {
 	u64 record_bytes;		/* end of the record byte space */
 	unsigned long deadline;		/* jiffies; meaningful when sealed */
 	struct mm_struct *kept_mm;	/* CPRSTASH_SEAL_KEEP_MM: mmget() */
+	unsigned long kept_mm_until;	/* jiffies; max_keep_mm_ms from SEAL */
 
 	struct delayed_work expire_work;
+	struct delayed_work keep_mm_work;	/* lets kept_mm go at its cap */
 	struct work_struct exit_work;
 	struct wait_queue_entry exit_wait;	/* on owner->wait_pidfd */
 };
@@ -89,6 +91,7 @@ void stash_release_kept_mm(struct stash *s);
 int stash_unseal(struct stash *s);
 int stash_finish(struct stash *s);
 u32 stash_deadline_left_ms(const struct stash *s);
+s64 stash_kept_mm_left_ms(const struct stash *s);
 void stash_for_each(void (*fn)(struct stash *s, void *arg), void *arg);
 void stash_queue_rcu_work(struct rcu_work *rwork);
 

@@ -153,6 +153,7 @@ int cprstash_list(int stash, struct cprstash_listing *out)
 		.state = arg.state,
 		.deadline_ms = arg.deadline_ms,
 		.record_bytes = arg.record_bytes,
+		.api_version = arg.api_version,
 	};
 	return 0;
 }

@@ -19,6 +19,7 @@ struct cprstash_listing {
 	uint32_t state;			/* CPRSTASH_STATE_* */
 	uint32_t deadline_ms;
 	uint64_t record_bytes;
+	uint32_t api_version;		/* the kernel's CPRSTASH_API_VERSION */
 };
 
 /* O_CLOEXEC unless @keep_on_exec: the stash itself survives exec anyway. */

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -26,6 +27,18 @@
 #define REC_NAME	"rec0"
 #define REC_LEN		16
 #define DEADLINE_MS	120000
+
+/* The first byte of @len at @p that is not @c, or NULL. */
+static const void *memchr_not(const void *p, int c, size_t len)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != (unsigned char)c)
+			return b + i;
+	return NULL;
+}
 
 /* Fails @what unless @err came back and the stash is as it was. */
 static void expect_fail_at(struct __test_metadata *_metadata, int stash,
@@ -109,10 +122,12 @@ static void for_each_cmd(struct __test_metadata *_metadata,
 	}
 }
 
-static void check_sizes(struct __test_metadata *_metadata,
-			FIXTURE_DATA(errors) *self, const struct stash_cmd *c)
+/* Smaller than the struct's first version: EINVAL. */
+static void check_small_sizes(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(errors) *self,
+			      const struct stash_cmd *c)
 {
-	const __u32 sizes[] = { 0, c->size - 1, c->size + 1, c->size + 8 };
+	const __u32 sizes[] = { 0, 4, 8, c->size_ver0 - 1 };
 	union stash_arg a;
 	char what[96];
 	size_t i;
@@ -125,9 +140,145 @@ static void check_sizes(struct __test_metadata *_metadata,
 	}
 }
 
-TEST_F(errors, wrong_size_is_einval)
+TEST_F(errors, size_below_ver0_is_einval)
 {
-	for_each_cmd(_metadata, self, check_sizes);
+	for_each_cmd(_metadata, self, check_small_sizes);
+}
+
+/*
+ * A struct from a newer header is larger; a field this kernel does not
+ * know must be zero, or the caller asked for something it cannot do.
+ */
+static void check_nonzero_tail(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(errors) *self,
+			       const struct stash_cmd *c)
+{
+	const struct {
+		size_t grow;	/* bytes past the struct we know */
+		size_t at;	/* the non-zero one among them */
+	} tails[] = { { 1, 0 }, { 8, 0 }, { 8, 7 }, { 200, 199 } };
+	union stash_arg a;
+	char what[96];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(tails); i++) {
+		stash_cmd_valid(c, &a, &self->ctx);
+		a.hdr.size = c->size + tails[i].grow;
+		a.bytes[c->size + tails[i].at] = 0x80;
+		snprintf(what, sizeof(what), "%s, size %zu, byte %zu set",
+			 c->name, c->size + tails[i].grow,
+			 c->size + tails[i].at);
+		expect_fail(_metadata, self->stash, E2BIG, c->cmd, &a, what);
+	}
+}
+
+TEST_F(errors, nonzero_tail_is_e2big)
+{
+	for_each_cmd(_metadata, self, check_nonzero_tail);
+}
+
+/* The kernel reads at most a page of argument, zero or not. */
+static void check_huge_sizes(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(errors) *self,
+			     const struct stash_cmd *c)
+{
+	const __u32 page = sysconf(_SC_PAGESIZE);
+	const __u32 sizes[] = { page + 1, 2 * page, ~0u };
+	union stash_arg a;
+	char what[96];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		stash_cmd_valid(c, &a, &self->ctx);
+		a.hdr.size = sizes[i];
+		snprintf(what, sizeof(what), "%s, size %u", c->name, sizes[i]);
+		expect_fail(_metadata, self->stash, E2BIG, c->cmd, &a, what);
+	}
+}
+
+TEST_F(errors, size_above_a_page_is_e2big)
+{
+	for_each_cmd(_metadata, self, check_huge_sizes);
+}
+
+/*
+ * ioctl(@cmd) with @arg (@size bytes) sent as a newer binary would: @grow
+ * more bytes, all zero, and @size + @grow in the size field.  What the
+ * kernel wrote back is copied to @arg.
+ */
+static int grown_ioctl(int stash, unsigned long cmd, void *arg, size_t size,
+		       size_t grow)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char *buf = mmap(NULL, page, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int err;
+
+	TEST_ASSERT(buf != MAP_FAILED, "mmap");
+	TEST_ASSERT(size + grow <= (size_t)page, "grown past a page");
+	memcpy(buf, arg, size);
+	*(__u32 *)buf = size + grow;
+	err = __stash_ioctl(stash, cmd, buf);
+	memcpy(arg, buf, size);
+	munmap(buf, page);
+	return err;
+}
+
+#define GROW	64
+
+/* Every command works with a larger struct whose tail is zero. */
+TEST_F(errors, larger_struct_with_zero_tail_works)
+{
+	struct cprstash_preserve_fd preserve =
+		stash_preserve_arg(self->ctx.fd, "grown-file");
+	struct cprstash_put_record put = stash_record_arg("grown-rec", "x", 1);
+	struct cprstash_retrieve_fd retrieve =
+		stash_retrieve_arg("grown-file", 0);
+	struct cprstash_adopt_kvm adopt = stash_adopt_arg("no-such-vm");
+	struct cprstash_list list = stash_list_arg(NULL, 0);
+	struct cprstash_seal seal = stash_seal_arg(DEADLINE_MS);
+	struct cprstash_op op = stash_op_arg();
+	int s = self->stash;
+
+	ASSERT_EQ(0, grown_ioctl(s, CPRSTASH_IOC_PRESERVE_FD, &preserve,
+				 sizeof(preserve), GROW));
+	EXPECT_EQ(CPRSTASH_KIND_EVENTFD, preserve.kind);
+	ASSERT_EQ(0, grown_ioctl(s, CPRSTASH_IOC_PUT_RECORD, &put, sizeof(put),
+				 GROW));
+	ASSERT_EQ(0, grown_ioctl(s, CPRSTASH_IOC_RETRIEVE_FD, &retrieve,
+				 sizeof(retrieve), GROW));
+	EXPECT_LE(0, retrieve.fd);
+	EXPECT_EQ(CPRSTASH_KIND_EVENTFD, retrieve.kind);
+	close(retrieve.fd);
+	ASSERT_EQ(0, grown_ioctl(s, CPRSTASH_IOC_LIST, &list, sizeof(list),
+				 GROW));
+	EXPECT_EQ(4, list.nr_entries);
+	EXPECT_EQ(REC_LEN + 1, list.record_bytes);
+	EXPECT_EQ(CPRSTASH_API_VERSION, list.api_version);
+	/* The argument passed; only the name is unknown. */
+	EXPECT_EQ(ENOENT, grown_ioctl(s, CPRSTASH_IOC_ADOPT_KVM, &adopt,
+				      sizeof(adopt), GROW));
+	ASSERT_EQ(0, grown_ioctl(s, CPRSTASH_IOC_SEAL, &seal, sizeof(seal),
+				 GROW));
+	EXPECT_EQ(CPRSTASH_STATE_SEALED, stash_info(s).state);
+	ASSERT_EQ(0, grown_ioctl(s, CPRSTASH_IOC_UNSEAL, &op, sizeof(op),
+				 GROW));
+	EXPECT_EQ(CPRSTASH_STATE_OPEN, stash_info(s).state);
+	ASSERT_EQ(0, grown_ioctl(s, CPRSTASH_IOC_FINISH, &op, sizeof(op),
+				 GROW));
+	EXPECT_EQ(0, stash_info(s).nr_entries);
+}
+
+/* The largest size the kernel takes: a page, every byte we add zero. */
+TEST_F(errors, struct_of_a_page_is_accepted)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct cprstash_list list = stash_list_arg(NULL, 0);
+
+	ASSERT_EQ(0, grown_ioctl(self->stash, CPRSTASH_IOC_LIST, &list,
+				 sizeof(list), page - sizeof(list)));
+	EXPECT_EQ(2, list.nr_entries);
+	EXPECT_EQ(CPRSTASH_API_VERSION, list.api_version);
 }
 
 static void check_flags(struct __test_metadata *_metadata,
@@ -388,14 +539,14 @@ TEST_F(errors, unknown_ioctl_is_enotty)
 		const char *what;
 	} cmds[] = {
 		{ _IO(CPRSTASH_IOCTL_MAGIC, 0x00), "command 0x00" },
+		{ _IOW(CPRSTASH_IOCTL_MAGIC, 0x09, struct cprstash_op),
+		  "command 0x09, one past the last" },
 		{ _IOWR(CPRSTASH_IOCTL_MAGIC, 0x1f, struct cprstash_op),
 		  "command 0x1f" },
-		{ _IOR(CPRSTASH_IOCTL_MAGIC, 0x07, struct cprstash_op),
-		  "FINISH's number, read instead of write" },
-		{ _IOWR(CPRSTASH_IOCTL_MAGIC, 0x01, struct cprstash_op),
-		  "PRESERVE_FD's number with another struct size" },
 		{ _IOW(CPRSTASH_IOCTL_MAGIC - 1, 0x07, struct cprstash_op),
 		  "FINISH with the neighbouring magic" },
+		{ _IOW(CPRSTASH_IOCTL_MAGIC + 1, 0x07, struct cprstash_op),
+		  "FINISH with the next magic" },
 	};
 	struct cprstash_op op = stash_op_arg();
 	size_t i;
@@ -403,6 +554,28 @@ TEST_F(errors, unknown_ioctl_is_enotty)
 	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		expect_fail(_metadata, self->stash, ENOTTY, cmds[i].cmd, &op,
 			    cmds[i].what);
+}
+
+/*
+ * The size in the command number is that of the caller's header, and the
+ * direction bits carry nothing: only type and number select the command.
+ */
+TEST_F(errors, only_type_and_number_select_the_command)
+{
+	struct cprstash_preserve_fd preserve =
+		stash_preserve_arg(self->ctx.fd, "renumbered");
+	struct cprstash_op op = stash_op_arg();
+	unsigned long preserve_nr = _IOC_NR(CPRSTASH_IOC_PRESERVE_FD);
+	unsigned long finish_nr = _IOC_NR(CPRSTASH_IOC_FINISH);
+
+	ASSERT_EQ(0, __stash_ioctl(self->stash,
+				   _IOWR(CPRSTASH_IOCTL_MAGIC, preserve_nr,
+					 struct cprstash_op), &preserve));
+	EXPECT_EQ(CPRSTASH_KIND_EVENTFD, preserve.kind);
+	stash_entry(self->stash, "renumbered", CPRSTASH_ENTRY_FILE);
+	ASSERT_EQ(0, __stash_ioctl(self->stash,
+				   _IO(CPRSTASH_IOCTL_MAGIC, finish_nr), &op));
+	EXPECT_EQ(0, stash_info(self->stash).nr_entries);
 }
 
 /* Whatever the state does not allow is EBUSY, with a valid argument. */
@@ -429,9 +602,15 @@ TEST_F(errors, wrong_state_is_ebusy)
 
 TEST_F(errors, list_entry_size_is_checked)
 {
-	const __u32 sizes[] = {
-		0, sizeof(struct cprstash_entry) - 8,
-		sizeof(struct cprstash_entry) + 8,
+	const struct {
+		__u32 size;
+		int err;
+	} sizes[] = {
+		{ 0, EINVAL },
+		{ CPRSTASH_ENTRY_SIZE_VER0 - 8, EINVAL },
+		{ CPRSTASH_ENTRY_SIZE_VER0 - 1, EINVAL },
+		{ sysconf(_SC_PAGESIZE) + 1, E2BIG },
+		{ ~0u, E2BIG },
 	};
 	struct cprstash_list arg;
 	char what[64];
@@ -441,13 +620,47 @@ TEST_F(errors, list_entry_size_is_checked)
 		for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 			arg = stash_list_arg(self->entries, nr ?
 					     ARRAY_SIZE(self->entries) : 0);
-			arg.entry_size = sizes[i];
+			arg.entry_size = sizes[i].size;
 			snprintf(what, sizeof(what), "LIST, entry_size %u%s",
-				 sizes[i], nr ? "" : ", no entries asked");
-			expect_fail(_metadata, self->stash, EINVAL,
+				 sizes[i].size, nr ? "" : ", no entries asked");
+			expect_fail(_metadata, self->stash, sizes[i].err,
 				    CPRSTASH_IOC_LIST, &arg, what);
 		}
 	}
+}
+
+/*
+ * Elements larger than the kernel's struct: it writes what it knows at
+ * the start of each and zeroes the rest; elements beyond the stash's
+ * entries are not touched.
+ */
+TEST_F(errors, list_larger_entry_size_zeroes_the_rest)
+{
+	const size_t known = sizeof(struct cprstash_entry);
+	const size_t stride = known + 40;
+	unsigned char buf[3 * (sizeof(struct cprstash_entry) + 40)];
+	struct cprstash_entry *want, got;
+	struct cprstash_list arg, info;
+	size_t i;
+
+	want = stash_entries(self->stash, &info);
+	ASSERT_EQ(2, info.nr_entries);
+	memset(buf, 0xa5, sizeof(buf));
+	arg = stash_list_arg((struct cprstash_entry *)buf, 3);
+	arg.entry_size = stride;
+	ASSERT_EQ(0, __stash_ioctl(self->stash, CPRSTASH_IOC_LIST, &arg));
+	ASSERT_EQ(2, arg.nr_entries);
+	for (i = 0; i < 2; i++) {
+		memcpy(&got, buf + i * stride, known);
+		EXPECT_EQ(0, memcmp(&want[i], &got, known))
+			TH_LOG("element %zu differs from LIST's", i);
+		EXPECT_EQ(NULL, memchr_not(buf + i * stride + known, 0,
+					   stride - known))
+			TH_LOG("element %zu: the tail is not zeroed", i);
+	}
+	EXPECT_EQ(NULL, memchr_not(buf + 2 * stride, 0xa5, stride))
+		TH_LOG("the element past the stash's entries was written");
+	free(want);
 }
 
 TEST_F(errors, deadline_above_max_is_einval)

@@ -11,9 +11,15 @@
  * reads records with pread() at the offsets LIST reports.  FINISH releases
  * everything; UNSEAL hands the stash back to the old image if exec failed.
  *
- * Every argument struct starts with @size (must be sizeof the struct) and
- * @flags (unknown bits rejected); every reserved field must be zero.  Errors
- * are documented in Documentation/uapi.rst.
+ * Every argument struct starts with @size and @flags.  Structs only ever
+ * grow at their end, and @size says which version the caller was built
+ * with: the kernel takes anything from the struct's *_SIZE_VER0 up to a
+ * page, as long as the bytes it does not know are zero (E2BIG otherwise).
+ * Unknown @flags bits and non-zero reserved fields are rejected (EINVAL).
+ * Commands are told apart by type and number only: the size and direction
+ * bits of the command are not checked, so a header with larger structs
+ * yields commands an older kernel still accepts.  Errors are documented in
+ * Documentation/uapi.rst.
  */
 #ifndef _UAPI_LINUX_CPRSTASH_H
 #define _UAPI_LINUX_CPRSTASH_H
@@ -23,6 +29,14 @@
 #include <linux/types.h>
 
 #define CPRSTASH_DEVICE		"/dev/cprstash"
+
+/*
+ * The ABI these definitions describe, as LIST reports it (@api_version).
+ * 0 (never released): exact struct sizes and command numbers.  1: the rules
+ * above.  A kernel reporting a lower version than the header's may reject
+ * larger structs or flags the header defines.
+ */
+#define CPRSTASH_API_VERSION	1
 
 /* Names: printable ASCII without spaces, NUL-terminated, 1..63 characters. */
 #define CPRSTASH_NAME_MAX	64
@@ -53,7 +67,7 @@ enum cprstash_file_kind {
 
 /**
  * struct cprstash_preserve_fd - CPRSTASH_IOC_PRESERVE_FD argument
- * @size:	sizeof(struct cprstash_preserve_fd)
+ * @size:	sizeof(struct cprstash_preserve_fd), at least its SIZE_VER0
  * @flags:	must be 0
  * @fd:		file to preserve; the caller may close it afterwards
  * @kind:	out: enum cprstash_file_kind
@@ -71,7 +85,7 @@ struct cprstash_preserve_fd {
 
 /**
  * struct cprstash_put_record - CPRSTASH_IOC_PUT_RECORD argument
- * @size:	sizeof(struct cprstash_put_record)
+ * @size:	sizeof(struct cprstash_put_record), at least its SIZE_VER0
  * @flags:	must be 0
  * @data:	user pointer to @len bytes, copied into the stash
  * @len:	record length in bytes (0 is allowed)
@@ -91,7 +105,7 @@ struct cprstash_put_record {
 
 /**
  * struct cprstash_seal - CPRSTASH_IOC_SEAL argument
- * @size:		sizeof(struct cprstash_seal)
+ * @size:		sizeof(struct cprstash_seal), at least its SIZE_VER0
  * @flags:		0 or CPRSTASH_SEAL_KEEP_MM
  * @deadline_ms:	destroy the stash if neither FINISH nor UNSEAL comes
  *			within this time; 0 selects the module's default
@@ -138,15 +152,20 @@ struct cprstash_entry {
 
 /**
  * struct cprstash_list - CPRSTASH_IOC_LIST argument
- * @size:		sizeof(struct cprstash_list)
+ * @size:		sizeof(struct cprstash_list), at least its SIZE_VER0
  * @flags:		must be 0
  * @nr_entries:		in: capacity of @entries; out: entries in the stash
  *			(only min(in, out) elements are written)
- * @entry_size:		sizeof(struct cprstash_entry)
+ * @entry_size:		stride of @entries: at least
+ *			CPRSTASH_ENTRY_SIZE_VER0, at most a page; the kernel
+ *			writes the struct cprstash_entry it knows at the start
+ *			of each element and zeroes the rest of the element
  * @entries:		user pointer to an array of struct cprstash_entry
  * @state:		out: CPRSTASH_STATE_*
  * @deadline_ms:	out: milliseconds left before a sealed stash expires
  * @record_bytes:	out: total bytes of records; pread() beyond is EOF
+ * @api_version:	out: CPRSTASH_API_VERSION of the kernel (0 before 1)
+ * @reserved0:		must be 0
  * @reserved:		must be 0
  */
 struct cprstash_list {
@@ -158,12 +177,14 @@ struct cprstash_list {
 	__u32 state;
 	__u32 deadline_ms;
 	__u64 record_bytes;
-	__u64 reserved[2];
+	__u32 api_version;
+	__u32 reserved0;
+	__u64 reserved;
 };
 
 /**
  * struct cprstash_retrieve_fd - CPRSTASH_IOC_RETRIEVE_FD argument
- * @size:	sizeof(struct cprstash_retrieve_fd)
+ * @size:	sizeof(struct cprstash_retrieve_fd), at least its SIZE_VER0
  * @flags:	0 or CPRSTASH_RETRIEVE_NO_CLOEXEC
  * @fd:		out: the new fd (O_CLOEXEC unless asked otherwise)
  * @kind:	out: enum cprstash_file_kind
@@ -186,7 +207,7 @@ struct cprstash_retrieve_fd {
 
 /**
  * struct cprstash_op - argument of the commands that take no other data
- * @size:	sizeof(struct cprstash_op)
+ * @size:	sizeof(struct cprstash_op), at least its SIZE_VER0
  * @flags:	must be 0
  * @reserved:	must be 0
  */
@@ -198,7 +219,7 @@ struct cprstash_op {
 
 /**
  * struct cprstash_adopt_kvm - CPRSTASH_IOC_ADOPT_KVM argument
- * @size:	sizeof(struct cprstash_adopt_kvm)
+ * @size:	sizeof(struct cprstash_adopt_kvm), at least its SIZE_VER0
  * @flags:	must be 0
  * @name:	name of a preserved CPRSTASH_KIND_KVM_VM file
  * @reserved:	must be 0
@@ -214,6 +235,24 @@ struct cprstash_adopt_kvm {
 	__u64 reserved[2];
 };
 
+/*
+ * The first published size of each struct: the smallest @size (and LIST
+ * @entry_size) the kernel accepts (EINVAL below).
+ */
+#define CPRSTASH_PRESERVE_FD_SIZE_VER0	96
+#define CPRSTASH_PUT_RECORD_SIZE_VER0	104
+#define CPRSTASH_SEAL_SIZE_VER0		32
+#define CPRSTASH_LIST_SIZE_VER0		56
+#define CPRSTASH_ENTRY_SIZE_VER0	96
+#define CPRSTASH_RETRIEVE_FD_SIZE_VER0	96
+#define CPRSTASH_OP_SIZE_VER0		24
+#define CPRSTASH_ADOPT_KVM_SIZE_VER0	88
+
+/*
+ * Only _IOC_TYPE() and _IOC_NR() select the command: the direction and the
+ * size encoded here (this header's sizeof, which grows with the struct) are
+ * not checked; @size in the struct is what counts.
+ */
 #define CPRSTASH_IOCTL_MAGIC	0xB9
 
 #define CPRSTASH_IOC_PRESERVE_FD \

@@ -25,7 +25,7 @@ union stash_arg {
 	struct cprstash_retrieve_fd retrieve;
 	struct cprstash_op op;
 	struct cprstash_adopt_kvm adopt;
-	unsigned char bytes[256];
+	unsigned char bytes[512];
 };
 
 /* What a valid argument refers to. */
@@ -52,7 +52,8 @@ struct stash_field {
 struct stash_cmd {
 	const char *name;
 	unsigned long cmd;
-	size_t size;
+	size_t size;			/* this header's sizeof */
+	size_t size_ver0;		/* the smallest the kernel takes */
 	__u32 known_flags;
 	__u32 states;			/* STASH_STATE_BIT()s it runs in */
 	bool has_name;			/* validates a name field */

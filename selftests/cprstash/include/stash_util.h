@@ -129,6 +129,8 @@ struct stash_dbg {
 	unsigned int files;
 	unsigned int records;
 	unsigned long long record_bytes;
+	unsigned int deadline_ms;
+	long long kept_mm_ms;	/* -1: no address space kept */
 };
 
 /* NULL, or why debugfs cannot be read (a SKIP reason); mounts it first. */
@@ -137,6 +139,8 @@ const char *stash_debugfs_unavailable(void);
 int stash_debugfs_find(pid_t pid, struct stash_dbg *dbg);
 /* Stashes in the system. */
 int stash_debugfs_count(void);
+/* Stashes of effective uid @uid. */
+int stash_debugfs_count_uid(unsigned int uid);
 /* Wait (bounded) until @pid has no stash line; false on timeout. */
 bool stash_debugfs_wait_gone(pid_t pid, int timeout_ms);
 

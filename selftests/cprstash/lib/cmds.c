@@ -53,6 +53,21 @@ static void valid_op(union stash_arg *arg, const struct stash_cmd_ctx *ctx)
 #define FIELD(type, member)						\
 	{ offsetof(struct type, member), sizeof(((struct type *)0)->member) }
 #define RESERVED(type)	FIELD(type, reserved[0]), FIELD(type, reserved[1])
+/* Every struct is still at its first version. */
+_Static_assert(sizeof(struct cprstash_preserve_fd) ==
+	       CPRSTASH_PRESERVE_FD_SIZE_VER0, "preserve_fd");
+_Static_assert(sizeof(struct cprstash_put_record) ==
+	       CPRSTASH_PUT_RECORD_SIZE_VER0, "put_record");
+_Static_assert(sizeof(struct cprstash_seal) == CPRSTASH_SEAL_SIZE_VER0, "seal");
+_Static_assert(sizeof(struct cprstash_list) == CPRSTASH_LIST_SIZE_VER0, "list");
+_Static_assert(sizeof(struct cprstash_entry) == CPRSTASH_ENTRY_SIZE_VER0,
+	       "entry");
+_Static_assert(sizeof(struct cprstash_retrieve_fd) ==
+	       CPRSTASH_RETRIEVE_FD_SIZE_VER0, "retrieve_fd");
+_Static_assert(sizeof(struct cprstash_op) == CPRSTASH_OP_SIZE_VER0, "op");
+_Static_assert(sizeof(struct cprstash_adopt_kvm) ==
+	       CPRSTASH_ADOPT_KVM_SIZE_VER0, "adopt_kvm");
+
 #define OPEN_ONLY	STASH_STATE_BIT(CPRSTASH_STATE_OPEN)
 #define SEALED_ONLY	STASH_STATE_BIT(CPRSTASH_STATE_SEALED)
 
@@ -60,6 +75,7 @@ const struct stash_cmd stash_cmds[] = {
 	{
 		CMD(CPRSTASH_IOC_PRESERVE_FD),
 		.size = sizeof(struct cprstash_preserve_fd),
+		.size_ver0 = CPRSTASH_PRESERVE_FD_SIZE_VER0,
 		.states = OPEN_ONLY,
 		.has_name = true,
 		.reserved = { RESERVED(cprstash_preserve_fd) },
@@ -67,6 +83,7 @@ const struct stash_cmd stash_cmds[] = {
 	}, {
 		CMD(CPRSTASH_IOC_PUT_RECORD),
 		.size = sizeof(struct cprstash_put_record),
+		.size_ver0 = CPRSTASH_PUT_RECORD_SIZE_VER0,
 		.states = OPEN_ONLY,
 		.has_name = true,
 		.reserved = { FIELD(cprstash_put_record, reserved0),
@@ -75,12 +92,15 @@ const struct stash_cmd stash_cmds[] = {
 	}, {
 		CMD(CPRSTASH_IOC_LIST),
 		.size = sizeof(struct cprstash_list),
+		.size_ver0 = CPRSTASH_LIST_SIZE_VER0,
 		.states = STASH_ANY_STATE,
-		.reserved = { RESERVED(cprstash_list) },
+		.reserved = { FIELD(cprstash_list, reserved0),
+			      FIELD(cprstash_list, reserved) },
 		.valid = valid_list,
 	}, {
 		CMD(CPRSTASH_IOC_SEAL),
 		.size = sizeof(struct cprstash_seal),
+		.size_ver0 = CPRSTASH_SEAL_SIZE_VER0,
 		.known_flags = CPRSTASH_SEAL_KEEP_MM,
 		.states = OPEN_ONLY,
 		.reserved = { FIELD(cprstash_seal, reserved0),
@@ -89,6 +109,7 @@ const struct stash_cmd stash_cmds[] = {
 	}, {
 		CMD(CPRSTASH_IOC_RETRIEVE_FD),
 		.size = sizeof(struct cprstash_retrieve_fd),
+		.size_ver0 = CPRSTASH_RETRIEVE_FD_SIZE_VER0,
 		.known_flags = CPRSTASH_RETRIEVE_NO_CLOEXEC,
 		.states = STASH_ANY_STATE,
 		.has_name = true,
@@ -97,18 +118,21 @@ const struct stash_cmd stash_cmds[] = {
 	}, {
 		CMD(CPRSTASH_IOC_UNSEAL),
 		.size = sizeof(struct cprstash_op),
+		.size_ver0 = CPRSTASH_OP_SIZE_VER0,
 		.states = SEALED_ONLY,
 		.reserved = { RESERVED(cprstash_op) },
 		.valid = valid_op,
 	}, {
 		CMD(CPRSTASH_IOC_FINISH),
 		.size = sizeof(struct cprstash_op),
+		.size_ver0 = CPRSTASH_OP_SIZE_VER0,
 		.states = STASH_ANY_STATE,
 		.reserved = { RESERVED(cprstash_op) },
 		.valid = valid_op,
 	}, {
 		CMD(CPRSTASH_IOC_ADOPT_KVM),
 		.size = sizeof(struct cprstash_adopt_kvm),
+		.size_ver0 = CPRSTASH_ADOPT_KVM_SIZE_VER0,
 		.states = STASH_ANY_STATE,
 		.has_name = true,
 		.reserved = { RESERVED(cprstash_adopt_kvm) },

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Reader of /sys/kernel/debug/cprstash/stashes: a header line, then a line
- * per stash ("pid uid state entries files records record_bytes deadline_ms").
+ * per stash ("pid uid state entries files records record_bytes deadline_ms
+ * kept_mm_ms").
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/vfs.h>
@@ -43,20 +45,24 @@ static bool for_each_stash(bool (*fn)(const struct stash_dbg *, void *),
 			   void *arg)
 {
 	FILE *f = fopen(STASHES_PATH, "r");
+	char line[256], kept[16];
 	struct stash_dbg dbg;
-	char line[256];
 	bool stop = false;
+	int n;
 
 	TEST_ASSERT(f, "fopen(%s)", STASHES_PATH);
 	while (!stop && fgets(line, sizeof(line), f)) {
 		if (!strncmp(line, "pid", 3))
 			continue;
 		memset(&dbg, 0, sizeof(dbg));
-		TEST_ASSERT(sscanf(line, "%d %u %15s %u %u %u %llu", &dbg.pid,
-				   &dbg.uid, dbg.state, &dbg.entries,
-				   &dbg.files, &dbg.records,
-				   &dbg.record_bytes) == 7,
-			    "%s: unparsable line '%s'", STASHES_PATH, line);
+		n = sscanf(line, "%d %u %15s %u %u %u %llu %u %15s", &dbg.pid,
+			   &dbg.uid, dbg.state, &dbg.entries, &dbg.files,
+			   &dbg.records, &dbg.record_bytes, &dbg.deadline_ms,
+			   kept);
+		TEST_ASSERT(n >= 7, "%s: unparsable line '%s'", STASHES_PATH,
+			    line);
+		/* Older modules have no kept_mm_ms column. */
+		dbg.kept_mm_ms = n == 9 && strcmp(kept, "-") ? atoll(kept) : -1;
 		stop = fn(&dbg, arg);
 	}
 	fclose(f);
@@ -99,6 +105,28 @@ int stash_debugfs_count(void)
 
 	for_each_stash(count_one, &n);
 	return n;
+}
+
+struct count_uid_arg {
+	unsigned int uid;
+	int n;
+};
+
+static bool count_uid(const struct stash_dbg *dbg, void *arg)
+{
+	struct count_uid_arg *count = arg;
+
+	if (dbg->uid == count->uid)
+		count->n++;
+	return false;
+}
+
+int stash_debugfs_count_uid(unsigned int uid)
+{
+	struct count_uid_arg count = { .uid = uid };
+
+	for_each_stash(count_uid, &count);
+	return count.n;
 }
 
 bool stash_debugfs_wait_gone(pid_t pid, int timeout_ms)
