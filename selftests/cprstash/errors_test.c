@@ -122,22 +122,32 @@ static void for_each_cmd(struct __test_metadata *_metadata,
 	}
 }
 
+/* A valid argument of @c that claims each of @sizes fails with @err. */
+static void expect_sizes_fail(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(errors) *self,
+			      const struct stash_cmd *c, const __u32 *sizes,
+			      size_t nr, int err)
+{
+	union stash_arg a;
+	char what[96];
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		stash_cmd_valid(c, &a, &self->ctx);
+		a.hdr.size = sizes[i];
+		snprintf(what, sizeof(what), "%s, size %u", c->name, sizes[i]);
+		expect_fail(_metadata, self->stash, err, c->cmd, &a, what);
+	}
+}
+
 /* Smaller than the struct's first version: EINVAL. */
 static void check_small_sizes(struct __test_metadata *_metadata,
 			      FIXTURE_DATA(errors) *self,
 			      const struct stash_cmd *c)
 {
 	const __u32 sizes[] = { 0, 4, 8, c->size_ver0 - 1 };
-	union stash_arg a;
-	char what[96];
-	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
-		stash_cmd_valid(c, &a, &self->ctx);
-		a.hdr.size = sizes[i];
-		snprintf(what, sizeof(what), "%s, size %u", c->name, sizes[i]);
-		expect_fail(_metadata, self->stash, EINVAL, c->cmd, &a, what);
-	}
+	expect_sizes_fail(_metadata, self, c, sizes, ARRAY_SIZE(sizes), EINVAL);
 }
 
 TEST_F(errors, size_below_ver0_is_einval)
@@ -184,16 +194,8 @@ static void check_huge_sizes(struct __test_metadata *_metadata,
 {
 	const __u32 page = sysconf(_SC_PAGESIZE);
 	const __u32 sizes[] = { page + 1, 2 * page, ~0u };
-	union stash_arg a;
-	char what[96];
-	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
-		stash_cmd_valid(c, &a, &self->ctx);
-		a.hdr.size = sizes[i];
-		snprintf(what, sizeof(what), "%s, size %u", c->name, sizes[i]);
-		expect_fail(_metadata, self->stash, E2BIG, c->cmd, &a, what);
-	}
+	expect_sizes_fail(_metadata, self, c, sizes, ARRAY_SIZE(sizes), E2BIG);
 }
 
 TEST_F(errors, size_above_a_page_is_e2big)

@@ -127,15 +127,10 @@ TEST_F(isolation, forked_child_gets_enoent_for_everything)
 static int stranger_post_exec(int argc, char **argv)
 {
 	int stash = stash_open();
-	struct cprstash_list info = stash_info(stash);
 
 	(void)argc;
 	(void)argv;
-	TEST_ASSERT(info.state == CPRSTASH_STATE_OPEN && !info.nr_entries &&
-		    !info.record_bytes,
-		    "a new process's stash: state %u, %u entries, %llu bytes",
-		    info.state, info.nr_entries,
-		    (unsigned long long)info.record_bytes);
+	stash_assert_fresh(stash, "a new process's stash");
 	TEST_ASSERT_ERRNO(ENOENT, __stash_retrieve(stash, FILE_NAME, 0, NULL,
 						   NULL),
 			  "RETRIEVE_FD of the other process's file");

@@ -191,12 +191,7 @@ static int priv_post_exec(int argc, char **argv)
 	stash = open(argv[2], O_RDWR | O_CLOEXEC);
 	TEST_ASSERT(stash >= 0, "open(%s) after the exec: %s", argv[2],
 		    errno_name(errno));
-	info = stash_info(stash);
-	TEST_ASSERT(info.state == CPRSTASH_STATE_OPEN && !info.nr_entries &&
-		    !info.record_bytes,
-		    "the privileged image sees state %u, %u entries, %llu bytes",
-		    info.state, info.nr_entries,
-		    (unsigned long long)info.record_bytes);
+	stash_assert_fresh(stash, "the privileged image's stash");
 	TEST_ASSERT_ERRNO(ENOENT, __stash_retrieve(stash, CANARY, 0, NULL,
 						   NULL),
 			  "RETRIEVE_FD of the old image's file");

@@ -94,6 +94,8 @@ int stash_retrieve(int stash, const char *name, __u32 flags, __u32 *kind);
 void stash_unseal(int stash);
 void stash_finish(int stash);
 struct cprstash_list stash_info(int stash);
+/* @stash is a new one: open, no entry, no record byte; @whose names it. */
+void stash_assert_fresh(int stash, const char *whose);
 
 /*
  * The whole LIST: a malloc()ed array of info->nr_entries entries (NULL when

@@ -239,6 +239,16 @@ struct cprstash_list stash_info(int stash)
 	return info;
 }
 
+void stash_assert_fresh(int stash, const char *whose)
+{
+	struct cprstash_list info = stash_info(stash);
+
+	TEST_ASSERT(info.state == CPRSTASH_STATE_OPEN && !info.nr_entries &&
+		    !info.record_bytes, "%s: state %u, %u entries, %llu bytes",
+		    whose, info.state, info.nr_entries,
+		    (unsigned long long)info.record_bytes);
+}
+
 struct cprstash_entry *stash_entries(int stash, struct cprstash_list *info)
 {
 	struct cprstash_entry *entries = NULL;
