@@ -34,7 +34,8 @@
 #
 # QEMU runs multi-threaded TCG, a host thread per vCPU (see the comment at
 # the QEMU command line); CPRSTASH_TESTVM_TCG_THREAD=single runs both vCPUs
-# in one thread instead: much slower, immune to cross-modifying-code races.
+# in one thread instead: immune to cross-modifying-code races, but nested
+# Linux guests barely move.
 # CPRSTASH_TESTVM_PATCH_TRACE=1 lists the static keys and calls the kernel
 # patches while the command runs (scripts/testvm/patch-trace).
 #
@@ -314,11 +315,12 @@ pack "$extra" >>"$tmp/initrd"
 # that translates a site in that window keeps a block with the int3 in it
 # and traps on it once the handler is gone.  Evidence: with kvm-hold's
 # keys released, scripts/testvm/kvm-churn.c oopsed in every boot tried,
-# "noapic" (kvm_has_noapic_vcpu) at kvm_wait_lapic_expire+0xa,
-# svm_vcpu_load+0x54, svm_vcpu_put+0xe and kvm_get_cr8+0xa, "vm"
-# (preempt_notifier_key) twice at __schedule+0x444; the oops' "Code:" shows
-# the finished bytes (66 90, eb 1a) at the address of the int3 it had just
-# executed.  With thread=single, 0 of 3 boots.  Traced (patch-trace, see
+# "noapic" (kvm_has_noapic_vcpu) at kvm_wait_lapic_expire+0xa (3 times),
+# svm_vcpu_load+0x54, svm_vcpu_put+0xe, kvm_get_cr8+0xa and
+# kvm_arch_vcpu_ioctl_run+0x1c2, "vm" (preempt_notifier_key) twice at
+# __schedule+0x444; the oops' "Code:" shows the finished bytes (66 90,
+# eb 1a) at the address of the int3 it had just executed.  With
+# thread=single, 0 of 3 boots.  Traced (patch-trace, see
 # the header), a scripts/testvm-tests.sh run flipped kvm_has_noapic_vcpu
 # 22 times (adopt_test, kinds_test), kvm_xen_enabled (adopt_test), three
 # memcg keys (limits_test), sched_process_exec's key and static call at
@@ -329,11 +331,12 @@ pack "$extra" >>"$tmp/initrd"
 # tracepoint and the memcg keys, and with tsc=reliable the run patches
 # nothing but security_test's kprobe (a residual risk: its function runs
 # on that test's own calls only).  A new flip shows in a patch-trace run.
-# thread=single rules out the whole class but costs far more than it is
-# worth: the in-VM suite took 413 s with thread=multi and did not finish
-# within its 2400 s with thread=single (kselftests 94 s against 63 s;
-# nested VMM tests unfinished after 2290 s against 342 s), on this 2-core
-# host shared with other builds and VMs.
+# thread=single rules out the whole class but nested Linux guests barely
+# move under it: e2e_linux (one guest boot) took 13 s with thread=multi and
+# had not finished after 640 s with thread=single, the host nearly idle;
+# the in-VM suite took 413 s with thread=multi and did not finish within
+# its 2400 s with thread=single (kselftests 94 s against 63 s, the nested
+# VMM tests unfinished after 2290 s against 342 s), the host loaded.
 #
 # tsc=reliable: TCG's TSC is the host's (invariant) TSC, but the clocksource
 # watchdog compares it with an emulated HPET that lags under load and then
