@@ -57,6 +57,7 @@ enum state_type {
 	STATE_DEV_SERIAL	= 48,	/* struct serial8250_state */
 	STATE_DEV_RTC		= 49,	/* struct rtc_state */
 	STATE_DEV_BUILTIN	= 50,	/* struct state_builtin */
+	/* 51-63 and 80-127: further devices, each its own (device.h). */
 
 	/* Live upgrade: what a new image needs to re-create the VMM. */
 	STATE_UPG_INFO		= 64,	/* struct state_upgrade_info */
@@ -127,6 +128,7 @@ enum state_fd_role {
 	STATE_FD_OLD_EXE	= 7,	/* the old binary, to roll back to */
 	STATE_FD_MM_KEEPER	= 8,	/* cloexec: ends the old mm's keeper */
 	STATE_FD_LOSS_WATCH	= 9,	/* write end of the loss watch (watch.c) */
+	STATE_FD_DEVICE		= 10,	/* index: DEVICE_FD_INDEX() (device.h) */
 };
 
 struct state_upgrade_fd {
