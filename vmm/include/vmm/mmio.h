@@ -55,12 +55,16 @@ void mmio__exit(struct mmio_bus *bus);
  * range, -ENOSPC when the table is full, -EINVAL for an empty range.
  */
 int mmio__add(struct mmio_bus *bus, struct mmio_range *r, u64 base, u64 len);
-/* Release @r; nothing if it is not on the bus.  Waits for its handlers. */
+/*
+ * Release @r; nothing if it is not on the bus.  Waits for its handlers.
+ * Its @len becomes 0 under the lock, so a handler (which holds it for
+ * reading) can tell which of its device's ranges are on the bus.
+ */
 void mmio__remove(struct mmio_bus *bus, struct mmio_range *r);
 /*
- * Move @r (on the bus or not) to @base, atomically for vCPUs: an access
- * sees the old range or the new one.  -EBUSY on overlap (@r is then off
- * the bus).
+ * Move @r, on the bus, to @base, atomically for vCPUs: an access sees the
+ * old range or the new one.  -EBUSY on overlap (@r is then off the bus),
+ * -EINVAL if @r was never added or was removed.
  */
 int mmio__move(struct mmio_bus *bus, struct mmio_range *r, u64 base);
 /* True if @r is on the bus. */

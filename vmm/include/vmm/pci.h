@@ -43,7 +43,9 @@ struct pci_function;
 #define PCI_CFG_SIZE		256	/* mechanism #1 reaches 256 bytes */
 #define PCI_MAX_SLOTS		32
 #define PCI_NR_BARS		6
-#define PCI_DEVFN(slot, fn)	((u8)(((slot) << 3) | ((fn) & 7)))
+#ifndef PCI_DEVFN	/* as <linux/pci.h> has it */
+#define PCI_DEVFN(slot, fn)	((((slot) & 0x1f) << 3) | ((fn) & 0x07))
+#endif
 
 #define PCI_IO_START		0xc000
 #define PCI_IO_END		0x10000
