@@ -52,6 +52,7 @@ struct irq_routing {
 	pthread_mutex_t lock;
 	int vm_fd;
 	bool dirty;		/* routes changed since the last commit */
+	bool reattach;		/* loaded for a new VM: irq__reattach() due */
 	unsigned int nr_msi;
 	struct irq_msi_route msi[IRQ_MAX_GSI];	/* by GSI; below IRQ_GSI_MSI_FIRST unused */
 	unsigned int nr_irqfds;
@@ -626,8 +627,8 @@ static int irq__load_routes(struct irq_routing *irq, struct device_in *in)
 	return 0;
 }
 
-/* The irqfds, their files taken back; assigned again in a new VM. */
-static int irq__load_irqfds(struct irq_routing *irq, struct device_in *in, bool new_vm)
+/* The irqfds, their files taken back; nothing is asked of KVM. */
+static int irq__load_irqfds(struct irq_routing *irq, struct device_in *in)
 {
 	const struct state_rec *rec;
 	u32 i;
@@ -657,16 +658,11 @@ static int irq__load_irqfds(struct irq_routing *irq, struct device_in *in, bool 
 			irq__irqfd_close(&f);
 			return ret;
 		}
-		if (new_vm && !f.masked) {
-			ret = irq__irqfd_assign(irq, &f, true);
-			if (ret)
-				return ret;
-		}
 	}
 	return 0;
 }
 
-static int irq__load_ioeventfds(struct irq_routing *irq, struct device_in *in, bool new_vm)
+static int irq__load_ioeventfds(struct irq_routing *irq, struct device_in *in)
 {
 	const struct state_rec *rec;
 	struct irq_ioeventfd *a;
@@ -698,11 +694,6 @@ static int irq__load_ioeventfds(struct irq_routing *irq, struct device_in *in, b
 		}
 		irq->ioeventfds = a;
 		a[irq->nr_ioeventfds++] = e;
-		if (new_vm) {
-			ret = irq__ioeventfd_assign(irq, &e, true);
-			if (ret)
-				return ret;
-		}
 	}
 	return 0;
 }
@@ -710,25 +701,45 @@ static int irq__load_ioeventfds(struct irq_routing *irq, struct device_in *in, b
 /*
  * A kept VM (adopt) still has the table, irqfds and ioeventfds: only the
  * eventfds come back, so writes keep flowing straight into KVM.  A new VM
- * gets the table and every irqfd and ioeventfd again, on the same
- * eventfds, before any vCPU runs: a write made during the switch is
- * delivered when its irqfd is assigned.
+ * needs them all again, on the same eventfds: irq__reattach().
  */
 int irq__load(struct irq_routing *irq, struct device_in *in)
 {
-	bool new_vm = !device_in__kept_vm(in);
 	int ret;
 
 	pthread_mutex_lock(&irq->lock);
 	ret = irq__load_routes(irq, in);
-	if (!ret && new_vm) {
-		irq->dirty = true;
-		ret = irq__commit_locked(irq);
-	}
 	if (!ret)
-		ret = irq__load_irqfds(irq, in, new_vm);
+		ret = irq__load_irqfds(irq, in);
 	if (!ret)
-		ret = irq__load_ioeventfds(irq, in, new_vm);
+		ret = irq__load_ioeventfds(irq, in);
+	irq->reattach = !ret && !device_in__kept_vm(in);
+	pthread_mutex_unlock(&irq->lock);
+	return ret;
+}
+
+/*
+ * After the VM's own state (LAPICs, IOAPIC) is restored, before any vCPU
+ * runs: an interrupt injected earlier would be overwritten by that state.
+ * A write made during the switch is delivered here, as KVM checks the
+ * eventfd when an irqfd is assigned.
+ */
+int irq__reattach(struct irq_routing *irq)
+{
+	unsigned int i;
+	int ret = 0;
+
+	pthread_mutex_lock(&irq->lock);
+	if (!irq->reattach)
+		goto out;
+	irq->reattach = false;
+	ret = irq__push(irq);
+	for (i = 0; !ret && i < irq->nr_irqfds; i++)
+		if (!irq->irqfds[i].masked)
+			ret = irq__irqfd_assign(irq, &irq->irqfds[i], true);
+	for (i = 0; !ret && i < irq->nr_ioeventfds; i++)
+		ret = irq__ioeventfd_assign(irq, &irq->ioeventfds[i], true);
+out:
 	pthread_mutex_unlock(&irq->lock);
 	return ret;
 }
@@ -746,6 +757,12 @@ static int irq_dev__init(struct vm *vm, struct device_in *in)
 		vm->irq = NULL;
 	}
 	return ret;
+}
+
+static int irq_dev__restore(struct vm *vm, struct device_in *in)
+{
+	(void)in;
+	return irq__reattach(vm->irq);
 }
 
 static void irq_dev__exit(struct vm *vm)
@@ -772,6 +789,7 @@ static const struct device_ops irq_device = {
 	.id = IRQ_DEVICE_ID,
 	.init = irq_dev__init,
 	.exit = irq_dev__exit,
+	.restore = irq_dev__restore,
 	.save = irq_dev__save,
 	.keep_fds = irq_dev__keep_fds,
 };

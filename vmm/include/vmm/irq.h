@@ -134,14 +134,17 @@ unsigned int irq__nr_ioeventfds(struct irq_routing *irq);
 /*
  * The device (DEVICE_ORDER_PLATFORM, registered in irq.c) puts the routing
  * in vm->irq; every later device uses it from there.  Its parts, for tests:
- * irq__save() appends the records, irq__load() builds the state of a new
- * image from them and the kept eventfds (re-assigning everything in KVM
- * unless device_in__kept_vm()).
+ * irq__save() appends the records; after a live upgrade, irq__load()
+ * (device init) takes the table and the kept eventfds back without a KVM
+ * call, and irq__reattach() (device restore, after the VM's own state)
+ * pushes the table and assigns every irqfd and ioeventfd again if the VM
+ * is a new one (not device_in__kept_vm()).
  */
 #define IRQ_DEVICE_ID		16
 struct state_buf;
 struct device_in;
 void irq__save(struct irq_routing *irq, struct state_buf *b);
 int irq__load(struct irq_routing *irq, struct device_in *in);
+int irq__reattach(struct irq_routing *irq);
 
 #endif

@@ -40,6 +40,7 @@ struct rtc;
 struct boot_linux_image;
 struct irq_routing;
 struct pci_bus;
+struct device_in;
 
 struct vm {
 	const struct vmm_config *cfg;
@@ -93,6 +94,7 @@ struct vm_parts {
 	int *vcpu_fds;			/* with vm_fd: its vCPUs, by index */
 	u32 *msr_index;			/* readable MSRs (malloc'ed), or NULL */
 	unsigned int nr_msrs;
+	struct device_in *devices;	/* what devices are built from, or NULL */
 };
 /*
  * With @parts->vm_fd the KVM VM is kept as it is (memslots, vCPUs, irqchip,
