@@ -49,16 +49,11 @@ void pci_function__init(struct pci_function *fn, const struct pci_function_ops *
 			void *opaque, const char *name, u16 vendor, u16 device,
 			u32 class_code, u8 intx_pin)
 {
-	unsigned int i, j;
-
 	memset(fn, 0, sizeof(*fn));
 	fn->ops = ops;
 	fn->opaque = opaque;
 	fn->name = name;
 	pthread_mutex_init(&fn->msi_lock, NULL);
-	for (i = 0; i < PCI_NR_BARS; i++)
-		for (j = 0; j < ARRAY_SIZE(fn->bars[i].memslots); j++)
-			fn->bars[i].memslots[j] = -1;
 	pci__cfg_put(fn->cfg, PCI_VENDOR_ID, 2, vendor);
 	pci__cfg_put(fn->cfg, PCI_DEVICE_ID, 2, device);
 	pci__cfg_put(fn->cfg, PCI_CLASS_PROG, 3, class_code);
@@ -384,11 +379,28 @@ full:
 	return -ENOSPC;
 }
 
+/* pci.c's part of the BARs: the owner filled theirs by assignment. */
+static void pci__bars_reset(struct pci_function *fn)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < PCI_NR_BARS; i++) {
+		struct pci_bar *bar = &fn->bars[i];
+
+		bar->addr = 0;
+		bar->decoded = false;
+		for (j = 0; j < ARRAY_SIZE(bar->memslots); j++)
+			bar->memslots[j] = -1;
+		memset(bar->traps, 0, sizeof(bar->traps));
+	}
+}
+
 static int pci__place_bars(struct pci_bus *bus, struct pci_function *fn)
 {
 	unsigned int i;
 	int ret;
 
+	pci__bars_reset(fn);
 	for (i = 0; i < PCI_NR_BARS; i++) {
 		ret = pci__bar_check(fn, i);
 		if (!ret)
