@@ -556,6 +556,8 @@ static void irq__save_routes(struct irq_routing *irq, struct state_buf *b)
 	struct state_irq_route *r;
 	unsigned int gsi, n = 0;
 
+	if (!irq->nr_msi)
+		return;
 	r = state__put_space(b, STATE_DEV_IRQ_ROUTES, 0, irq->nr_msi * sizeof(*r));
 	if (!r)
 		return;
