@@ -715,8 +715,12 @@ int pci__add(struct vm *vm, struct pci_function *fn, int slot)
 
 void pci__remove(struct vm *vm, struct pci_function *fn)
 {
-	if (vm->pci)
+	if (vm->pci) {
 		pci_bus__remove(vm->pci, fn);
+		return;
+	}
+	pci_msi__free(fn);
+	pthread_mutex_destroy(&fn->msi_lock);
 }
 
 /*
@@ -761,16 +765,21 @@ static void pci__save_fn(struct pci_bus *bus, struct pci_function *fn, struct st
 	pci_msi__save(fn, s);
 }
 
-static void pci_dev__save(struct vm *vm, struct state_buf *b)
+void pci_bus__save(struct pci_bus *bus, struct state_buf *b)
 {
 	unsigned int slot;
 
 	for (slot = 1; slot < PCI_MAX_SLOTS; slot++) {
-		struct pci_function *fn = pci_bus__function(vm->pci, PCI_DEVFN(slot, 0));
+		struct pci_function *fn = pci_bus__function(bus, PCI_DEVFN(slot, 0));
 
 		if (fn)
-			pci__save_fn(vm->pci, fn, b);
+			pci__save_fn(bus, fn, b);
 	}
+}
+
+static void pci_dev__save(struct vm *vm, struct state_buf *b)
+{
+	pci_bus__save(vm->pci, b);
 }
 
 /*

@@ -217,19 +217,24 @@ static void test_host_bridge_and_empty_slots(void)
 	TEST_ASSERT(cfg_read(0, PCI_VENDOR_ID, 2) == PCI_HOST_VENDOR, "vendor id written");
 }
 
+/* An emulated function: trapped BARs of each kind, MSI, MSI-X in BAR2, INTA. */
+static void testdev_build(struct pci_function *fn)
+{
+	pci_function__init(fn, &testdev_ops, NULL, "testdev", 0x1af4, 0x10f0, 0xff0000, 1);
+	fn->bars[0] = (struct pci_bar){ .type = PCI_BAR_MEM32, .size = 0x1000 };
+	fn->bars[1] = (struct pci_bar){ .type = PCI_BAR_IO, .size = 0x20 };
+	fn->bars[2] = (struct pci_bar){ .type = PCI_BAR_MEM64, .size = 0x4000,
+					.prefetchable = true };
+	TEST_ASSERT(!pci_function__add_msi(fn, 4, 0), "MSI");
+	TEST_ASSERT(!pci_function__add_msix(fn, 8, 2, 0, 2, 0x800, 0), "MSI-X");
+}
+
 static void testdev_add(void)
 {
 	unsigned int before = nr_calls;
 	const struct kvm_irqfd *f;
 
-	pci_function__init(&testdev, &testdev_ops, NULL, "testdev", 0x1af4, 0x10f0,
-			   0xff0000, 1);
-	testdev.bars[0] = (struct pci_bar){ .type = PCI_BAR_MEM32, .size = 0x1000 };
-	testdev.bars[1] = (struct pci_bar){ .type = PCI_BAR_IO, .size = 0x20 };
-	testdev.bars[2] = (struct pci_bar){ .type = PCI_BAR_MEM64, .size = 0x4000,
-					    .prefetchable = true };
-	TEST_ASSERT(!pci_function__add_msi(&testdev, 4, 0), "MSI");
-	TEST_ASSERT(!pci_function__add_msix(&testdev, 8, 2, 0, 2, 0x800, 0), "MSI-X");
+	testdev_build(&testdev);
 	TEST_ASSERT(!pci_bus__add(bus, &testdev, TESTDEV_SLOT), "pci_bus__add");
 	TEST_ASSERT(pci_bus__function(bus, TESTDEV) == &testdev, "function at 00:03.0");
 
@@ -557,11 +562,15 @@ static int keep_take(struct device_in *in, u32 index)
 	return -ENOENT;
 }
 
-/* @a and @b are the same eventfd: a write to one is read from the other. */
+/*
+ * @a and @b are the same eventfd: a write to one is read from the other.
+ * They are non-blocking; a count left by an earlier write is drained.
+ */
 static bool same_eventfd(int a, int b)
 {
 	eventfd_t v = 0;
 
+	eventfd_read(a, &v);
 	return eventfd_write(a, 3) == 0 && eventfd_read(b, &v) == 0 && v == 3;
 }
 
@@ -653,6 +662,76 @@ static void test_irq_records(void)
 	irq__destroy(old);
 }
 
+/*
+ * The bus's records into a new image: the function, added again, gets
+ * its config space, BAR decode and vectors back, and the routes and
+ * irqfds are the ones the irq routing took back: nothing is made anew.
+ */
+static void pci_round_trip(const struct state_buf *b, bool kept_vm)
+{
+	static struct pci_function fn;
+	struct mmio_bus mmio2;
+	struct irq_routing *irq2 = irq__create(-1);
+	struct pci_bus *bus2;
+	const struct state_rec *rec;
+	struct device_in in;
+	unsigned int before;
+	int fd_old, fd_new;
+	u32 v = 0;
+
+	mmio__init(&mmio2);
+	bus2 = pci_bus__create(&mmio2, irq2, &kvm);
+	TEST_ASSERT(irq2 && bus2 && !device_in__open(&in, b->data, b->len), "new image");
+	in.kept_vm = kept_vm;
+	in.take_fd = keep_take;
+	TEST_ASSERT(!irq__load(irq2, &in) && !irq__reattach(irq2), "irq device");
+	before = nr_calls;
+	testdev_build(&fn);
+	TEST_ASSERT(!pci_bus__add(bus2, &fn, TESTDEV_SLOT), "added again");
+	rec = device_in__find(&in, STATE_DEV_PCI_FN, TESTDEV);
+	TEST_ASSERT(rec && !pci_bus__restore_fn(bus2, &fn, rec->payload, rec->len, kept_vm),
+		    "restore");
+	TEST_ASSERT(count_calls(KVM_IRQFD, before) == 0 &&
+		    count_calls(KVM_SET_GSI_ROUTING, before) == 0,
+		    "vectors made anew: %u calls", nr_calls - before);
+	TEST_ASSERT(!memcmp(fn.cfg, testdev.cfg, PCI_CFG_SIZE), "config space");
+	TEST_ASSERT(mmio__dispatch(&mmio2, NULL, 0xd0000020, false, (u8 *)&v, 4) && v == 0x5a5a5a5a,
+		    "BAR0 where the guest moved it");
+	TEST_ASSERT(!irq__irqfd_get(irq, PCI_IRQ_TAG(TESTDEV, 0), &fd_old, NULL) &&
+		    !irq__irqfd_get(irq2, PCI_IRQ_TAG(TESTDEV, 0), &fd_new, NULL) &&
+		    same_eventfd(fd_old, fd_new), "MSI-X vector 0's eventfd");
+	TEST_ASSERT(pci_function__msi_raise(&fn, 0) == 0, "raise vector 0");
+	TEST_ASSERT(mmio__dispatch(&mmio2, NULL, msix_table() + PCI_MSIX_ENTRY_DATA, false,
+				   (u8 *)&v, 4) && v == 0x41, "MSI-X table");
+	pci_bus__remove(bus2, &fn);
+	pci_bus__destroy(bus2);
+	device_in__close(&in);
+	irq__destroy(irq2);
+	mmio__exit(&mmio2);
+}
+
+static void test_pci_records(void)
+{
+	struct state_vm_info info = { .nr_vcpus = 1, .mem_size = 64 << 20 };
+	struct device_keep k = { .add = keep_add };
+	struct state_buf b;
+	unsigned int i;
+
+	state_buf__init(&b);
+	state__put(&b, STATE_VM_INFO, 0, &info, sizeof(info));
+	irq__save(irq, &b);
+	pci_bus__save(bus, &b);
+	state__put_end(&b);
+	TEST_ASSERT(!b.err, "save: %d", b.err);
+	nr_kept = 0;
+	irq__keep_fds(irq, &k);
+	pci_round_trip(&b, true);
+	pci_round_trip(&b, false);
+	for (i = 0; i < nr_kept; i++)
+		close(kept[i].fd);
+	state_buf__free(&b);
+}
+
 int main(void)
 {
 	setup();
@@ -664,6 +743,7 @@ int main(void)
 	test_msix();
 	test_mapped_bar_with_hole();
 	test_irq_records();
+	test_pci_records();
 	pci_bus__remove(bus, &testdev);
 	pci_bus__destroy(bus);
 	irq__destroy(irq);
