@@ -10,6 +10,7 @@
 
 #include "testlib.h"
 #include "vmm/kvm.h"
+#include "vmm/pci.h"
 #include "vmm/x86/acpi.h"
 #include "vmm/x86/boot.h"
 
@@ -46,7 +47,44 @@ static size_t pkglen(const u8 *p, size_t *n)
 }
 
 /*
- * Scope (\_SB) { Device (PCI0) { _HID PNP0A03, _UID 0, _PRT } }: every
+ * _CRS, a buffer of address space descriptors: buses 0-255, I/O around
+ * 0xcf8-0xcff, the 32-bit and 64-bit BAR windows of pci.h, an end tag.
+ * Returns its size.
+ */
+static size_t check_crs(const u8 *p)
+{
+	static const u8 name[] = { 0x08, '_', 'C', 'R', 'S', 0x11 };
+	static const u8 bus[] = { 0x88, 13, 0, 2, 0x0c, 0, 0, 0, 0, 0, 0xff, 0, 0, 0, 0, 1 };
+	const u8 *d;
+	size_t n, len;
+	u32 min, max;
+	u64 min64;
+
+	TEST_ASSERT(!memcmp(p, name, sizeof(name)), "_CRS");
+	len = pkglen(p + sizeof(name), &n);
+	d = p + sizeof(name) + n;
+	TEST_ASSERT(d[0] == 0x0a && d[1] == len - n - 2, "_CRS buffer size %u", d[1]);
+	d += 2;
+	TEST_ASSERT(!memcmp(d, bus, sizeof(bus)), "bus numbers 0-255");
+	d += 16;
+	TEST_ASSERT(d[0] == 0x88 && d[3] == 1 && d[10] == 0xf7 && d[11] == 0x0c, "I/O below 0xcf8");
+	d += 16;
+	TEST_ASSERT(d[0] == 0x88 && d[3] == 1 && d[8] == 0x00 && d[9] == 0x0d, "I/O from 0xd00");
+	d += 16;
+	memcpy(&min, d + 10, 4);
+	memcpy(&max, d + 14, 4);
+	TEST_ASSERT(d[0] == 0x87 && d[3] == 0 && min == PCI_MMIO32_START &&
+		    max == PCI_MMIO32_END - 1, "32-bit window %#x-%#x", min, max);
+	d += 26;
+	memcpy(&min64, d + 14, 8);
+	TEST_ASSERT(d[0] == 0x8a && min64 == PCI_MMIO64_START, "64-bit window");
+	d += 46;
+	TEST_ASSERT(d[0] == 0x79 && d + 2 == p + sizeof(name) + len, "end tag");
+	return sizeof(name) + len;
+}
+
+/*
+ * Scope (\_SB) { Device (PCI0) { _HID PNP0A03, _UID 0, _CRS, _PRT } }: every
  * PkgLength spans to the end, and the _PRT routes INTx pin p of slot s to
  * GSI 16 + (s + p) % 4 for slots 1-31, as pci/pci.c wires them.
  */
@@ -67,6 +105,7 @@ static void check_pci_aml(const u8 *p, size_t len)
 	TEST_ASSERT(!memcmp(p + off, "PCI0", 4) && !memcmp(p + off + 4, hid, sizeof(hid)),
 		    "PCI0 is a PNP0A03");
 	off += 4 + sizeof(hid) + 6;	/* Name (_UID, Zero) */
+	off += check_crs(p + off);
 	TEST_ASSERT(!memcmp(p + off, prt, sizeof(prt)), "_PRT");
 	off += sizeof(prt);
 	TEST_ASSERT(pkglen(p + off, &n) == len - off, "_PRT length");

@@ -144,11 +144,75 @@ static size_t aml__prt(u8 *p)
 	return n + aml__wrap(pkg, body);
 }
 
+/* An address space descriptor's common head (ACPI 6.0, 6.4.3.5). */
+static size_t aml__addr_head(u8 *p, u8 tag, u16 len, u8 type, u8 type_flags)
+{
+	p[0] = tag;
+	memcpy(p + 1, &len, 2);
+	p[3] = type;
+	p[4] = 0x0c;		/* MinFixed, MaxFixed, positive decode, producer */
+	p[5] = type_flags;
+	return 6;
+}
+
+/* WordBusNumber / WordIO: granularity, min, max, translation, length. */
+static size_t aml__word(u8 *p, u8 type, u8 type_flags, u16 min, u16 max)
+{
+	u16 w[5] = { 0, min, max, 0, (u16)(max - min + 1) };
+	size_t n = aml__addr_head(p, 0x88, 13, type, type_flags);
+
+	memcpy(p + n, w, sizeof(w));
+	return n + sizeof(w);
+}
+
+static size_t aml__dword_mem(u8 *p, u32 min, u32 max)
+{
+	u32 d[5] = { 0, min, max, 0, max - min + 1 };
+	size_t n = aml__addr_head(p, 0x87, 23, 0, 0x01);	/* read-write */
+
+	memcpy(p + n, d, sizeof(d));
+	return n + sizeof(d);
+}
+
+static size_t aml__qword_mem(u8 *p, u64 min, u64 max)
+{
+	u64 q[5] = { 0, min, max, 0, max - min + 1 };
+	size_t n = aml__addr_head(p, 0x8a, 43, 0, 0x01);
+
+	memcpy(p + n, q, sizeof(q));
+	return n + sizeof(q);
+}
+
+/*
+ * _CRS: the windows the bridge forwards, where pci/pci.c places BARs.
+ * Linux takes them as the root bus's resources and refuses BARs outside
+ * them; without a _CRS the root bus would have none.
+ */
+static size_t aml__crs(u8 *p)
+{
+	static const u8 name[] = { 0x08, '_', 'C', 'R', 'S', 0x11 };
+	size_t n = aml__bytes(p, name, sizeof(name)), b = 0;
+	u8 *buf = p + n, *d;
+
+	buf[b++] = 0x0a;				/* BufferSize, a byte */
+	buf[b++] = 0;
+	d = buf + b;
+	b += aml__word(buf + b, 2, 0, 0, 0xff);		/* bus numbers */
+	b += aml__word(buf + b, 1, 3, 0, PCI_CONFIG_ADDRESS - 1);
+	b += aml__word(buf + b, 1, 3, PCI_CONFIG_DATA + 4, 0xffff);
+	b += aml__dword_mem(buf + b, (u32)PCI_MMIO32_START, (u32)(PCI_MMIO32_END - 1));
+	b += aml__qword_mem(buf + b, PCI_MMIO64_START, PCI_MMIO64_START + PCI_MMIO64_SIZE - 1);
+	buf[b++] = 0x79;				/* EndTag, checksum 0 */
+	buf[b++] = 0;
+	buf[1] = (u8)(buf + b - d);
+	return n + aml__wrap(buf, b);
+}
+
 /*
  * Scope (\_SB) { Device (PCI0) { Name (_HID, EisaId ("PNP0A03"))
- * Name (_UID, Zero) Name (_PRT, ...) } }: Linux with ACPI only scans PCI
- * below a host bridge of the namespace (Documentation/vmm.rst).  No _CRS:
- * bus 0, and the windows are the whole I/O and memory space.
+ * Name (_UID, Zero) Name (_CRS, ...) Name (_PRT, ...) } }: Linux with
+ * ACPI only scans PCI below a host bridge of the namespace
+ * (Documentation/vmm.rst).
  */
 size_t acpi__pci_aml(u8 *p)
 {
@@ -168,6 +232,7 @@ size_t acpi__pci_aml(u8 *p)
 		u8 *devp = body + d;
 		size_t dl = aml__bytes(devp, dev, sizeof(dev));
 
+		dl += aml__crs(devp + dl);
 		dl += aml__prt(devp + dl);
 		d += aml__wrap(devp, dl);
 	}
