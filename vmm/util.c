@@ -16,17 +16,89 @@
 
 bool vmm_verbose;
 
-static void vpr(const char *level, const char *fmt, va_list ap)
-{
-	char buf[1024];
+static enum log_format log_format = LOG_AUTO;
+static u64 log_upgrade_id;
 
-	/* One write per message so lines from vCPU threads never interleave. */
+static const char *const log_format_names[] = {
+	[LOG_AUTO] = "auto",
+	[LOG_PLAIN] = "plain",
+	[LOG_SYSLOG] = "syslog",
+	[LOG_TIME] = "time",
+};
+
+int log__parse_format(const char *name)
+{
+	return name_index(log_format_names, ARRAY_SIZE(log_format_names), name);
+}
+
+/*
+ * systemd sets JOURNAL_STREAM to "DEV:INO" of the stream it connected to
+ * stdout/stderr: stderr is the journal only if it still is that stream (a
+ * child of a service may have had its stderr redirected since).
+ */
+static bool log__stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!env || sscanf(env, "%llu:%llu", &dev, &ino) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st))
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void log__set_format(enum log_format format)
+{
+	if (format == LOG_AUTO)
+		format = log__stderr_is_journal() ? LOG_SYSLOG : LOG_PLAIN;
+	log_format = format;
+}
+
+void log__set_upgrade_id(u64 id)
+{
+	/* vCPU threads log too: one aligned store, no lock. */
+	__atomic_store_n(&log_upgrade_id, id, __ATOMIC_RELAXED);
+}
+
+/* "2026-12-01T23:55:01.123456Z ": a plain stderr log has no other clock. */
+static void log__time(char *buf, size_t len)
+{
+	u64 ns = realtime_ns();
+	time_t sec = ns / 1000000000ULL;
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%06lluZ ", (ns % 1000000000ULL) / 1000);
+}
+
+/*
+ * @prio: the syslog priority (3 err, 4 warning, 6 info, 7 debug) that
+ * journald reads from a "<N>" prefix; @level: the same for a reader.
+ */
+static void vpr(int prio, const char *level, const char *fmt, va_list ap)
+{
+	u64 id = __atomic_load_n(&log_upgrade_id, __ATOMIC_RELAXED);
+	char buf[1024], head[48] = "", upg[40] = "";
+
+	if (log_format == LOG_AUTO)
+		log__set_format(LOG_AUTO);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	fprintf(stderr, "vmm: %s%s\n", level, buf);
+	if (id)
+		snprintf(upg, sizeof(upg), "upgrade %016llx: ", (unsigned long long)id);
+	if (log_format == LOG_SYSLOG)
+		snprintf(head, sizeof(head), "<%d>", prio);
+	else if (log_format == LOG_TIME)
+		log__time(head, sizeof(head));
+	/* One write per message so lines from vCPU threads never interleave. */
+	fprintf(stderr, "%svmm: %s%s%s\n", head, upg, level, buf);
 }
 
 /* pr_err() and friends: @cond says whether the message is wanted. */
-#define DEFINE_PR(name, level, cond)			\
+#define DEFINE_PR(name, prio, level, cond)		\
 void name(const char *fmt, ...)				\
 {							\
 	va_list ap;					\
@@ -34,14 +106,14 @@ void name(const char *fmt, ...)				\
 	if (!(cond))					\
 		return;					\
 	va_start(ap, fmt);				\
-	vpr(level, fmt, ap);				\
+	vpr(prio, level, fmt, ap);			\
 	va_end(ap);					\
 }
 
-DEFINE_PR(pr_err, "error: ", true)
-DEFINE_PR(pr_warn, "warning: ", true)
-DEFINE_PR(pr_info, "", true)
-DEFINE_PR(pr_debug, "debug: ", vmm_verbose)
+DEFINE_PR(pr_err, 3, "error: ", true)
+DEFINE_PR(pr_warn, 4, "warning: ", true)
+DEFINE_PR(pr_info, 6, "", true)
+DEFINE_PR(pr_debug, 7, "debug: ", vmm_verbose)
 
 const char *name_of(const char *const *names, size_t n, unsigned int i)
 {

@@ -94,6 +94,7 @@ static int incoming__decode(struct upgrade_in *in)
 	}
 	if (in->info.requester >= CONTROL_MAX_CLIENTS)
 		return -EINVAL;
+	log__set_upgrade_id(in->info.id);
 
 	/* argv[0] and the recorded arguments, each NUL-terminated. */
 	in->argc = 1;
@@ -269,9 +270,9 @@ int upgrade__incoming(const char *argv0)
 	reply = report__incoming(in);
 	control__send(&run->ctl, in->info.requester, reply);
 	json_object_put(reply);
-	pr_info("live upgrade %016llx: %s", (unsigned long long)in->info.id,
-		in->rollback ? "rolled back, running the previous binary again"
-			     : "done, running the new binary");
+	pr_info("live upgrade: %s", in->rollback ? "rolled back, running the previous binary again"
+						  : "done, running the new binary");
+	log__set_upgrade_id(0);
 	/* in->data stays: the configuration points into its argv record. */
 	control__serve_pending(&run->ctl);
 	return run__loop(run);

@@ -223,6 +223,7 @@ static void upgrade__cleanup(struct upgrade_out *up)
 		close(up->exe_fd);
 	up->exe_fd = -1;
 	state_buf__free(&up->state);
+	log__set_upgrade_id(0);
 }
 
 /* The binary to exec: allowed (allow.c), and canonical in up->binary. */
@@ -362,6 +363,7 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 
 	if (getrandom(&up.info.id, sizeof(up.info.id), GRND_NONBLOCK) != sizeof(up.info.id))
 		up.info.id = now_ns() ^ ((u64)getpid() << 40);
+	log__set_upgrade_id(up.info.id);
 	ret = watch__start(&up, req, slot);
 	if (ret)
 		pr_warn("live upgrade: no loss watch (%s): a lost guest would go unreported",
@@ -374,8 +376,7 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 		up.info.flags |= STATE_UPG_TTY_RAW;
 		memcpy(up.info.tty, &run->saved_tty, sizeof(run->saved_tty));
 	}
-	pr_info("live upgrade %016llx: %s mode, exec %s",
-		(unsigned long long)up.info.id, upgrade__mode_name(up.mode), up.binary);
+	pr_info("live upgrade: %s mode, exec %s", upgrade__mode_name(up.mode), up.binary);
 
 	/*
 	 * The whole VM state is written during the pause (about 10 KiB per
@@ -411,8 +412,8 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 	/* Still here: exec failed.  Take everything back and run on. */
 	up.tr->unpreserve(&up);
 	vm__resume(vm);
-	pr_err("live upgrade %016llx: exec of %s failed: %s; the guest runs on",
-	       (unsigned long long)up.info.id, up.binary, strerror(-ret));
+	pr_err("live upgrade: exec of %s failed: %s; the guest runs on", up.binary,
+	       strerror(-ret));
 	reply = report__failed(&up, req, "exec",
 			       "exec of %s failed: %s; the guest resumed on the running VMM",
 			       up.binary, strerror(-ret));

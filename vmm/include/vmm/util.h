@@ -36,6 +36,23 @@ void pr_debug(const char *fmt, ...) __printf(1, 2);
 extern bool vmm_verbose;
 
 /*
+ * How messages look (Documentation/vmm.rst, "Logging"): "auto" is
+ * "syslog" when stderr is the journal, else "plain"; "syslog" prefixes the
+ * priority ("<3>" for errors) for journald; "time" prefixes the UTC time.
+ */
+enum log_format {
+	LOG_AUTO,
+	LOG_PLAIN,
+	LOG_SYSLOG,
+	LOG_TIME,
+};
+/* The format named @name, or -1. */
+int log__parse_format(const char *name);
+void log__set_format(enum log_format format);
+/* Messages name upgrade @id until it is set to 0 (no upgrade running). */
+void log__set_upgrade_id(u64 id);
+
+/*
  * Parse "64M", "1G", "512k", "4096" into bytes.  Returns -1 on a malformed
  * string or overflow; the caller names the option in its error.
  */
