@@ -25,6 +25,7 @@
 #include "cprstash.h"
 #include "upgrade.h"
 #include "vmm/device.h"
+#include "vmm/version.h"
 
 extern char **environ;
 
@@ -187,20 +188,22 @@ static int upgrade__save(struct upgrade_out *up, unsigned int slot,
 }
 
 /* The environment of the new image: ours, with this upgrade's lines. */
-static char **upgrade__envp(struct upgrade_out *up, char *mode_line, char *t_line)
+static char **upgrade__envp(struct upgrade_out *up, char *mode_line, char *version_line,
+			    char *t_line)
 {
 	size_t n = 0, j = 0, i;
 	char **envp;
 
 	while (environ[n])
 		n++;
-	envp = calloc(n + ARRAY_SIZE(up->env) + 3, sizeof(*envp));
+	envp = calloc(n + ARRAY_SIZE(up->env) + 4, sizeof(*envp));
 	if (!envp)
 		return NULL;
 	for (i = 0; i < n; i++)
 		if (strncmp(environ[i], "VMM_UPGRADE_", 12))
 			envp[j++] = environ[i];
 	envp[j++] = mode_line;
+	envp[j++] = version_line;
 	for (i = 0; i < up->nr_env; i++)
 		envp[j++] = up->env[i];
 	envp[j++] = t_line;
@@ -210,14 +213,15 @@ static char **upgrade__envp(struct upgrade_out *up, char *mode_line, char *t_lin
 /* Only returns if execve() failed: -errno. */
 static int upgrade__exec(struct upgrade_out *up)
 {
-	char mode_line[64], t_line[64];
+	char mode_line[64], t_line[64], version_line[96];
 	char *argv[] = { up->binary, UPGRADE_INCOMING_ARG, NULL };
 	char **envp;
 	int ret;
 
 	snprintf(mode_line, sizeof(mode_line), UPGRADE_ENV_MODE "=%s",
 		 upgrade__mode_name(up->mode));
-	envp = upgrade__envp(up, mode_line, t_line);
+	snprintf(version_line, sizeof(version_line), UPGRADE_ENV_OLD_VERSION "=%s", vmm_version);
+	envp = upgrade__envp(up, mode_line, version_line, t_line);
 	if (!envp)
 		return -ENOMEM;
 	fflush(NULL);
