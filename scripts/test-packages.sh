@@ -11,8 +11,9 @@
 #     names the options vmm --help does (Documentation/man/check.sh);
 #   - a program builds against <cprstash.h> and libcprstash via pkg-config;
 #   - DKMS builds cprstash.ko from the packaged sources for the pinned
-#     kernel, in a scratch DKMS tree (the module cannot be loaded here: the
-#     test VM loads its own build);
+#     kernel, in a scratch DKMS tree, and modprobe finds it by name in a
+#     scratch module tree (it cannot be loaded here: the test VM loads its
+#     own build);
 #   - the unit template passes systemd-analyze verify (its binary and man
 #     pages taken from the scratch root), and the udev rule names the node.
 # Ends with "packages: N passed, N failed" (scripts/test.sh counts it).
@@ -50,8 +51,11 @@ mkdir -p "$work/src" "$work/root"
 git -C "$top" ls-files -co --exclude-standard -z |
 	(cd "$top" && tar --null -T - -cf -) | tar -xf - -C "$work/src"
 
+# No debug-symbol package, nothing to test at build time: only what is
+# checked here is built.
 build_debs() {
-	(cd "$work/src" && dpkg-buildpackage -b -uc -us) >"$work/build.log" 2>&1 ||
+	(cd "$work/src" && DEB_BUILD_OPTIONS="noautodbgsym nocheck parallel=$(nproc)" \
+		dpkg-buildpackage -b -uc -us) >"$work/build.log" 2>&1 ||
 		{ tail -n 30 "$work/build.log"; return 1; }
 }
 check "dpkg-buildpackage builds the packages" build_debs
@@ -128,6 +132,24 @@ dkms_builds() {
 		{ echo "$ko: vermagic $(modinfo -F vermagic "$ko")"; return 1; }
 }
 check "dkms build of cprstash.ko for $CPRSTASH_KVER" dkms_builds
+
+# What `dkms install` then `modprobe cprstash` do, in a scratch module
+# tree: the module where DKMS puts it, depmod, and modprobe finding it by
+# name (--show-depends: it loads nothing).  The test VM loads the module.
+modprobe_finds() {
+	local ko mods=$work/modroot/lib/modules/$CPRSTASH_KVER f out
+	ko=$(find "$work/dkms/tree/cprstash/$version/$CPRSTASH_KVER" -name 'cprstash.ko*' | head -n 1)
+	[ -n "$ko" ] || return 1
+	mkdir -p "$mods/updates/dkms"
+	cp "$ko" "$mods/updates/dkms/"
+	for f in modules.order modules.builtin modules.builtin.modinfo; do
+		cp "/lib/modules/$CPRSTASH_KVER/$f" "$mods/"
+	done
+	depmod -b "$work/modroot" "$CPRSTASH_KVER" &&
+		out=$(modprobe -d "$work/modroot" -S "$CPRSTASH_KVER" --show-depends cprstash) &&
+		echo "$out" && [[ $out == "insmod $mods/updates/dkms/cprstash.ko"* ]]
+}
+check "modprobe cprstash finds the DKMS-built module" modprobe_finds
 
 # verify reads the unit as a file; its binary path points into the root,
 # and its man: pages are looked up there.  Any message is a failure:
