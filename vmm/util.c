@@ -76,25 +76,40 @@ static void log__time(char *buf, size_t len)
 }
 
 /*
- * @prio: the syslog priority (3 err, 4 warning, 6 info, 7 debug) that
- * journald reads from a "<N>" prefix; @level: the same for a reader.
+ * The line for @msg, newline included.  @prio: the syslog priority (3 err,
+ * 4 warning, 6 info, 7 debug) that journald reads from a "<N>" prefix;
+ * @level: the same for a reader.
  */
-static void vpr(int prio, const char *level, const char *fmt, va_list ap)
+static void log__compose(char *line, size_t len, int prio, const char *level,
+			 const char *msg)
 {
 	u64 id = __atomic_load_n(&log_upgrade_id, __ATOMIC_RELAXED);
-	char buf[1024], head[48] = "", upg[40] = "";
+	char head[48] = "", upg[40] = "";
 
 	if (log_format == LOG_AUTO)
 		log__set_format(LOG_AUTO);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (id)
 		snprintf(upg, sizeof(upg), "upgrade %016llx: ", (unsigned long long)id);
 	if (log_format == LOG_SYSLOG)
 		snprintf(head, sizeof(head), "<%d>", prio);
 	else if (log_format == LOG_TIME)
 		log__time(head, sizeof(head));
+	snprintf(line, len, "%svmm: %s%s%s\n", head, upg, level, msg);
+}
+
+void log__error_line(char *line, size_t len, const char *msg)
+{
+	log__compose(line, len, 3, "error: ", msg);
+}
+
+static void vpr(int prio, const char *level, const char *fmt, va_list ap)
+{
+	char buf[1024], line[1200];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	log__compose(line, sizeof(line), prio, level, buf);
 	/* One write per message so lines from vCPU threads never interleave. */
-	fprintf(stderr, "%svmm: %s%s%s\n", head, upg, level, buf);
+	fputs(line, stderr);
 }
 
 /* pr_err() and friends: @cond says whether the message is wanted. */

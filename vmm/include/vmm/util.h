@@ -53,6 +53,11 @@ int log__parse_format(const char *name);
 void log__set_format(enum log_format format);
 /* Messages name upgrade @id until it is set to 0 (no upgrade running). */
 void log__set_upgrade_id(u64 id);
+/*
+ * The line pr_err("%s", @msg) would print now, newline included, for a
+ * process that can only write() it later (upgrade/watch.c).
+ */
+void log__error_line(char *line, size_t len, const char *msg);
 
 /*
  * Parse "64M", "1G", "512k", "4096" into bytes.  Returns -1 on a malformed
