@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,14 +17,14 @@
 
 bool vmm_verbose;
 
-static enum log_format log_format = LOG_AUTO;
+static enum log_format log_format = LOG_FMT_AUTO;
 static u64 log_upgrade_id;
 
 static const char *const log_format_names[] = {
-	[LOG_AUTO] = "auto",
-	[LOG_PLAIN] = "plain",
-	[LOG_SYSLOG] = "syslog",
-	[LOG_TIME] = "time",
+	[LOG_FMT_AUTO] = "auto",
+	[LOG_FMT_PLAIN] = "plain",
+	[LOG_FMT_SYSLOG] = "syslog",
+	[LOG_FMT_TIME] = "time",
 };
 
 int log__parse_format(const char *name)
@@ -51,8 +52,8 @@ static bool log__stderr_is_journal(void)
 
 void log__set_format(enum log_format format)
 {
-	if (format == LOG_AUTO)
-		format = log__stderr_is_journal() ? LOG_SYSLOG : LOG_PLAIN;
+	if (format == LOG_FMT_AUTO)
+		format = log__stderr_is_journal() ? LOG_FMT_SYSLOG : LOG_FMT_PLAIN;
 	log_format = format;
 }
 
@@ -76,9 +77,9 @@ static void log__time(char *buf, size_t len)
 }
 
 /*
- * The line for @msg, newline included.  @prio: the syslog priority (3 err,
- * 4 warning, 6 info, 7 debug) that journald reads from a "<N>" prefix;
- * @level: the same for a reader.
+ * The line for @msg, newline included.  @prio: the syslog priority
+ * (LOG_ERR is 3) that journald reads from a "<N>" prefix; @level: the
+ * same for a reader.
  */
 static void log__compose(char *line, size_t len, int prio, const char *level,
 			 const char *msg)
@@ -86,20 +87,20 @@ static void log__compose(char *line, size_t len, int prio, const char *level,
 	u64 id = __atomic_load_n(&log_upgrade_id, __ATOMIC_RELAXED);
 	char head[48] = "", upg[40] = "";
 
-	if (log_format == LOG_AUTO)
-		log__set_format(LOG_AUTO);
+	if (log_format == LOG_FMT_AUTO)
+		log__set_format(LOG_FMT_AUTO);
 	if (id)
 		snprintf(upg, sizeof(upg), "upgrade %016llx: ", (unsigned long long)id);
-	if (log_format == LOG_SYSLOG)
+	if (log_format == LOG_FMT_SYSLOG)
 		snprintf(head, sizeof(head), "<%d>", prio);
-	else if (log_format == LOG_TIME)
+	else if (log_format == LOG_FMT_TIME)
 		log__time(head, sizeof(head));
 	snprintf(line, len, "%svmm: %s%s%s\n", head, upg, level, msg);
 }
 
 void log__error_line(char *line, size_t len, const char *msg)
 {
-	log__compose(line, len, 3, "error: ", msg);
+	log__compose(line, len, LOG_ERR, "error: ", msg);
 }
 
 static void vpr(int prio, const char *level, const char *fmt, va_list ap)
@@ -125,10 +126,10 @@ void name(const char *fmt, ...)				\
 	va_end(ap);					\
 }
 
-DEFINE_PR(pr_err, 3, "error: ", true)
-DEFINE_PR(pr_warn, 4, "warning: ", true)
-DEFINE_PR(pr_info, 6, "", true)
-DEFINE_PR(pr_debug, 7, "debug: ", vmm_verbose)
+DEFINE_PR(pr_err, LOG_ERR, "error: ", true)
+DEFINE_PR(pr_warn, LOG_WARNING, "warning: ", true)
+DEFINE_PR(pr_info, LOG_INFO, "", true)
+DEFINE_PR(pr_debug, LOG_DEBUG, "debug: ", vmm_verbose)
 
 const char *name_of(const char *const *names, size_t n, unsigned int i)
 {

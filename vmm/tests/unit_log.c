@@ -47,11 +47,11 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/stderr", test_tmpdir());
 	vmm_verbose = true;
 
-	log__set_format(LOG_PLAIN);
+	log__set_format(LOG_FMT_PLAIN);
 	expect(emit_err, "vmm: error: cannot go on");
 	expect(emit_info, "vmm: news");
 
-	log__set_format(LOG_SYSLOG);
+	log__set_format(LOG_FMT_SYSLOG);
 	expect(emit_err, "<3>vmm: error: cannot go on");
 	expect(emit_warn, "<4>vmm: warning: careful");
 	expect(emit_info, "<6>vmm: news");
@@ -63,21 +63,21 @@ int main(void)
 	log__error_line(line, sizeof(line), "the VM is lost");
 	TEST_ASSERT(!strcmp(line, "<3>vmm: upgrade d35d5433101e6615: error: the VM is lost\n"),
 		    "log__error_line: %s", line);
-	log__set_format(LOG_PLAIN);
+	log__set_format(LOG_FMT_PLAIN);
 	expect(emit_warn, "vmm: upgrade d35d5433101e6615: warning: careful");
 	/* ...and none once it is over. */
 	log__set_upgrade_id(0);
 	expect(emit_warn, "vmm: warning: careful");
 
 	/* "2026-12-01T23:55:01.123456Z vmm: ...": 27 characters of UTC time. */
-	log__set_format(LOG_TIME);
+	log__set_format(LOG_FMT_TIME);
 	got = capture(emit_err);
 	TEST_ASSERT(strlen(got) > 28 && got[4] == '-' && got[10] == 'T' && got[26] == 'Z' &&
 		    !strcmp(got + 27, " vmm: error: cannot go on"), "time format: %s", got);
 	printf("ok: %s\n", got);
 	free(got);
 
-	TEST_ASSERT(log__parse_format("syslog") == LOG_SYSLOG && log__parse_format("auto") == LOG_AUTO &&
+	TEST_ASSERT(log__parse_format("syslog") == LOG_FMT_SYSLOG && log__parse_format("auto") == LOG_FMT_AUTO &&
 		    log__parse_format("journal") < 0, "log__parse_format");
 	test_cleanup();
 	return 0;

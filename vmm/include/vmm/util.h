@@ -43,10 +43,10 @@ extern bool vmm_verbose;
  * priority ("<3>" for errors) for journald; "time" prefixes the UTC time.
  */
 enum log_format {
-	LOG_AUTO,
-	LOG_PLAIN,
-	LOG_SYSLOG,
-	LOG_TIME,
+	LOG_FMT_AUTO,
+	LOG_FMT_PLAIN,
+	LOG_FMT_SYSLOG,
+	LOG_FMT_TIME,
 };
 /* The format named @name, or -1. */
 int log__parse_format(const char *name);
