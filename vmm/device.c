@@ -58,8 +58,8 @@ int devices__init(struct vm *vm, struct device_in *in)
 			continue;
 		ret = device_table[i]->init(vm, in);
 		if (ret) {
-			pr_err("device %s: cannot create it: %s", device_table[i]->name,
-			       strerror(-ret));
+			/* The device said why, naming what it was given. */
+			pr_debug("device %s: init: %s", device_table[i]->name, strerror(-ret));
 			return ret;
 		}
 	}
@@ -132,35 +132,35 @@ int devices__can_upgrade(struct vm *vm, bool keep_vm, char *why, size_t len)
 	return 0;
 }
 
-/* All or nothing: a failure undoes the devices already done. */
-int devices__before_exec(struct vm *vm, char *why, size_t len)
+/* All or nothing: a failure thaws the devices already frozen. */
+int devices__freeze(struct vm *vm, bool keep_vm, char *why, size_t len)
 {
 	unsigned int i, j;
 	int ret;
 
 	devices__sort();
 	for (i = 0; i < nr_devices; i++) {
-		if (!device_table[i]->before_exec)
+		if (!device_table[i]->freeze)
 			continue;
-		ret = device_table[i]->before_exec(vm, why, len);
+		ret = device_table[i]->freeze(vm, keep_vm, why, len);
 		if (!ret)
 			continue;
 		for (j = i; j--;)
-			if (device_table[j]->after_failed_exec)
-				device_table[j]->after_failed_exec(vm);
+			if (device_table[j]->thaw)
+				device_table[j]->thaw(vm);
 		return ret;
 	}
 	return 0;
 }
 
-void devices__after_failed_exec(struct vm *vm)
+void devices__thaw(struct vm *vm)
 {
 	unsigned int i;
 
 	devices__sort();
 	for (i = nr_devices; i--;)
-		if (device_table[i]->after_failed_exec)
-			device_table[i]->after_failed_exec(vm);
+		if (device_table[i]->thaw)
+			device_table[i]->thaw(vm);
 }
 
 const char *devices__name(u16 id)

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -53,6 +54,7 @@ struct irq_routing {
 	int vm_fd;
 	bool dirty;		/* routes changed since the last commit */
 	bool reattach;		/* loaded for a new VM: irq__reattach() due */
+	bool frozen;		/* irqfds deassigned for an upgrade (irq__freeze()) */
 	unsigned int nr_msi;
 	struct irq_msi_route msi[IRQ_MAX_GSI];	/* by GSI; below IRQ_GSI_MSI_FIRST unused */
 	unsigned int nr_irqfds;
@@ -746,6 +748,64 @@ out:
 	return ret;
 }
 
+/*
+ * A live upgrade to a new VM: from the moment the vCPUs' LAPICs are saved
+ * until the new VM's irqfds are assigned, an interrupt must stay in its
+ * eventfd, or it would be injected into the old VM, after its state was
+ * saved, and lost.  So every irqfd is deassigned before anything is saved;
+ * KVM's deassign consumes only the count of what it had already injected
+ * (irqfd_shutdown()), which the saved LAPIC state holds.  A kept VM keeps
+ * its irqfds: nothing is lost there.
+ */
+static int irq__freeze(struct irq_routing *irq, bool keep_vm)
+{
+	unsigned int i;
+	int ret = 0;
+
+	if (keep_vm)
+		return 0;
+	pthread_mutex_lock(&irq->lock);
+	for (i = 0; !ret && i < irq->nr_irqfds; i++)
+		if (!irq->irqfds[i].masked)
+			ret = irq__irqfd_assign(irq, &irq->irqfds[i], false);
+	/* Those already deassigned go back: the VM runs on as it was. */
+	while (ret && i--)
+		if (!irq->irqfds[i].masked)
+			irq__irqfd_assign(irq, &irq->irqfds[i], true);
+	irq->frozen = !ret;
+	pthread_mutex_unlock(&irq->lock);
+	return ret;
+}
+
+/* The upgrade failed: this VM runs on, with what was raised meanwhile. */
+static void irq__thaw(struct irq_routing *irq)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&irq->lock);
+	for (i = 0; irq->frozen && i < irq->nr_irqfds; i++)
+		if (!irq->irqfds[i].masked && irq__irqfd_assign(irq, &irq->irqfds[i], true))
+			pr_err("irq: irqfd of GSI %u lost: its interrupts are not delivered",
+			       irq->irqfds[i].gsi);
+	irq->frozen = false;
+	pthread_mutex_unlock(&irq->lock);
+}
+
+static int irq_dev__freeze(struct vm *vm, bool keep_vm, char *why, size_t len)
+{
+	int ret = irq__freeze(vm->irq, keep_vm);
+
+	if (ret)
+		snprintf(why, len, "irq: cannot detach the irqfds from the old VM: %s",
+			 strerror(-ret));
+	return ret;
+}
+
+static void irq_dev__thaw(struct vm *vm)
+{
+	irq__thaw(vm->irq);
+}
+
 static int irq_dev__init(struct vm *vm, struct device_in *in)
 {
 	int ret;
@@ -799,5 +859,7 @@ static const struct device_ops irq_device = {
 	.restore = irq_dev__restore,
 	.save = irq_dev__save,
 	.keep_fds = irq_dev__keep_fds,
+	.freeze = irq_dev__freeze,
+	.thaw = irq_dev__thaw,
 };
 DEVICE_REGISTER(irq_device);

@@ -11,6 +11,7 @@
  * back the size mask.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -767,7 +768,14 @@ static void pci__save_fn(struct pci_bus *bus, struct pci_function *fn, struct st
 
 void pci_bus__save(struct pci_bus *bus, struct state_buf *b)
 {
+	struct state_pci_bus sb = { 0 };
 	unsigned int slot;
+
+	/* A guest may be between its 0xcf8 and 0xcfc accesses. */
+	pthread_mutex_lock(&bus->lock);
+	sb.config_address = bus->config_address;
+	pthread_mutex_unlock(&bus->lock);
+	state__put(b, STATE_DEV_PCI_BUS, 0, &sb, sizeof(sb));
 
 	for (slot = 1; slot < PCI_MAX_SLOTS; slot++) {
 		struct pci_function *fn = pci_bus__function(bus, PCI_DEVFN(slot, 0));
@@ -821,6 +829,16 @@ static int pci_dev__restore(struct vm *vm, struct device_in *in)
 	unsigned int slot;
 	int ret;
 
+	rec = device_in__find(in, STATE_DEV_PCI_BUS, 0);
+	if (rec) {
+		struct state_pci_bus sb;
+
+		memcpy(&sb, rec->payload, sizeof(sb));
+		pthread_mutex_lock(&vm->pci->lock);
+		vm->pci->config_address = sb.config_address;
+		pthread_mutex_unlock(&vm->pci->lock);
+	}
+
 	for (slot = 1; slot < PCI_MAX_SLOTS; slot++) {
 		struct pci_function *fn = pci_bus__function(vm->pci, PCI_DEVFN(slot, 0));
 
@@ -840,6 +858,66 @@ static int pci_dev__restore(struct vm *vm, struct device_in *in)
 	return 0;
 }
 
+/*
+ * Set (@on) or delete every memslot of the mapped BARs, the slots staying
+ * allocated: the old image's BAR memslots map its own mmaps of the
+ * device, which the new image does not have at ADOPT_KVM (the module
+ * refuses a VM whose memslots the caller's mm does not back).  The new
+ * image maps the BARs again at restore (pci__drop_old_memslots()).
+ */
+static int pci__set_bar_memslots(struct pci_bus *bus, bool on)
+{
+	unsigned int slot, i, j;
+	u64 start, end;
+	int ret = 0;
+
+	for (slot = 1; slot < PCI_MAX_SLOTS; slot++) {
+		struct pci_function *fn = bus->slots[slot];
+
+		for (i = 0; fn && i < PCI_NR_BARS; i++) {
+			struct pci_bar *bar = &fn->bars[i];
+
+			for (j = 0; j < ARRAY_SIZE(bar->memslots); j++) {
+				if (bar->memslots[j] < 0 || !pci_bar__piece(bar, j, &start, &end))
+					continue;
+				ret = pci__set_memslot(bus, (u32)bar->memslots[j],
+						       on ? bar->addr + start : 0,
+						       on ? end - start : 0,
+						       on ? (u8 *)bar->hva + start : NULL);
+				if (ret)
+					return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+static int pci_dev__freeze(struct vm *vm, bool keep_vm, char *why, size_t len)
+{
+	int ret;
+
+	if (!keep_vm)
+		return 0;
+	pthread_mutex_lock(&vm->pci->lock);
+	ret = pci__set_bar_memslots(vm->pci, false);
+	if (ret)
+		pci__set_bar_memslots(vm->pci, true);
+	pthread_mutex_unlock(&vm->pci->lock);
+	if (ret)
+		snprintf(why, len, "pci: cannot take the BAR memslots off the VM: %s",
+			 strerror(-ret));
+	return ret;
+}
+
+/* Harmless for a VM not kept: the slots are set as they already are. */
+static void pci_dev__thaw(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pci->lock);
+	if (pci__set_bar_memslots(vm->pci, true))
+		pr_err("pci: a BAR memslot could not be restored: its accesses trap");
+	pthread_mutex_unlock(&vm->pci->lock);
+}
+
 static const struct device_ops pci_device = {
 	.name = "pci",
 	.order = DEVICE_ORDER_PLATFORM,
@@ -848,5 +926,7 @@ static const struct device_ops pci_device = {
 	.exit = pci_dev__exit,
 	.restore = pci_dev__restore,
 	.save = pci_dev__save,
+	.freeze = pci_dev__freeze,
+	.thaw = pci_dev__thaw,
 };
 DEVICE_REGISTER(pci_device);

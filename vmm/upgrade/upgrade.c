@@ -417,22 +417,24 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 		up.info.parked_tsc = 0;
 	upgrade__read_guest_tscs(&up);
 
+	/* Before the records: nothing may change the VM behind them. */
+	ret = devices__freeze(vm, up.mode == UPGRADE_ADOPT, err, sizeof(err));
+	if (ret) {
+		up.tr->unpreserve(&up);
+		vm__resume(vm);
+		reply = report__failed(&up, req, "freeze", "%s", err);
+		upgrade__cleanup(&up);
+		return reply;
+	}
 	ret = upgrade__save(&up, slot, line, len);
 	if (!ret)
 		ret = up.tr->preserve(&up);
 	if (ret) {
 		up.tr->unpreserve(&up);
+		devices__thaw(vm);
 		vm__resume(vm);
 		reply = report__failed(&up, req, "preserve", "cannot preserve the VM: %s",
 				       strerror(-ret));
-		upgrade__cleanup(&up);
-		return reply;
-	}
-	ret = devices__before_exec(vm, err, sizeof(err));
-	if (ret) {
-		up.tr->unpreserve(&up);
-		vm__resume(vm);
-		reply = report__failed(&up, req, "preserve", "%s", err);
 		upgrade__cleanup(&up);
 		return reply;
 	}
@@ -440,8 +442,8 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 	ret = upgrade__exec(&up);
 
 	/* Still here: exec failed.  Take everything back and run on. */
-	devices__after_failed_exec(vm);
 	up.tr->unpreserve(&up);
+	devices__thaw(vm);
 	vm__resume(vm);
 	pr_err("live upgrade: exec of %s failed: %s; the guest runs on", up.binary,
 	       strerror(-ret));

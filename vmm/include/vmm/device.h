@@ -13,10 +13,18 @@
  *   restore(vm, in)    its state from its records (device_in__find()),
  *                      after the VM's own state, before any vCPU runs
  *   save(vm, b)        VM paused: append its state records
+ *   freeze(vm, keep)   VM paused, before anything is saved: stop what
+ *                      would change the VM behind its records (an irqfd
+ *                      into a VM about to be dropped) and undo what the
+ *                      new image cannot adopt (memslots onto this image's
+ *                      mappings, DMA vaddrs); may fail: upgrade refused
  *   keep_fds(vm, k)    VM paused: every file the new image needs
- *   before_exec(vm)    last step before exec (may fail: upgrade refused)
- *   after_failed_exec  exec failed: undo before_exec, the guest runs on
+ *   thaw(vm)           the upgrade failed after freeze: undo it, the guest
+ *                      runs on here
  *   exit(vm)           destroy it; kept files are closed like any other
+ *
+ * A hook that fails prints one line naming the device, what it was given
+ * and the cause (pr_err()), and returns -errno; the caller adds nothing.
  *
  * Calls are made from the main thread only, with no vCPU running except
  * for init and exit's callers' own guarantees (vm.c): no vCPU runs while
@@ -57,8 +65,9 @@ struct device_ops {
 	void (*keep_fds)(struct vm *vm, struct device_keep *k);
 	/* An upgrade this device cannot survive: -errno and why, before any pause. */
 	int (*can_upgrade)(struct vm *vm, bool keep_vm, char *why, size_t len);
-	int (*before_exec)(struct vm *vm, char *why, size_t len);
-	void (*after_failed_exec)(struct vm *vm);
+	/* @keep_vm: the new image adopts this KVM VM (else it makes its own). */
+	int (*freeze)(struct vm *vm, bool keep_vm, char *why, size_t len);
+	void (*thaw)(struct vm *vm);
 };
 
 #define DEVICE_FD_INDEX(id, n)	(((u32)(id) << 16) | (u16)(n))
@@ -75,8 +84,8 @@ int devices__restore(struct vm *vm, struct device_in *in);
 void devices__save(struct vm *vm, struct state_buf *b);
 void devices__keep_fds(struct vm *vm, struct device_keep *k);
 int devices__can_upgrade(struct vm *vm, bool keep_vm, char *why, size_t len);
-int devices__before_exec(struct vm *vm, char *why, size_t len);
-void devices__after_failed_exec(struct vm *vm);
+int devices__freeze(struct vm *vm, bool keep_vm, char *why, size_t len);
+void devices__thaw(struct vm *vm);
 /* The name of the device with @id ("?" if none): names kept files. */
 const char *devices__name(u16 id);
 

@@ -62,6 +62,7 @@ enum state_type {
 	STATE_DEV_IRQFD		= 81,	/* id = n: struct state_irqfd */
 	STATE_DEV_IOEVENTFD	= 82,	/* id = n: struct state_ioeventfd */
 	STATE_DEV_PCI_FN	= 83,	/* id = devfn: struct state_pci_fn */
+	STATE_DEV_PCI_BUS	= 84,	/* struct state_pci_bus */
 
 	/* Live upgrade: what a new image needs to re-create the VMM. */
 	STATE_UPG_INFO		= 64,	/* struct state_upgrade_info */
@@ -173,6 +174,12 @@ struct state_upgrade_info {
 	u64 parked_tsc;		/* vCPU 0's guest TSC, every vCPU parked */
 };
 #define STATE_UPG_TTY_RAW	1	/* stdin is a terminal in raw mode */
+
+/* The host bridge's own state: what a config cycle in flight needs. */
+struct state_pci_bus {
+	u32 config_address;	/* the 0xcf8 latch */
+	u32 reserved;
+};
 
 /* Which preserved file a STATE_UPG_FD record describes. */
 enum state_fd_role {
