@@ -81,6 +81,7 @@ static const struct state_type_info state_types[] = {
 	{ STATE_DEV_SERIAL, "dev-serial8250", sizeof(struct serial8250_state), false, NULL },
 	{ STATE_DEV_RTC, "dev-rtc", sizeof(struct rtc_state), false, NULL },
 	{ STATE_DEV_BUILTIN, "dev-builtin-guest", sizeof(struct state_builtin), false, NULL },
+	{ STATE_DEV_VFIO, "dev-vfio", sizeof(struct state_vfio), false, NULL },
 	{ STATE_UPG_INFO, "upgrade-info", sizeof(struct state_upgrade_info), false, NULL },
 	{ STATE_UPG_ARGV, "upgrade-argv", 0, false, state__check_strings },
 	{ STATE_UPG_REQUEST, "upgrade-request", 0, false, state__check_request },

@@ -58,6 +58,7 @@ enum state_type {
 	STATE_DEV_RTC		= 49,	/* struct rtc_state */
 	STATE_DEV_BUILTIN	= 50,	/* struct state_builtin */
 	/* 51-63 and 80-127: further devices, each its own (device.h). */
+	STATE_DEV_VFIO		= 96,	/* struct state_vfio */
 
 	/* Live upgrade: what a new image needs to re-create the VMM. */
 	STATE_UPG_INFO		= 64,	/* struct state_upgrade_info */
@@ -92,6 +93,28 @@ struct state_builtin {
 	struct {
 		u64 reported, reported_tsc, regressions, nr_reports;
 	} host[64];
+};
+
+/*
+ * VFIO passthrough (vfio/): the devices, in --vfio order, and the DMA
+ * ranges mapped, so a new image knows which kept file is which and which
+ * host addresses to give back to the IOMMU.
+ */
+struct state_vfio {
+	u32 nr_devs;
+	u32 nr_groups;
+	u32 nr_dma;
+	u32 pad;
+	struct {
+		char bdf[16];		/* canonical, NUL-terminated */
+		u32 group;		/* IOMMU group number */
+		u16 command;		/* config space command register */
+		u16 pad;
+	} devs[8];
+	u32 groups[8];			/* IOMMU group numbers, kept fd order */
+	struct {
+		u64 iova, size;
+	} dma[2];
 };
 
 /*

@@ -37,6 +37,7 @@ struct serial8250;
 struct power;
 struct rtc;
 struct boot_linux_image;
+struct vfio;
 
 struct vm {
 	const struct vmm_config *cfg;
@@ -52,6 +53,7 @@ struct vm {
 	struct power *power;
 	struct rtc *rtc;
 	struct builtin_guest *bg;
+	struct vfio *vfio;		/* vfio/: --vfio devices */
 
 	/* Pause protocol (vcpu.c); lock order: vm->lock, then device locks. */
 	pthread_mutex_t lock;

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * --vfio refusals: each one line naming the device and the cause, a
+ * non-zero exit, nothing left behind (Documentation/vmm.rst, "VFIO
+ * passthrough").
+ *
+ * usage: e2e_vfio_errors VMM            anywhere: the command line and
+ *                                       what sysfs tells, before /dev/kvm
+ *        e2e_vfio_errors VMM testvm     the test VM ($CPRSTASH_TESTVM_EDU
+ *                                       bound to vfio-pci): permission,
+ *                                       a group in use
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+#define NOBODY	65534
+
+static const char *vmm;
+static char err_path[300];
+
+#define VMM(...) ((char *[]){ (char *)vmm, __VA_ARGS__, NULL })
+
+static void expect_error(int want_status, const char *want_text, char *const argv[])
+{
+	test_expect_error(want_status, want_text, argv, err_path);
+}
+
+/* @bdf is bound to another driver than vfio-pci, or to none. */
+static bool pci_not_vfio_pci(const char *bdf)
+{
+	char path[300], target[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return errno == ENOENT;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	return strcmp(base ? base + 1 : target, "vfio-pci") != 0;
+}
+
+/* A PCI function of this machine not bound to vfio-pci, or NULL. */
+static char *pci_not_vfio(void)
+{
+	DIR *d = opendir("/sys/bus/pci/devices");
+	struct dirent *e;
+	char *found = NULL;
+
+	while (d && !found && (e = readdir(d)))
+		if (e->d_name[0] != '.' && pci_not_vfio_pci(e->d_name))
+			found = strdup(e->d_name);
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static void test_command_line(void)
+{
+	expect_error(2, "not a PCI address", VMM("--guest", "builtin", "--vfio", "00:04"));
+	expect_error(2, "not a PCI address", VMM("--guest", "builtin", "--vfio", "0000:00:20.0"));
+	expect_error(2, "not a PCI address", VMM("--guest", "builtin", "--vfio", "0000:00:04.8"));
+	expect_error(2, "not a PCI address", VMM("--guest", "builtin", "--vfio", "+000:00:04.0"));
+	expect_error(2, "given twice", VMM("--guest", "builtin", "--vfio", "00:04.0",
+					   "--vfio", "0000:00:04.0"));
+	expect_error(2, "more than 8", VMM("--guest", "builtin",
+		"--vfio", "00:01.0", "--vfio", "00:02.0", "--vfio", "00:03.0",
+		"--vfio", "00:04.0", "--vfio", "00:05.0", "--vfio", "00:06.0",
+		"--vfio", "00:07.0", "--vfio", "00:08.0", "--vfio", "00:09.0"));
+	expect_error(2, "not a client", VMM("--control", "/nonexistent.sock", "--cmd", "status",
+					    "--vfio", "00:04.0"));
+}
+
+/* sysfs answers these: no /dev/kvm or /dev/vfio needed. */
+static void test_sysfs(void)
+{
+	char *bdf;
+
+	expect_error(1, "vfio abcd:ef:1f.7: no such PCI device",
+		     VMM("--guest", "builtin", "--no-stdin", "--vfio", "abcd:ef:1f.7"));
+	bdf = pci_not_vfio();
+	if (!bdf) {
+		printf("skip: every PCI function here is bound to vfio-pci\n");
+		return;
+	}
+	expect_error(1, "not bound to vfio-pci",
+		     VMM("--guest", "builtin", "--no-stdin", "--vfio", bdf));
+	free(bdf);
+}
+
+/* As nobody, with /dev/kvm's group: /dev/vfio/N is root's alone. */
+static int run_as_nobody(char *const argv[])
+{
+	struct stat st;
+	gid_t kvm_gid;
+	pid_t pid;
+	int fd;
+
+	TEST_ASSERT(stat("/dev/kvm", &st) == 0, "stat /dev/kvm: %s", strerror(errno));
+	kvm_gid = st.st_gid;
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || dup2(fd, 2) < 0 || fchown(fd, NOBODY, NOBODY) ||
+		    setgroups(1, &kvm_gid) || setgid(NOBODY) || setuid(NOBODY))
+			_exit(KSFT_SKIP);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return test_wait(pid);
+}
+
+static void test_no_permission(const char *edu, const char *group)
+{
+	char path[64], *line;
+	struct stat st;
+	int status;
+
+	snprintf(path, sizeof(path), "/dev/vfio/%s", group);
+	TEST_ASSERT(stat(path, &st) == 0, "stat %s: %s", path, strerror(errno));
+	TEST_REQUIRE(!(st.st_mode & 0006), "the VFIO group is world-accessible here");
+	status = run_as_nobody(VMM("--guest", "builtin", "--no-stdin", "--vfio", (char *)edu));
+	TEST_REQUIRE(status != KSFT_SKIP, "cannot become nobody (needs root)");
+	line = test_read_first_line(err_path);
+	TEST_ASSERT(status == 1, "as nobody: exit status %d (%s)", status, line);
+	TEST_ASSERT(test_count_lines(err_path) == 1, "as nobody: more than one line");
+	TEST_ASSERT(strstr(line, edu) && strstr(line, "no permission") && strstr(line, path),
+		    "expected %s, \"no permission\" and %s in: %s", edu, path, line);
+	printf("ok: %s\n", line);
+	free(line);
+}
+
+/* A second VMM for a device the first one holds. */
+static void test_group_in_use(const char *edu, const char *group)
+{
+	char sock[300], log[300], want[64];
+	pid_t first;
+	int fd;
+
+	snprintf(sock, sizeof(sock), "%s/first.sock", test_tmpdir());
+	snprintf(log, sizeof(log), "%s/first.log", test_tmpdir());
+	first = test_spawn(VMM("--guest", "builtin", "--no-stdin", "--mem", "64M",
+			       "--control", sock, "--vfio", (char *)edu), "/dev/null", log);
+	fd = test_connect(sock);
+	snprintf(want, sizeof(want), "/dev/vfio/%s is in use", group);
+	expect_error(1, want, VMM("--guest", "builtin", "--no-stdin", "--mem", "64M",
+				  "--vfio", (char *)edu));
+	test_quit_vmm(fd, log);
+	close(fd);
+	(void)first;
+}
+
+int main(int argc, char **argv)
+{
+	const char *edu, *group;
+
+	TEST_ASSERT(argc == 2 || (argc == 3 && !strcmp(argv[2], "testvm")),
+		    "usage: %s VMM [testvm]", argv[0]);
+	vmm = argv[1];
+	snprintf(err_path, sizeof(err_path), "%s/stderr", test_tmpdir());
+	if (argc == 2) {
+		test_command_line();
+		test_sysfs();
+		test_cleanup();
+		return 0;
+	}
+	edu = getenv("CPRSTASH_TESTVM_EDU");
+	group = getenv("CPRSTASH_TESTVM_VFIO_GROUP");
+	TEST_REQUIRE(edu && group, "no device bound to vfio-pci (not the test VM)");
+	TEST_REQUIRE(test_have_kvm(), "no /dev/kvm");
+	test_no_permission(edu, group);
+	test_group_in_use(edu, group);
+	test_cleanup();
+	return 0;
+}
