@@ -7,23 +7,22 @@
  * usage: e2e_vfio_errors VMM            anywhere: the command line and
  *                                       what sysfs tells, before /dev/kvm
  *        e2e_vfio_errors VMM testvm     the test VM ($CPRSTASH_TESTVM_EDU
- *                                       bound to vfio-pci): permission,
- *                                       a group in use
+ *                                       bound to vfio-pci, root): no
+ *                                       permission, a group in use
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
-#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "testlib.h"
+#include <linux/capability.h>
 
-#define NOBODY	65534
+#include "testlib.h"
 
 static const char *vmm;
 static char err_path[300];
@@ -99,22 +98,24 @@ static void test_sysfs(void)
 	free(bdf);
 }
 
-/* As nobody, with /dev/kvm's group: /dev/vfio/N is root's alone. */
-static int run_as_nobody(char *const argv[])
+/*
+ * Root without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (dropped from the
+ * bounding set, so exec does not give them back): file modes bind it, so
+ * a group node of mode 0 is a group this user may not open, while
+ * /dev/kvm (root's, 0600) still opens.
+ */
+static int run_without_dac(char *const argv[])
 {
-	struct stat st;
-	gid_t kvm_gid;
 	pid_t pid;
 	int fd;
 
-	TEST_ASSERT(stat("/dev/kvm", &st) == 0, "stat /dev/kvm: %s", strerror(errno));
-	kvm_gid = st.st_gid;
 	pid = fork();
 	TEST_ASSERT(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd < 0 || dup2(fd, 2) < 0 || fchown(fd, NOBODY, NOBODY) ||
-		    setgroups(1, &kvm_gid) || setgid(NOBODY) || setuid(NOBODY))
+		if (fd < 0 || dup2(fd, 2) < 0 || getuid() != 0 ||
+		    prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, 0, 0, 0) ||
+		    prctl(PR_CAPBSET_DROP, CAP_DAC_READ_SEARCH, 0, 0, 0))
 			_exit(KSFT_SKIP);
 		execv(argv[0], argv);
 		_exit(127);
@@ -122,22 +123,38 @@ static int run_as_nobody(char *const argv[])
 	return test_wait(pid);
 }
 
+static char group_path[64];
+static mode_t group_mode;
+
+static void restore_group_mode(void)
+{
+	if (group_path[0] && chmod(group_path, group_mode))
+		fprintf(stderr, "chmod %s back to %o: %s\n", group_path, group_mode,
+			strerror(errno));
+}
+
 static void test_no_permission(const char *edu, const char *group)
 {
-	char path[64], *line;
 	struct stat st;
+	char *line;
 	int status;
 
-	snprintf(path, sizeof(path), "/dev/vfio/%s", group);
-	TEST_ASSERT(stat(path, &st) == 0, "stat %s: %s", path, strerror(errno));
-	TEST_REQUIRE(!(st.st_mode & 0006), "the VFIO group is world-accessible here");
-	status = run_as_nobody(VMM("--guest", "builtin", "--no-stdin", "--vfio", (char *)edu));
-	TEST_REQUIRE(status != KSFT_SKIP, "cannot become nobody (needs root)");
+	snprintf(group_path, sizeof(group_path), "/dev/vfio/%s", group);
+	TEST_ASSERT(stat(group_path, &st) == 0, "stat %s: %s", group_path, strerror(errno));
+	group_mode = st.st_mode & 07777;
+	TEST_REQUIRE(chmod(group_path, 0) == 0, "cannot chmod the VFIO group (needs root)");
+	atexit(restore_group_mode);
+	status = run_without_dac(VMM("--guest", "builtin", "--no-stdin", "--mem", "64M",
+				     "--vfio", (char *)edu));
+	restore_group_mode();
+	group_path[0] = '\0';
+	TEST_REQUIRE(status != KSFT_SKIP, "cannot drop CAP_DAC_OVERRIDE (needs root)");
 	line = test_read_first_line(err_path);
-	TEST_ASSERT(status == 1, "as nobody: exit status %d (%s)", status, line);
-	TEST_ASSERT(test_count_lines(err_path) == 1, "as nobody: more than one line");
-	TEST_ASSERT(strstr(line, edu) && strstr(line, "no permission") && strstr(line, path),
-		    "expected %s, \"no permission\" and %s in: %s", edu, path, line);
+	TEST_ASSERT(status == 1, "group mode 0: exit status %d (%s)", status, line);
+	TEST_ASSERT(test_count_lines(err_path) == 1, "group mode 0: more than one line");
+	TEST_ASSERT(strstr(line, edu) && strstr(line, "no permission") &&
+		    strstr(line, "/dev/vfio/"),
+		    "expected %s, \"no permission\" and /dev/vfio/%s in: %s", edu, group, line);
 	printf("ok: %s\n", line);
 	free(line);
 }
