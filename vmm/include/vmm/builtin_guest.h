@@ -123,8 +123,6 @@ struct builtin_guest {
 	struct bg_vcpu_host host[BG_MAX_VCPUS];
 };
 
-int builtin_guest__init(struct vm *vm, u64 report_interval_ms, bool touch_ram);
-void builtin_guest__exit(struct vm *vm);
 /* Write page tables, descriptor tables, code and header into guest RAM. */
 int builtin_guest__load(struct vm *vm);
 /* Registers for a vCPU entering the guest at its ring-0 entry point. */
