@@ -208,8 +208,10 @@ static void vfio__check_not_reset(struct vfio *v)
 static int vfio__take_back(struct vm *vm, struct vfio *v, struct device_in *in)
 {
 	const struct state_rec *rec = device_in__find(in, STATE_DEV_VFIO, 0);
+	struct vfio_upgrade_report *r = &v->report;
 	const struct state_vfio *st;
 	unsigned int i;
+	u64 t0 = now_ns(), t1, t2;
 	int ret;
 
 	if (!rec) {
@@ -229,12 +231,31 @@ static int vfio__take_back(struct vm *vm, struct vfio *v, struct device_in *in)
 			.size = st->dma[i].size,
 		};
 	v->vaddr_invalid = true;
+	t1 = now_ns();
 	ret = vfio_dma__update_vaddr(v, &vm->mem);
+	t2 = now_ns();
 	if (!ret)
 		ret = vfio__kvm_dev_back(vm, v, in);
-	if (!ret)
-		vfio__check_not_reset(v);
-	return ret;
+	if (ret)
+		return ret;
+	vfio__check_not_reset(v);
+	v->taken_back = true;
+	*r = (struct vfio_upgrade_report){
+		.nr_devices = v->nr_devs,
+		.kvm_dev_kept = device_in__kept_vm(in),
+		.take_back_ns = t1 - t0,
+		.update_vaddr_ns = t2 - t1,
+		.kvm_dev_ns = now_ns() - t2,
+	};
+	return 0;
+}
+
+bool vfio__upgrade_report(const struct vm *vm, struct vfio_upgrade_report *r)
+{
+	if (!vm->vfio || !vm->vfio->taken_back)
+		return false;
+	*r = vm->vfio->report;
+	return true;
 }
 
 static void vfio__exit(struct vm *vm)

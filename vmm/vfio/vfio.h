@@ -56,6 +56,8 @@ struct vfio {
 	struct vfio_pci devs[VFIO_MAX_DEVICES];
 	unsigned int nr_dma;
 	struct vfio_dma dma[ARRAY_SIZE(((struct guest_mem *)0)->regions)];
+	bool taken_back;	/* built from a live upgrade's kept files */
+	struct vfio_upgrade_report report;
 };
 
 /* ioctl() retried on EINTR: the result or -errno, nothing printed. */

@@ -10,6 +10,7 @@
 
 #include "vmm/util.h"
 
+struct vm;
 struct vmm_config;
 
 /* "0000:00:04.0" and its NUL. */
@@ -27,5 +28,17 @@ int vfio__parse_bdf(const char *s, char out[VFIO_BDF_LEN]);
  * nothing is opened).  0, or -errno after one line naming the device.
  */
 int vfio__check_config(const struct vmm_config *cfg);
+
+/* What a live upgrade's new image did with the VM's VFIO devices. */
+struct vfio_upgrade_report {
+	unsigned int nr_devices;
+	bool kvm_dev_kept;	/* KVM's VFIO device adopted, not re-created */
+	u64 take_back_ns;	/* kept files checked, back in the VMM */
+	u64 update_vaddr_ns;	/* VFIO_DMA_MAP_FLAG_VADDR of every range */
+	u64 kvm_dev_ns;		/* KVM's VFIO device taken back or re-created */
+};
+
+/* False if the VM has no VFIO device or was not taken over from a live upgrade. */
+bool vfio__upgrade_report(const struct vm *vm, struct vfio_upgrade_report *r);
 
 #endif
