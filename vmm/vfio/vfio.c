@@ -49,11 +49,13 @@ static struct vfio *vfio__alloc(void)
 	return v;
 }
 
-static void vfio__free(struct vfio *v)
+static void vfio__free(struct vm *vm, struct vfio *v)
 {
 	unsigned int i;
 
-	/* Devices before their groups, groups before the container. */
+	/* Off the bus first, then devices, their groups, the container. */
+	for (i = 0; i < v->nr_devs; i++)
+		vfio_pci_fn__remove(vm, &v->devs[i]);
 	for (i = 0; i < v->nr_devs; i++)
 		vfio_pci__close(&v->devs[i]);
 	vfio_group__close_all(v);
@@ -97,6 +99,8 @@ static int vfio__open_all(struct vm *vm, struct vfio *v)
 		ret = vfio_pci__enable_dma(&v->devs[i]);
 	if (!ret)
 		ret = vfio_kvm_dev__create(v, vm->kvm.vm_fd);
+	for (i = 0; !ret && i < v->nr_devs; i++)
+		ret = vfio_pci_fn__add(vm, &v->devs[i]);
 	for (i = 0; !ret && i < v->nr_devs; i++)
 		pr_debug("vfio %s: IOMMU group %u, %u regions, %u irqs, command 0x%04x",
 			 v->devs[i].bdf, v->devs[i].group_id, v->devs[i].info.num_regions,
@@ -236,6 +240,8 @@ static int vfio__take_back(struct vm *vm, struct vfio *v, struct device_in *in)
 	t2 = now_ns();
 	if (!ret)
 		ret = vfio__kvm_dev_back(vm, v, in);
+	for (i = 0; !ret && i < v->nr_devs; i++)
+		ret = vfio_pci_fn__add(vm, &v->devs[i]);
 	if (ret)
 		return ret;
 	vfio__check_not_reset(v);
@@ -262,7 +268,7 @@ static void vfio__exit(struct vm *vm)
 {
 	if (!vm->vfio)
 		return;
-	vfio__free(vm->vfio);
+	vfio__free(vm, vm->vfio);
 	vm->vfio = NULL;
 }
 

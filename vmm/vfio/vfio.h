@@ -9,6 +9,11 @@
  *   dma.c        guest RAM mapped for DMA at IOVA = guest-physical, and
  *                the host addresses moved across a live upgrade's exec
  *   kvm_dev.c    KVM's VFIO pseudo-device (one per VM)
+ *   pci_fn.c     the guest's view: a PCI function on the platform (pci.h)
+ *                with the device's config space virtualised, its BARs
+ *                mmap'ed into memslots where VFIO allows it, else trapped
+ *   irqs.c       MSI and MSI-X vectors: the platform's irqfd eventfds
+ *                given to the device with VFIO_DEVICE_SET_IRQS
  *   vfio.c       the registry entry: create, keep, take back, destroy
  *
  * Every fd here is opened O_CLOEXEC: only a live upgrade keeps them, by
@@ -21,13 +26,31 @@
 
 #include "vmm/config.h"
 #include "vmm/guest_mem.h"
+#include "vmm/pci.h"
 #include "vmm/vfio.h"
 
 #define VFIO_MAX_DEVICES	CONFIG_VFIO_MAX
 
+struct vm;
+
 struct vfio_group {
 	unsigned int id;	/* /dev/vfio/<id> */
 	int fd;
+};
+
+/* A BAR as VFIO has it: its region of the device fd, and our mapping. */
+struct vfio_bar {
+	u64 size;
+	u64 offset;		/* of the region in the device fd */
+	u32 flags;		/* VFIO_REGION_INFO_FLAG_* */
+	void *map;		/* mmap of the whole region, or NULL: trapped */
+};
+
+/* The vectors of one VFIO irq index (MSI or MSI-X) as given to the device. */
+struct vfio_irq {
+	unsigned int count;	/* vectors enabled in the device, 0: off */
+	unsigned int max;	/* what the device has */
+	s32 *fds;		/* [max]: each vector's eventfd, -1: none */
 };
 
 struct vfio_pci {
@@ -36,6 +59,12 @@ struct vfio_pci {
 	int fd;
 	struct vfio_device_info info;
 	u16 command;		/* config space command register, as set */
+
+	/* The guest's view (pci_fn.c, irqs.c), when the VM has a PCI bus. */
+	struct pci_function fn;
+	bool on_bus;
+	struct vfio_bar bars[PCI_NR_BARS];
+	struct vfio_irq msi, msix;
 };
 
 /* One guest RAM region as the IOMMU maps it. */
@@ -92,6 +121,16 @@ void vfio_pci__close(struct vfio_pci *d);
 int vfio_dma__map_ram(struct vfio *v, const struct guest_mem *mem);
 int vfio_dma__invalidate_vaddr(struct vfio *v);
 int vfio_dma__update_vaddr(struct vfio *v, const struct guest_mem *mem);
+
+/* pci_fn.c: put @d on the VM's PCI bus (nothing if it has none). */
+int vfio_pci_fn__add(struct vm *vm, struct vfio_pci *d);
+void vfio_pci_fn__remove(struct vm *vm, struct vfio_pci *d);
+
+/* irqs.c: vector @vector of MSI (@msix false) or MSI-X changed to @v. */
+void vfio_irqs__changed(struct vfio_pci *d, bool msix, unsigned int vector,
+			const struct pci_msi_vector *v);
+int vfio_irqs__init(struct vfio_pci *d);
+void vfio_irqs__free(struct vfio_pci *d);
 
 /* kvm_dev.c */
 int vfio_kvm_dev__create(struct vfio *v, int vm_fd);
