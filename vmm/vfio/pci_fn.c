@@ -299,7 +299,7 @@ int vfio_pci_fn__add(struct vm *vm, struct vfio_pci *d)
 	if (!ret)
 		ret = vfio_pci_fn__setup_caps(d, cfg);
 	if (!ret)
-		ret = vfio_irqs__init(d);
+		ret = vfio_irqs__init(d, d->kept_msi, d->kept_msix);
 	if (!ret)
 		ret = pci_bus__add(vm->pci, &d->fn, -1);
 	if (ret)
