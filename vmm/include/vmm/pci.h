@@ -123,7 +123,9 @@ struct pci_function_ops {
 	 * the emulated model alone (pci_function__cfg_read/write()).  A
 	 * passthrough function calls those for every byte that
 	 * pci_function__cfg_is_virtual() names and reads/writes its device
-	 * for the rest.  Called with the bus's config lock held.
+	 * for the rest; a command register write goes to both (decode is
+	 * the model's, bus master and the rest the device's).  Called with
+	 * the bus's config lock held.
 	 */
 	u32 (*cfg_read)(struct pci_function *fn, unsigned int off, unsigned int size);
 	void (*cfg_write)(struct pci_function *fn, unsigned int off, unsigned int size,
@@ -230,7 +232,11 @@ int pci_function__intx_fd(struct pci_function *fn);
  * (-EBUSY: slot taken, -ENOSPC: no slot or no room for a BAR).
  */
 int pci__add(struct vm *vm, struct pci_function *fn, int slot);
-/* Unmap, untrap, disconnect and take @fn off the bus. */
+/*
+ * Unmap, untrap, disconnect and take @fn off the bus, and free what
+ * pci_function__init() and __add_msi()/__add_msix() set up: call it also
+ * when pci__add() failed or never ran.
+ */
 void pci__remove(struct vm *vm, struct pci_function *fn);
 
 /*
@@ -242,12 +248,30 @@ void pci__remove(struct vm *vm, struct pci_function *fn);
 struct pci_bus *pci_bus__create(struct mmio_bus *mmio, struct irq_routing *irq,
 				struct kvm *kvm);
 void pci_bus__destroy(struct pci_bus *bus);
-/* Port I/O of the bus: 0xcf8-0xcff and the I/O BAR window. */
+/* Port I/O of the bus: 0xcf8, 0xcfc-0xcff and the I/O BAR window. */
 void pci_bus__io(void *opaque, struct vcpu *vcpu, u16 port, bool is_write, u8 *data,
 		 unsigned int size);
+/* Claim those ports on @io (the device does, on the VM's). */
+struct ioport_bus;
+int pci_bus__claim_ports(struct pci_bus *bus, struct ioport_bus *io);
 int pci_bus__add(struct pci_bus *bus, struct pci_function *fn, int slot);
 void pci_bus__remove(struct pci_bus *bus, struct pci_function *fn);
 /* The function at @devfn, or NULL. */
 struct pci_function *pci_bus__function(struct pci_bus *bus, u8 devfn);
+/* Append a STATE_DEV_PCI_FN record per function (the device's save). */
+struct state_buf;
+void pci_bus__save(struct pci_bus *bus, struct state_buf *b);
+/*
+ * Put saved state @s (@len bytes, a STATE_DEV_PCI_FN record) back into
+ * @fn, on the bus again after a live upgrade: config space, BAR decode,
+ * vectors (whose routes and irqfds the irq routing already has).
+ * @kept_vm: the old image's BAR memslots are still in KVM and go first.
+ */
+struct state_pci_fn;
+int pci_bus__restore_fn(struct pci_bus *bus, struct pci_function *fn,
+			const struct state_pci_fn *s, u32 len, bool kept_vm);
+
+/* The bus's device id (device.h): the irq routing is IRQ_DEVICE_ID. */
+#define PCI_DEVICE_ID_BUS	17
 
 #endif
