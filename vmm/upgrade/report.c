@@ -17,7 +17,8 @@
  * phases, all inside recover_us: take_back_us (kept files checked),
  * update_vaddr_us (VFIO_DMA_MAP_FLAG_VADDR, which also moves the locked
  * memory charge), kvm_device_us (KVM's VFIO device adopted or re-created,
- * "kvm_device" says which).  The old image's VFIO_DMA_UNMAP_FLAG_VADDR is
+ * "kvm_device" says which), pci_function_us (back on the PCI bus, BARs
+ * mmap'ed; the platform restores their state later, in restore).  The old image's VFIO_DMA_UNMAP_FLAG_VADDR is
  * the last step before exec, inside stash_us.
  *
  * Two more figures are what the guest could see, on its own clock (the
@@ -231,6 +232,7 @@ static void report__vfio(struct upgrade_in *in, struct json_object *reply)
 	json_object_object_add(o, "update_vaddr_us",
 			       json_object_new_uint64(r.update_vaddr_ns / 1000));
 	json_object_object_add(o, "kvm_device_us", json_object_new_uint64(r.kvm_dev_ns / 1000));
+	json_object_object_add(o, "pci_function_us", json_object_new_uint64(r.pci_fn_ns / 1000));
 	json_object_object_add(o, "kvm_device",
 			       json_object_new_string(r.kvm_dev_kept ? "kept" : "new"));
 	json_object_object_add(reply, "vfio", o);

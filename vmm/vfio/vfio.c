@@ -217,7 +217,7 @@ static int vfio__take_back(struct vm *vm, struct vfio *v, struct device_in *in)
 	struct vfio_upgrade_report *r = &v->report;
 	const struct state_vfio *st;
 	unsigned int i;
-	u64 t0 = now_ns(), t1, t2;
+	u64 t0 = now_ns(), t1, t2, t3;
 	int ret;
 
 	if (!rec) {
@@ -242,6 +242,7 @@ static int vfio__take_back(struct vm *vm, struct vfio *v, struct device_in *in)
 	t2 = now_ns();
 	if (!ret)
 		ret = vfio__kvm_dev_back(vm, v, in);
+	t3 = now_ns();
 	for (i = 0; !ret && i < v->nr_devs; i++)
 		ret = vfio_pci_fn__add(vm, &v->devs[i]);
 	if (ret)
@@ -253,7 +254,8 @@ static int vfio__take_back(struct vm *vm, struct vfio *v, struct device_in *in)
 		.kvm_dev_kept = device_in__kept_vm(in),
 		.take_back_ns = t1 - t0,
 		.update_vaddr_ns = t2 - t1,
-		.kvm_dev_ns = now_ns() - t2,
+		.kvm_dev_ns = t3 - t2,
+		.pci_fn_ns = now_ns() - t3,
 	};
 	return 0;
 }

@@ -36,6 +36,7 @@ struct vfio_upgrade_report {
 	u64 take_back_ns;	/* kept files checked, back in the VMM */
 	u64 update_vaddr_ns;	/* VFIO_DMA_MAP_FLAG_VADDR of every range */
 	u64 kvm_dev_ns;		/* KVM's VFIO device taken back or re-created */
+	u64 pci_fn_ns;		/* the functions back on the PCI bus (BARs mmap'ed) */
 };
 
 /* False if the VM has no VFIO device or was not taken over from a live upgrade. */
