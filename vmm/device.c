@@ -47,6 +47,22 @@ static void devices__sort(void)
 	qsort(device_table, nr_devices, sizeof(device_table[0]), devices__cmp);
 }
 
+int devices__check_config(const struct vmm_config *cfg)
+{
+	unsigned int i;
+	int ret;
+
+	devices__sort();
+	for (i = 0; i < nr_devices; i++) {
+		if (!device_table[i]->check_config)
+			continue;
+		ret = device_table[i]->check_config(cfg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int devices__init(struct vm *vm, struct device_in *in)
 {
 	unsigned int i;

@@ -7,6 +7,8 @@
  * "Devices").
  *
  * A device's life:
+ *   check_config(cfg)  before /dev/kvm is opened: its options and the host
+ *                      files they name, so bad input fails without KVM
  *   init(vm, NULL)     a fresh start: create it if the config asks for it
  *   init(vm, in)       a new image after a live upgrade: build it around
  *                      the files it kept (device_in__take_fd())
@@ -36,6 +38,7 @@
 #include "vmm/util.h"
 
 struct vm;
+struct vmm_config;
 struct state_buf;
 struct state_index;
 struct state_rec;
@@ -58,6 +61,7 @@ struct device_ops {
 	 * in the records (STATE_FD_DEVICE, index DEVICE_FD_INDEX()).
 	 */
 	u16 id;
+	int (*check_config)(const struct vmm_config *cfg);
 	int (*init)(struct vm *vm, struct device_in *in);
 	void (*exit)(struct vm *vm);
 	int (*restore)(struct vm *vm, struct device_in *in);
@@ -77,6 +81,8 @@ struct device_ops {
 	static const struct device_ops *const __device_##ops		\
 	__attribute__((used, section("vmm_devices"), aligned(sizeof(void *)))) = &(ops)
 
+/* run.c: every device's check_config(); 0 or the first -errno. */
+int devices__check_config(const struct vmm_config *cfg);
 /* vm.c: create every device in order; on failure the created ones are gone. */
 int devices__init(struct vm *vm, struct device_in *in);
 void devices__exit(struct vm *vm);
