@@ -19,11 +19,15 @@
 
 extern const u8 builtin_guest_code_start[];
 extern const u8 builtin_guest_vectors[];
+extern const u8 builtin_guest_edu_irq[];
+extern const u8 builtin_guest_spurious[];
 extern const u8 builtin_guest_code_end[];
 
 #define PTE_P		(1ULL << 0)
 #define PTE_RW		(1ULL << 1)
 #define PTE_US		(1ULL << 2)
+#define PTE_PWT		(1ULL << 3)
+#define PTE_PCD		(1ULL << 4)
 #define PTE_PS		(1ULL << 7)
 
 #define CR0_PE		(1ULL << 0)
@@ -164,6 +168,9 @@ static void bg_write_gdt_and_tss(struct vm *vm)
 		 */
 		memset(tss + BG_TSS_IOMAP, 0xff, BG_TSS_IOMAP_LEN + 1);
 		tss[BG_TSS_IOMAP + BG_PORT_REPORT / 8] &= ~(0xf << (BG_PORT_REPORT % 8));
+		/* vCPU 0's edu driver reaches config space from ring 3. */
+		if (i == 0 && vm->bg->edu_bar0)
+			tss[BG_TSS_IOMAP + BG_PCI_CONF_ADDR / 8] = 0;
 		/* 64-bit TSS descriptor, type 0xb (busy: TR is loaded). */
 		desc[0] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
 			  (0xbULL << 40) | (1ULL << 47) |
@@ -172,36 +179,54 @@ static void bg_write_gdt_and_tss(struct vm *vm)
 	}
 }
 
+/* Vector @v to @code in the blob: 64-bit interrupt gate, DPL 0, kernel CS. */
+static void bg_idt_set(u64 *idt, unsigned int v, const u8 *code)
+{
+	u64 handler = BG_CODE_GPA + (code - builtin_guest_code_start);
+
+	idt[2 * v] = (handler & 0xffff) | ((u64)BG_KERNEL_CS << 16) |
+		     (0x8eULL << 40) | (((handler >> 16) & 0xffff) << 48);
+	idt[2 * v + 1] = handler >> 32;
+}
+
 static void bg_write_idt(struct vm *vm)
 {
 	u64 *idt = bg_ptr(vm, BG_IDT_GPA, 0x1000);
-	u64 stubs = BG_CODE_GPA + (builtin_guest_vectors - builtin_guest_code_start);
 	unsigned int v;
 
-	for (v = 0; v < 256; v++) {
-		u64 handler = stubs + 16 * v;
-
-		/* 64-bit interrupt gate, DPL 0, present, kernel CS. */
-		idt[2 * v] = (handler & 0xffff) | ((u64)BG_KERNEL_CS << 16) |
-			     (0x8eULL << 40) | (((handler >> 16) & 0xffff) << 48);
-		idt[2 * v + 1] = handler >> 32;
+	for (v = 0; v < 256; v++)
+		bg_idt_set(idt, v, builtin_guest_vectors + 16 * v);
+	if (vm->bg->edu_bar0) {
+		bg_idt_set(idt, BG_EDU_VECTOR, builtin_guest_edu_irq);
+		bg_idt_set(idt, BG_SPURIOUS_VECTOR, builtin_guest_spurious);
 	}
 }
 
+/*
+ * 4 GiB identity-mapped with 2 MiB pages: RAM below the PCI hole, and the
+ * hole itself (edu's BAR0, the local APIC) uncached (PCD | PWT: PAT entry
+ * 3, UC), as MMIO must be.
+ */
 static void bg_write_page_tables(struct vm *vm)
 {
 	u64 *pml4 = bg_ptr(vm, BG_PML4_GPA, 0x1000);
 	u64 *pdpt = bg_ptr(vm, BG_PDPT_GPA, 0x1000);
-	u64 *pd = bg_ptr(vm, BG_PD_GPA, 0x1000);
+	u64 *pd = bg_ptr(vm, BG_PD_GPA, BG_NR_PDS * 0x1000);
 	unsigned int i;
 
 	/* User-accessible: the counter loop runs at ring 3. */
 	memset(pml4, 0, 0x1000);
 	memset(pdpt, 0, 0x1000);
 	pml4[0] = BG_PDPT_GPA | PTE_P | PTE_RW | PTE_US;
-	pdpt[0] = BG_PD_GPA | PTE_P | PTE_RW | PTE_US;
-	for (i = 0; i < 512; i++)
-		pd[i] = ((u64)i * SZ_2M) | PTE_P | PTE_RW | PTE_US | PTE_PS;
+	for (i = 0; i < BG_NR_PDS; i++)
+		pdpt[i] = (BG_PD_GPA + i * 0x1000) | PTE_P | PTE_RW | PTE_US;
+	for (i = 0; i < BG_NR_PDS * 512; i++) {
+		u64 gpa = (u64)i * SZ_2M;
+
+		pd[i] = gpa | PTE_P | PTE_RW | PTE_US | PTE_PS;
+		if (gpa >= BG_UNCACHED_START)
+			pd[i] |= PTE_PCD | PTE_PWT;
+	}
 }
 
 /* A fixed xorshift sequence: any lost or stale page changes the sum. */
@@ -229,7 +254,8 @@ int builtin_guest__load(struct vm *vm)
 	u64 v64;
 	u32 v32;
 
-	if (code_len > BG_CODE_MAX || !pattern || !hdr) {
+	if (code_len > BG_CODE_MAX || !pattern || !hdr ||
+	    !bg_ptr(vm, BG_EDU_BUF_GPA, 0x2000)) {
 		pr_err("built-in guest does not fit in guest RAM");
 		return -EINVAL;
 	}
@@ -240,6 +266,7 @@ int builtin_guest__load(struct vm *vm)
 	memset(bg_ptr(vm, BG_SLOTS_GPA, 0x1000), 0, 0x1000);
 	memset(bg_ptr(vm, BG_MARKS_GPA, BG_MAX_VCPUS << BG_MARKS_SHIFT), 0,
 	       BG_MAX_VCPUS << BG_MARKS_SHIFT);
+	memset(bg_ptr(vm, BG_EDU_GPA, 0x1000), 0, 0x1000);
 
 	memset(hdr, 0, 0x1000);
 	v64 = BG_MAGIC;
@@ -258,8 +285,9 @@ int builtin_guest__load(struct vm *vm)
 	memcpy(hdr + BG_HDR_PATTERN_SUM, &v64, 8);
 	v64 = bg->tsc_khz;
 	memcpy(hdr + BG_HDR_TSC_KHZ, &v64, 8);
-	v64 = bg->touch_ram ? MIN(guest_mem__low_end(&vm->mem), BG_MAPPED_END) : 0;
+	v64 = bg->touch_ram ? MIN(guest_mem__low_end(&vm->mem), BG_TOUCH_END_MAX) : 0;
 	memcpy(hdr + BG_HDR_TOUCH_END, &v64, 8);
+	memcpy(hdr + BG_HDR_EDU_BAR0, &bg->edu_bar0, 8);
 	return 0;
 }
 
@@ -373,4 +401,33 @@ bool builtin_guest__pattern_ok(struct vm *vm)
 	for (i = 0; i < BG_PATTERN_SIZE / 8; i++)
 		sum += p[i];
 	return sum == *want;
+}
+
+void builtin_guest__set_edu(struct vm *vm, u64 bar0_gpa)
+{
+	if (vm->bg)
+		vm->bg->edu_bar0 = bar0_gpa;
+}
+
+bool builtin_guest__read_edu(struct vm *vm, struct bg_edu *edu)
+{
+	const u64 *bar0 = bg_ptr(vm, BG_HDR_GPA + BG_HDR_EDU_BAR0, 8);
+	const u64 *p = bg_ptr(vm, BG_EDU_GPA, 0x1000);
+
+	/* The header as loaded: a guest older than version 4 has 0 there. */
+	if (!*bar0)
+		return false;
+	edu->bar0 = *bar0;
+	edu->state = __atomic_load_n(&p[BG_EDU_STATE / 8], __ATOMIC_RELAXED);
+	edu->raised = __atomic_load_n(&p[BG_EDU_RAISED / 8], __ATOMIC_RELAXED);
+	edu->received = __atomic_load_n(&p[BG_EDU_RECEIVED / 8], __ATOMIC_RELAXED);
+	edu->dma_rounds = __atomic_load_n(&p[BG_EDU_DMA_ROUNDS / 8], __ATOMIC_RELAXED);
+	edu->dma_errors = __atomic_load_n(&p[BG_EDU_DMA_ERRORS / 8], __ATOMIC_RELAXED);
+	edu->reg_checks = __atomic_load_n(&p[BG_EDU_REG_CHECKS / 8], __ATOMIC_RELAXED);
+	edu->reg_errors = __atomic_load_n(&p[BG_EDU_REG_ERRORS / 8], __ATOMIC_RELAXED);
+	edu->marker_checks = __atomic_load_n(&p[BG_EDU_MARKER_CHECKS / 8], __ATOMIC_RELAXED);
+	edu->marker_errors = __atomic_load_n(&p[BG_EDU_MARKER_ERRORS / 8], __ATOMIC_RELAXED);
+	edu->no_master = __atomic_load_n(&p[BG_EDU_NO_MASTER / 8], __ATOMIC_RELAXED);
+	edu->dma_phase = __atomic_load_n(&p[BG_EDU_DMA_PHASE / 8], __ATOMIC_RELAXED);
+	return true;
 }

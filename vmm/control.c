@@ -220,6 +220,35 @@ void control__close(struct control *ctl)
 	ctl->path = NULL;
 }
 
+/* The built-in guest's edu driver (builtin_guest.h), when it has one. */
+static void control__add_edu_status(struct vm *vm, struct json_object *reply)
+{
+	static const char *const states[] = {
+		[BG_EDU_OFF] = "off", [BG_EDU_RUNNING] = "running",
+		[BG_EDU_NOT_FOUND] = "not-found", [BG_EDU_NO_MSI] = "no-msi",
+	};
+	struct json_object *o;
+	struct bg_edu e;
+
+	if (!builtin_guest__read_edu(vm, &e))
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "bar0", json_object_new_uint64(e.bar0));
+	json_object_object_add(o, "state", json_object_new_string(
+		e.state < ARRAY_SIZE(states) ? states[e.state] : "?"));
+	json_object_object_add(o, "raised", json_object_new_uint64(e.raised));
+	json_object_object_add(o, "received", json_object_new_uint64(e.received));
+	json_object_object_add(o, "dma_rounds", json_object_new_uint64(e.dma_rounds));
+	json_object_object_add(o, "dma_errors", json_object_new_uint64(e.dma_errors));
+	json_object_object_add(o, "dma_phase", json_object_new_uint64(e.dma_phase));
+	json_object_object_add(o, "reg_checks", json_object_new_uint64(e.reg_checks));
+	json_object_object_add(o, "reg_errors", json_object_new_uint64(e.reg_errors));
+	json_object_object_add(o, "marker_checks", json_object_new_uint64(e.marker_checks));
+	json_object_object_add(o, "marker_errors", json_object_new_uint64(e.marker_errors));
+	json_object_object_add(o, "no_master", json_object_new_uint64(e.no_master));
+	json_object_object_add(reply, "edu", o);
+}
+
 static void control__add_builtin_status(struct vm *vm, struct json_object *reply)
 {
 	struct json_object *arr = json_object_new_array();
@@ -251,6 +280,7 @@ static void control__add_builtin_status(struct vm *vm, struct json_object *reply
 	json_object_object_add(reply, "counter", json_object_new_uint64(sum));
 	json_object_object_add(reply, "tsc_khz", json_object_new_uint64(khz));
 	json_object_object_add(reply, "vcpu", arr);
+	control__add_edu_status(vm, reply);
 }
 
 static void control__status(struct control *ctl, struct json_object *reply)
