@@ -13,7 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "vmm/builtin_guest.h"
+#include "vmm/control.h"
+#include "vmm/device.h"
+#include "vmm/state.h"
 #include "vmm/vm.h"
 #include "vmm/x86/boot.h"
 
@@ -115,16 +120,19 @@ static void bg_exception(void *opaque, struct vcpu *vcpu, u16 port,
 			 vcpu->id, vector);
 }
 
-int builtin_guest__init(struct vm *vm, u64 report_interval_ms, bool touch_ram)
+static int builtin_guest__init(struct vm *vm, struct device_in *in)
 {
 	struct builtin_guest *bg;
 	int ret;
 
+	(void)in;
+	if (vm->cfg->guest != GUEST_BUILTIN)
+		return 0;
 	bg = calloc(1, sizeof(*bg));
 	if (!bg)
 		return -ENOMEM;
-	bg->report_interval_ms = report_interval_ms ? report_interval_ms : 1;
-	bg->touch_ram = touch_ram;
+	bg->report_interval_ms = vm->cfg->report_ms ? vm->cfg->report_ms : 1;
+	bg->touch_ram = vm->cfg->touch_ram;
 	bg->tsc_khz = vm->tsc_khz;
 	if (!bg->tsc_khz) {
 		pr_warn("KVM_GET_TSC_KHZ unavailable, assuming a 1 GHz TSC");
@@ -139,11 +147,60 @@ int builtin_guest__init(struct vm *vm, u64 report_interval_ms, bool touch_ram)
 	return ret;
 }
 
-void builtin_guest__exit(struct vm *vm)
+static void builtin_guest__exit(struct vm *vm)
 {
 	free(vm->bg);
 	vm->bg = NULL;
 }
+
+/* What the VMM counted of the guest's reports: the guest keeps the rest. */
+static void builtin_guest__save(struct vm *vm, struct state_buf *b)
+{
+	struct state_builtin sb;
+	unsigned int i;
+
+	if (!vm->bg)
+		return;
+	memset(&sb, 0, sizeof(sb));
+	sb.exceptions = __atomic_load_n(&vm->bg->exceptions, __ATOMIC_RELAXED);
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		sb.host[i].reported = vm->bg->host[i].reported;
+		sb.host[i].reported_tsc = vm->bg->host[i].reported_tsc;
+		sb.host[i].regressions = vm->bg->host[i].regressions;
+		sb.host[i].nr_reports = vm->bg->host[i].nr_reports;
+	}
+	state__put(b, STATE_DEV_BUILTIN, 0, &sb, sizeof(sb));
+}
+
+static int builtin_guest__restore(struct vm *vm, struct device_in *in)
+{
+	const struct state_rec *rec = device_in__find(in, STATE_DEV_BUILTIN, 0);
+	struct state_builtin sb;
+	unsigned int i;
+
+	if (!vm->bg || !rec)
+		return 0;
+	memcpy(&sb, rec->payload, sizeof(sb));
+	vm->bg->exceptions = sb.exceptions;
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		vm->bg->host[i].reported = sb.host[i].reported;
+		vm->bg->host[i].reported_tsc = sb.host[i].reported_tsc;
+		vm->bg->host[i].regressions = sb.host[i].regressions;
+		vm->bg->host[i].nr_reports = sb.host[i].nr_reports;
+	}
+	return 0;
+}
+
+static const struct device_ops builtin_guest_ops = {
+	.name = "builtin-guest",
+	.order = DEVICE_ORDER_GUEST,
+	.id = 4,
+	.init = builtin_guest__init,
+	.exit = builtin_guest__exit,
+	.save = builtin_guest__save,
+	.restore = builtin_guest__restore,
+};
+DEVICE_REGISTER(builtin_guest_ops);
 
 static void bg_write_gdt_and_tss(struct vm *vm)
 {
@@ -409,7 +466,8 @@ void builtin_guest__set_edu(struct vm *vm, u64 bar0_gpa)
 		vm->bg->edu_bar0 = bar0_gpa;
 }
 
-bool builtin_guest__read_edu(struct vm *vm, struct bg_edu *edu)
+/* The edu driver's counts, false if the guest was given no edu. */
+static bool builtin_guest__read_edu(struct vm *vm, struct bg_edu *edu)
 {
 	const u64 *bar0 = bg_ptr(vm, BG_HDR_GPA + BG_HDR_EDU_BAR0, 8);
 	const u64 *p = bg_ptr(vm, BG_EDU_GPA, 0x1000);
@@ -431,3 +489,74 @@ bool builtin_guest__read_edu(struct vm *vm, struct bg_edu *edu)
 	edu->dma_phase = __atomic_load_n(&p[BG_EDU_DMA_PHASE / 8], __ATOMIC_RELAXED);
 	return true;
 }
+
+/* The built-in guest's edu driver (builtin_guest.h), when it has one. */
+static void builtin_guest__edu_status(struct vm *vm, struct json_object *reply)
+{
+	static const char *const states[] = {
+		[BG_EDU_OFF] = "off", [BG_EDU_RUNNING] = "running",
+		[BG_EDU_NOT_FOUND] = "not-found", [BG_EDU_NO_MSI] = "no-msi",
+	};
+	struct json_object *o;
+	struct bg_edu e;
+
+	if (!builtin_guest__read_edu(vm, &e))
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "bar0", json_object_new_uint64(e.bar0));
+	json_object_object_add(o, "state", json_object_new_string(
+		e.state < ARRAY_SIZE(states) ? states[e.state] : "?"));
+	json_object_object_add(o, "raised", json_object_new_uint64(e.raised));
+	json_object_object_add(o, "received", json_object_new_uint64(e.received));
+	json_object_object_add(o, "dma_rounds", json_object_new_uint64(e.dma_rounds));
+	json_object_object_add(o, "dma_errors", json_object_new_uint64(e.dma_errors));
+	json_object_object_add(o, "dma_phase", json_object_new_uint64(e.dma_phase));
+	json_object_object_add(o, "reg_checks", json_object_new_uint64(e.reg_checks));
+	json_object_object_add(o, "reg_errors", json_object_new_uint64(e.reg_errors));
+	json_object_object_add(o, "marker_checks", json_object_new_uint64(e.marker_checks));
+	json_object_object_add(o, "marker_errors", json_object_new_uint64(e.marker_errors));
+	json_object_object_add(o, "no_master", json_object_new_uint64(e.no_master));
+	json_object_object_add(reply, "edu", o);
+}
+
+static void builtin_guest__status(struct control *ctl, struct json_object *reply)
+{
+	struct vm *vm = ctl->vm;
+	struct json_object *arr;
+	u64 khz, sum = 0;
+	unsigned int i;
+
+	if (!vm->bg)
+		return;
+	khz = vm->bg->tsc_khz;
+	arr = json_object_new_array();
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		struct bg_vcpu_host *h = &vm->bg->host[i];
+		struct json_object *o = json_object_new_object();
+		struct bg_slot s;
+
+		builtin_guest__read_slot(vm, i, &s);
+		sum += s.counter;
+		json_object_object_add(o, "id", json_object_new_int(i));
+		json_object_object_add(o, "counter", json_object_new_uint64(s.counter));
+		json_object_object_add(o, "tsc", json_object_new_uint64(s.tsc));
+		json_object_object_add(o, "max_gap_us",
+				       json_object_new_uint64(s.max_gap * 1000 / khz));
+		json_object_object_add(o, "backwards", json_object_new_uint64(s.backwards));
+		json_object_object_add(o, "reports", json_object_new_uint64(s.reports));
+		json_object_object_add(o, "mem_checks", json_object_new_uint64(s.mem_checks));
+		json_object_object_add(o, "mem_errors", json_object_new_uint64(s.mem_errors));
+		json_object_object_add(o, "host_reports", json_object_new_uint64(
+			__atomic_load_n(&h->nr_reports, __ATOMIC_RELAXED)));
+		json_object_object_add(o, "regressions", json_object_new_uint64(
+			__atomic_load_n(&h->regressions, __ATOMIC_RELAXED)));
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(reply, "counter", json_object_new_uint64(sum));
+	json_object_object_add(reply, "tsc_khz", json_object_new_uint64(khz));
+	json_object_object_add(reply, "vcpu", arr);
+	builtin_guest__edu_status(vm, reply);
+}
+
+static const struct control_status builtin_guest_status = { builtin_guest__status };
+CONTROL_STATUS(builtin_guest_status);

@@ -11,7 +11,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "vmm/devices.h"
+#include "vmm/device.h"
 #include "vmm/vm.h"
 #include "vmm/x86/boot.h"
 
@@ -47,20 +47,6 @@ static int vm__create_vcpus(struct vm *vm, struct vm_parts *parts)
 	ret = __kvm_ioctl_quiet(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, NULL);
 	vm->tsc_khz = ret > 0 ? ret : 0;
 	return 0;
-}
-
-static int vm__create_devices(struct vm *vm)
-{
-	int ret;
-
-	ret = serial8250__init(vm);
-	if (!ret)
-		ret = power__init(vm);
-	if (!ret)
-		ret = rtc__init(vm);
-	if (!ret && vm->cfg->guest == GUEST_BUILTIN)
-		ret = builtin_guest__init(vm, vm->cfg->report_ms, vm->cfg->touch_ram);
-	return ret;
 }
 
 /* Whatever of @parts was not taken over is closed or freed here. */
@@ -145,7 +131,7 @@ static int vm__build(struct vm *vm, const struct vmm_config *cfg, struct vm_part
 	ret = vm__create_vcpus(vm, parts);
 	if (ret)
 		return ret;
-	return vm__create_devices(vm);
+	return devices__init(vm, parts ? parts->devices : NULL);
 }
 
 int vm__create_from(struct vm *vm, const struct vmm_config *cfg, struct vm_parts *parts)
@@ -238,10 +224,7 @@ void vm__destroy(struct vm *vm)
 	if (!vm->cfg)
 		return;		/* vm__create() never ran */
 	vm__stop(vm);
-	builtin_guest__exit(vm);
-	rtc__exit(vm);
-	power__exit(vm);
-	serial8250__exit(vm);
+	devices__exit(vm);
 	for (i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
 		vcpu__destroy(&vm->vcpus[i]);
 	free(vm->vcpus);

@@ -203,8 +203,6 @@ struct builtin_guest {
 	struct bg_vcpu_host host[BG_MAX_VCPUS];
 };
 
-int builtin_guest__init(struct vm *vm, u64 report_interval_ms, bool touch_ram);
-void builtin_guest__exit(struct vm *vm);
 /* Write page tables, descriptor tables, code and header into guest RAM. */
 int builtin_guest__load(struct vm *vm);
 /* Registers for a vCPU entering the guest at its ring-0 entry point. */
@@ -231,8 +229,6 @@ bool builtin_guest__pattern_ok(struct vm *vm);
  * built-in guest.  After a live upgrade the loaded header keeps it.
  */
 void builtin_guest__set_edu(struct vm *vm, u64 bar0_gpa);
-/* The edu driver's counts, false if the guest was given no edu. */
-bool builtin_guest__read_edu(struct vm *vm, struct bg_edu *edu);
 
 #endif /* __ASSEMBLER__ */
 #endif
