@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "vmm/builtin_guest.h"
+#include "vmm/pci.h"
 #include "vmm/control.h"
 #include "vmm/device.h"
 #include "vmm/state.h"
@@ -302,6 +303,28 @@ static u64 bg_fill_pattern(u64 *p, size_t words)
 	return sum;
 }
 
+/*
+ * QEMU's edu device on the PCI bus (passed through with --vfio): the
+ * address the PCI code placed its BAR0 at, 0 if there is none.  Devices
+ * are all created before the guest is loaded, and no vCPU runs yet.
+ */
+static u64 bg_find_edu(struct vm *vm)
+{
+	unsigned int slot;
+	u32 id;
+
+	for (slot = 0; vm->pci && slot < PCI_MAX_SLOTS; slot++) {
+		struct pci_function *fn = pci_bus__function(vm->pci, PCI_DEVFN(slot, 0));
+
+		if (!fn)
+			continue;
+		memcpy(&id, fn->cfg, sizeof(id));
+		if (id == EDU_VENDOR_DEVICE && fn->bars[0].type == PCI_BAR_MEM32)
+			return fn->bars[0].addr;
+	}
+	return 0;
+}
+
 int builtin_guest__load(struct vm *vm)
 {
 	size_t code_len = builtin_guest_code_end - builtin_guest_code_start;
@@ -316,6 +339,10 @@ int builtin_guest__load(struct vm *vm)
 		pr_err("built-in guest does not fit in guest RAM");
 		return -EINVAL;
 	}
+	bg->edu_bar0 = bg_find_edu(vm);
+	if (bg->edu_bar0)
+		pr_info("built-in guest: drives edu at BAR0 %#llx",
+			(unsigned long long)bg->edu_bar0);
 	bg_write_gdt_and_tss(vm);
 	bg_write_idt(vm);
 	bg_write_page_tables(vm);
@@ -460,11 +487,6 @@ bool builtin_guest__pattern_ok(struct vm *vm)
 	return sum == *want;
 }
 
-void builtin_guest__set_edu(struct vm *vm, u64 bar0_gpa)
-{
-	if (vm->bg)
-		vm->bg->edu_bar0 = bar0_gpa;
-}
 
 /* The edu driver's counts, false if the guest was given no edu. */
 static bool builtin_guest__read_edu(struct vm *vm, struct bg_edu *edu)

@@ -196,7 +196,7 @@ struct bg_edu {
 
 struct builtin_guest {
 	u32 tsc_khz;
-	u64 edu_bar0;		/* for the header at load, 0: no edu */
+	u64 edu_bar0;		/* found at load (PCI bus), 0: no edu */
 	u64 report_interval_ms;
 	bool touch_ram;
 	u64 exceptions;
@@ -223,12 +223,6 @@ bool builtin_guest__resume_gap(struct vm *vm, unsigned int id, u64 mark, u64 *ga
 u64 builtin_guest__counter(struct vm *vm);
 /* Re-check the memory pattern from the host: true if intact. */
 bool builtin_guest__pattern_ok(struct vm *vm);
-/*
- * The passed-through edu's BAR0 is at @bar0_gpa: the guest will drive it.
- * Between builtin_guest__init() and __load(); nothing without the
- * built-in guest.  After a live upgrade the loaded header keeps it.
- */
-void builtin_guest__set_edu(struct vm *vm, u64 bar0_gpa);
 
 #endif /* __ASSEMBLER__ */
 #endif
