@@ -310,6 +310,7 @@ static u64 bg_fill_pattern(u64 *p, size_t words)
  */
 static u64 bg_find_edu(struct vm *vm)
 {
+	const struct pci_bar *bar;
 	unsigned int slot;
 	u32 id;
 
@@ -319,8 +320,15 @@ static u64 bg_find_edu(struct vm *vm)
 		if (!fn)
 			continue;
 		memcpy(&id, fn->cfg, sizeof(id));
-		if (id == EDU_VENDOR_DEVICE && fn->bars[0].type == PCI_BAR_MEM32)
-			return fn->bars[0].addr;
+		if (id != EDU_VENDOR_DEVICE)
+			continue;
+		bar = &fn->bars[0];
+		/* The guest's page tables map 4 GiB, no more. */
+		if ((bar->type == PCI_BAR_MEM32 || bar->type == PCI_BAR_MEM64) &&
+		    bar->addr + bar->size <= BG_MAPPED_END)
+			return bar->addr;
+		pr_warn("built-in guest: edu at 00:%02x.0 has no memory BAR0 below 4 GiB, not driven",
+			slot);
 	}
 	return 0;
 }
