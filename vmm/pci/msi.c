@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "vmm/irq.h"
+#include "vmm/state.h"
 #include "pci_internal.h"
 
 #define PCI_MSI_CAP_LEN		24u	/* 64-bit, per-vector masking */
@@ -500,4 +501,74 @@ void pci_msi__free(struct pci_function *fn)
 	free(fn->msix);
 	fn->msi = NULL;
 	fn->msix = NULL;
+}
+
+/* Record @s of a function: its vectors' routes and the MSI-X table. */
+void pci_msi__save(struct pci_function *fn, struct state_pci_fn *s)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&fn->msi_lock);
+	for (i = 0; fn->msi && i < fn->msi->nr; i++)
+		s->msi_gsi[i] = fn->msi->vec[i].on ? fn->msi->vec[i].gsi : 0;
+	for (i = 0; fn->msix && i < fn->msix->nr; i++) {
+		memcpy(&s->msix[i].addr, &fn->msix->table[i * PCI_MSIX_ENTRY_SIZE], 8);
+		memcpy(&s->msix[i].data, &fn->msix->table[i * PCI_MSIX_ENTRY_SIZE +
+							 PCI_MSIX_ENTRY_DATA], 4);
+		memcpy(&s->msix[i].ctrl, &fn->msix->table[i * PCI_MSIX_ENTRY_SIZE +
+							 PCI_MSIX_ENTRY_VECTOR_CTRL], 4);
+		s->msix[i].gsi = fn->msix->vec[i].on ? fn->msix->vec[i].gsi : 0;
+	}
+	pthread_mutex_unlock(&fn->msi_lock);
+}
+
+unsigned int pci_msi__nr_msix(const struct pci_function *fn)
+{
+	return fn->msix ? fn->msix->nr : 0;
+}
+
+/*
+ * A vector the old image had on: its route and irqfd are the irq
+ * routing's already (taken back, and re-assigned in a new VM), so only
+ * our view of it comes back; pci_msi__sync() then finds nothing to do.
+ */
+static void pci_msi__adopt(struct pci_function *fn, bool msix, unsigned int i, u32 gsi,
+			   struct pci_vec *v)
+{
+	int fd;
+
+	if (!gsi || irq__irqfd_get(fn->bus->irq, pci_msi__tag(fn, msix, i), &fd, NULL))
+		return;
+	if (msix)
+		pci_msix__want(fn, i, v);
+	else
+		pci_msi__want(fn, i, v);
+	v->on = true;
+	v->gsi = gsi;
+}
+
+void pci_msi__load(struct pci_function *fn, const struct state_pci_fn *s)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&fn->msi_lock);
+	for (i = 0; fn->msi && i < fn->msi->nr; i++)
+		pci_msi__adopt(fn, false, i, s->msi_gsi[i], &fn->msi->vec[i]);
+	for (i = 0; fn->msix && i < fn->msix->nr; i++) {
+		u8 *e = &fn->msix->table[i * PCI_MSIX_ENTRY_SIZE];
+
+		memcpy(e, &s->msix[i].addr, 8);
+		memcpy(e + PCI_MSIX_ENTRY_DATA, &s->msix[i].data, 4);
+		memcpy(e + PCI_MSIX_ENTRY_VECTOR_CTRL, &s->msix[i].ctrl, 4);
+		pci_msi__adopt(fn, true, i, s->msix[i].gsi, &fn->msix->vec[i]);
+	}
+	if (fn->msi)
+		pci_msi__sync(fn, false, 0, fn->msi->nr);
+	if (fn->msix)
+		pci_msi__sync(fn, true, 0, fn->msix->nr);
+	for (i = 0; fn->msi && i < fn->msi->nr; i++)
+		pci_msi__notify(fn, false, i, &fn->msi->vec[i], fn->bus->irq);
+	for (i = 0; fn->msix && i < fn->msix->nr; i++)
+		pci_msi__notify(fn, true, i, &fn->msix->vec[i], fn->bus->irq);
+	pthread_mutex_unlock(&fn->msi_lock);
 }

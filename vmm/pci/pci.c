@@ -14,10 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/device.h"
 #include "vmm/guest_mem.h"
 #include "vmm/irq.h"
 #include "vmm/kvm.h"
 #include "vmm/pci.h"
+#include "vmm/state.h"
+#include "vmm/vm.h"
 #include "pci_internal.h"
 
 /* Bits of CONFIG_ADDRESS (0xcf8). */
@@ -401,8 +404,8 @@ static int pci__place_bars(struct pci_bus *bus, struct pci_function *fn)
 static int pci__intx_connect(struct pci_bus *bus, struct pci_function *fn)
 {
 	u8 pin = fn->cfg[PCI_INTERRUPT_PIN];
-	u32 gsi;
-	int ret;
+	u32 gsi, tag;
+	int ret, fd;
 
 	if (!pin)
 		return 0;
@@ -411,8 +414,11 @@ static int pci__intx_connect(struct pci_bus *bus, struct pci_function *fn)
 		return -EINVAL;
 	}
 	gsi = PCI_INTX_GSI(PCI_SLOT(fn->devfn), pin);
-	ret = irq__irqfd_attach(bus->irq, PCI_IRQ_TAG(fn->devfn, PCI_IRQ_VECTOR_INTX), gsi,
-				IRQ_FD_NEW, IRQ_FD_NEW, false);
+	tag = PCI_IRQ_TAG(fn->devfn, PCI_IRQ_VECTOR_INTX);
+	/* After a live upgrade the irq routing took it back already. */
+	ret = irq__irqfd_get(bus->irq, tag, &fd, NULL) ? -ENOENT : 0;
+	if (ret)
+		ret = irq__irqfd_attach(bus->irq, tag, gsi, IRQ_FD_NEW, IRQ_FD_NEW, false);
 	if (ret)
 		return ret;
 	fn->intx_gsi = gsi;
@@ -673,3 +679,153 @@ void pci_bus__destroy(struct pci_bus *bus)
 	pthread_mutex_destroy(&bus->lock);
 	free(bus);
 }
+
+int pci_bus__claim_ports(struct pci_bus *bus, struct ioport_bus *io)
+{
+	int ret;
+
+	/* 0xcf9 between them is the reset control register (power.c). */
+	ret = ioport__register(io, PCI_CONFIG_ADDRESS, 1, pci_bus__io, bus, "pci-config-address");
+	if (!ret)
+		ret = ioport__register(io, PCI_CONFIG_DATA, 4, pci_bus__io, bus, "pci-config-data");
+	if (!ret)
+		ret = ioport__register(io, PCI_IO_START, PCI_IO_END - PCI_IO_START, pci_bus__io,
+				       bus, "pci-io");
+	return ret;
+}
+
+int pci__add(struct vm *vm, struct pci_function *fn, int slot)
+{
+	if (!vm->pci)
+		return -ENODEV;
+	return pci_bus__add(vm->pci, fn, slot);
+}
+
+void pci__remove(struct vm *vm, struct pci_function *fn)
+{
+	if (vm->pci)
+		pci_bus__remove(vm->pci, fn);
+}
+
+/*
+ * The device: the bus and its ports.  Functions are devices of their own
+ * (DEVICE_ORDER_PCI); the bus saves their config space and vectors, and
+ * puts them back in restore(), by then every function is on the bus again
+ * and the irq routing has its routes and irqfds (it is restored first).
+ */
+static const struct device_ops pci_device;
+
+static int pci_dev__init(struct vm *vm, struct device_in *in)
+{
+	(void)in;
+	vm->pci = pci_bus__create(&vm->mmio, vm->irq, &vm->kvm);
+	if (!vm->pci)
+		return -ENOMEM;
+	return pci_bus__claim_ports(vm->pci, &vm->bus);
+}
+
+static void pci_dev__exit(struct vm *vm)
+{
+	pci_bus__destroy(vm->pci);
+	vm->pci = NULL;
+}
+
+static void pci__save_fn(struct pci_bus *bus, struct pci_function *fn, struct state_buf *b)
+{
+	unsigned int nr_msix = pci_msi__nr_msix(fn), i, j;
+	struct state_pci_fn *s;
+
+	s = state__put_space(b, STATE_DEV_PCI_FN, fn->devfn,
+			     sizeof(*s) + nr_msix * sizeof(s->msix[0]));
+	if (!s)
+		return;
+	pthread_mutex_lock(&bus->lock);
+	memcpy(s->cfg, fn->cfg, sizeof(s->cfg));
+	for (i = 0; i < PCI_NR_BARS; i++)
+		for (j = 0; j < ARRAY_SIZE(s->memslots[i]); j++)
+			s->memslots[i][j] = fn->bars[i].memslots[j];
+	pthread_mutex_unlock(&bus->lock);
+	s->nr_msix = nr_msix;
+	pci_msi__save(fn, s);
+}
+
+static void pci_dev__save(struct vm *vm, struct state_buf *b)
+{
+	unsigned int slot;
+
+	for (slot = 1; slot < PCI_MAX_SLOTS; slot++) {
+		struct pci_function *fn = pci_bus__function(vm->pci, PCI_DEVFN(slot, 0));
+
+		if (fn)
+			pci__save_fn(vm->pci, fn, b);
+	}
+}
+
+/*
+ * A kept VM still has the old image's BAR memslots, mapping the old
+ * image's memory: delete them, the BARs are mapped again from ours.
+ */
+static void pci__drop_old_memslots(struct pci_bus *bus, const struct state_pci_fn *s)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < PCI_NR_BARS; i++)
+		for (j = 0; j < ARRAY_SIZE(s->memslots[i]); j++)
+			if (s->memslots[i][j] >= KVM_RAM_SLOTS && s->memslots[i][j] < KVM_MAX_SLOTS)
+				pci__set_memslot(bus, (u32)s->memslots[i][j], 0, 0, NULL);
+}
+
+int pci_bus__restore_fn(struct pci_bus *bus, struct pci_function *fn,
+			const struct state_pci_fn *s, u32 len, bool kept_vm)
+{
+	if (len != sizeof(*s) + pci_msi__nr_msix(fn) * sizeof(s->msix[0]) ||
+	    memcmp(s->cfg, fn->cfg, 4) || s->cfg[PCI_INTERRUPT_PIN] != fn->cfg[PCI_INTERRUPT_PIN]) {
+		pr_err("%s: saved PCI function %02x.%x is another device", fn->name,
+		       PCI_SLOT(fn->devfn), PCI_FUNC(fn->devfn));
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&bus->lock);
+	if (kept_vm)
+		pci__drop_old_memslots(bus, s);
+	memcpy(fn->cfg, s->cfg, sizeof(fn->cfg));
+	pci__bars_update(fn);
+	pthread_mutex_unlock(&bus->lock);
+	pci_msi__load(fn, s);
+	return 0;
+}
+
+static int pci_dev__restore(struct vm *vm, struct device_in *in)
+{
+	const struct state_rec *rec;
+	unsigned int slot;
+	int ret;
+
+	for (slot = 1; slot < PCI_MAX_SLOTS; slot++) {
+		struct pci_function *fn = pci_bus__function(vm->pci, PCI_DEVFN(slot, 0));
+
+		rec = device_in__find(in, STATE_DEV_PCI_FN, PCI_DEVFN(slot, 0));
+		if (!rec && !fn)
+			continue;
+		if (!rec || !fn) {
+			pr_err("PCI slot %u: %s", slot, fn ? "no saved state for it" :
+			       "saved, but no device there now");
+			return -EINVAL;
+		}
+		ret = pci_bus__restore_fn(vm->pci, fn, rec->payload, rec->len,
+					  device_in__kept_vm(in));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static const struct device_ops pci_device = {
+	.name = "pci",
+	.order = DEVICE_ORDER_PLATFORM,
+	.id = PCI_DEVICE_ID_BUS,
+	.init = pci_dev__init,
+	.exit = pci_dev__exit,
+	.restore = pci_dev__restore,
+	.save = pci_dev__save,
+};
+DEVICE_REGISTER(pci_device);

@@ -39,5 +39,10 @@ bool pci_msix__access(struct pci_function *fn, unsigned int bar, u64 off, bool i
 /* msi.c: every vector off (function leaving the bus), then freed. */
 void pci_msi__disable(struct pci_function *fn);
 void pci_msi__free(struct pci_function *fn);
+/* msi.c: a function's vectors in its record, and back (device restore). */
+struct state_pci_fn;
+void pci_msi__save(struct pci_function *fn, struct state_pci_fn *s);
+void pci_msi__load(struct pci_function *fn, const struct state_pci_fn *s);
+unsigned int pci_msi__nr_msix(const struct pci_function *fn);
 
 #endif

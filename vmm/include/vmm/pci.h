@@ -242,12 +242,27 @@ void pci__remove(struct vm *vm, struct pci_function *fn);
 struct pci_bus *pci_bus__create(struct mmio_bus *mmio, struct irq_routing *irq,
 				struct kvm *kvm);
 void pci_bus__destroy(struct pci_bus *bus);
-/* Port I/O of the bus: 0xcf8-0xcff and the I/O BAR window. */
+/* Port I/O of the bus: 0xcf8, 0xcfc-0xcff and the I/O BAR window. */
 void pci_bus__io(void *opaque, struct vcpu *vcpu, u16 port, bool is_write, u8 *data,
 		 unsigned int size);
+/* Claim those ports on @io (the device does, on the VM's). */
+struct ioport_bus;
+int pci_bus__claim_ports(struct pci_bus *bus, struct ioport_bus *io);
 int pci_bus__add(struct pci_bus *bus, struct pci_function *fn, int slot);
 void pci_bus__remove(struct pci_bus *bus, struct pci_function *fn);
 /* The function at @devfn, or NULL. */
 struct pci_function *pci_bus__function(struct pci_bus *bus, u8 devfn);
+/*
+ * Put saved state @s (@len bytes, a STATE_DEV_PCI_FN record) back into
+ * @fn, on the bus again after a live upgrade: config space, BAR decode,
+ * vectors (whose routes and irqfds the irq routing already has).
+ * @kept_vm: the old image's BAR memslots are still in KVM and go first.
+ */
+struct state_pci_fn;
+int pci_bus__restore_fn(struct pci_bus *bus, struct pci_function *fn,
+			const struct state_pci_fn *s, u32 len, bool kept_vm);
+
+/* The bus's device id (device.h): the irq routing is IRQ_DEVICE_ID. */
+#define PCI_DEVICE_ID_BUS	17
 
 #endif

@@ -138,7 +138,7 @@ struct state_ioeventfd {
  */
 struct state_pci_fn {
 	u8 cfg[256];
-	u64 bar_addr[6];
+	s32 memslots[6][3];	/* mapped BARs' KVM memslots, -1: none */
 	u32 msi_gsi[32];	/* MSI vectors' routes, 0: none */
 	u32 nr_msix;		/* MSI-X vectors: entries follow in the record */
 	u32 pad;
