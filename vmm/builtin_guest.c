@@ -14,11 +14,12 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <linux/pci_regs.h>
 
 #include "vmm/builtin_guest.h"
-#include "vmm/pci.h"
 #include "vmm/control.h"
 #include "vmm/device.h"
+#include "vmm/pci.h"
 #include "vmm/state.h"
 #include "vmm/vm.h"
 #include "vmm/x86/boot.h"
@@ -312,6 +313,7 @@ static u64 bg_find_edu(struct vm *vm)
 {
 	const struct pci_bar *bar;
 	unsigned int slot;
+	u64 addr;
 	u32 id;
 
 	for (slot = 0; vm->pci && slot < PCI_MAX_SLOTS; slot++) {
@@ -323,10 +325,16 @@ static u64 bg_find_edu(struct vm *vm)
 		if (id != EDU_VENDOR_DEVICE)
 			continue;
 		bar = &fn->bars[0];
-		/* The guest's page tables map 4 GiB, no more. */
-		if ((bar->type == PCI_BAR_MEM32 || bar->type == PCI_BAR_MEM64) &&
-		    bar->addr + bar->size <= BG_MAPPED_END)
-			return bar->addr;
+		/*
+		 * Where the PCI code placed it, as the guest reads it from the
+		 * BAR (bar->addr is only set once decoding is on).  The guest's
+		 * page tables map 4 GiB, no more.
+		 */
+		memcpy(&addr, &fn->cfg[PCI_BASE_ADDRESS_0], sizeof(addr));
+		addr &= bar->type == PCI_BAR_MEM64 ? ~0xfULL : 0xfffffff0ULL;
+		if ((bar->type == PCI_BAR_MEM32 || bar->type == PCI_BAR_MEM64) && addr &&
+		    addr + bar->size <= BG_MAPPED_END)
+			return addr;
 		pr_warn("built-in guest: edu at 00:%02x.0 has no memory BAR0 below 4 GiB, not driven",
 			slot);
 	}
