@@ -10,6 +10,7 @@
 
 #include "vmm/config.h"
 #include "vmm/guest_mem.h"
+#include "vmm/vfio.h"
 #include "vmm/vm.h"
 
 enum {
@@ -27,6 +28,7 @@ enum {
 	OPT_UPGRADE_PREFLIGHT,
 	OPT_CONTROL_GROUP,
 	OPT_UPGRADE_ALLOW,
+	OPT_VFIO,
 };
 
 static const struct option long_options[] = {
@@ -50,6 +52,7 @@ static const struct option long_options[] = {
 	{ "no-preflight", no_argument,	   NULL, OPT_NO_PREFLIGHT },
 	{ "upgrade-preflight", no_argument, NULL, OPT_UPGRADE_PREFLIGHT },
 	{ "upgrade-allow", required_argument, NULL, OPT_UPGRADE_ALLOW },
+	{ "vfio",	required_argument, NULL, OPT_VFIO },
 	{ "verbose",	no_argument,	   NULL, 'v' },
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -83,6 +86,10 @@ static void usage(FILE *f)
 "  -m, --mem SIZE        guest RAM, 64M to 1T, suffixes K/M/G/T (default 256M)\n"
 "  -c, --cpus N          vCPUs, 1 to %d (default 1)\n"
 "      --hugepages       back guest RAM with 2 MiB hugetlb pages\n"
+"      --vfio BDF        pass the host PCI function BDF (0000:00:04.0) through:\n"
+"                        bound to vfio-pci, in a viable IOMMU group that\n"
+"                        this user may open; all guest RAM is mapped for\n"
+"                        its DMA (RLIMIT_MEMLOCK).  Repeatable, up to %d\n"
 "\n"
 "Console and control:\n"
 "  -s, --control SOCK    listen for control commands on this UNIX socket;\n"
@@ -120,7 +127,8 @@ static void usage(FILE *f)
 "\"quit\", 1 on an error, 2 on a bad command line.  A client exits 0 when\n"
 "the reply has \"ok\": true (for --live-upgrade: the upgrade happened).\n"
 "Protocol: Documentation/vmm.rst.\n",
-		VMM_DEFAULT_REPORT_MS, VM_MAX_VCPUS, CONFIG_UPGRADE_ALLOW_MAX);
+		VMM_DEFAULT_REPORT_MS, VM_MAX_VCPUS, CONFIG_VFIO_MAX,
+		CONFIG_UPGRADE_ALLOW_MAX);
 }
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -147,6 +155,8 @@ static int config__check(struct vmm_config *cfg)
 			return bad_usage("%s", "--control-group is for the VMM's own socket, not a client");
 		if (cfg->nr_upgrade_allow)
 			return bad_usage("%s", "--upgrade-allow is for the VMM, not a client");
+		if (cfg->nr_vfio)
+			return bad_usage("%s", "--vfio is for the VMM, not a client");
 		return 0;
 	}
 	if (cfg->control_group && !cfg->control_path)
@@ -165,10 +175,29 @@ static int config__check(struct vmm_config *cfg)
 	return 0;
 }
 
+/* A well-formed PCI address, not given twice; whether it exists is run.c's. */
+static int config__add_vfio(struct vmm_config *cfg, const char *arg)
+{
+	char bdf[VFIO_BDF_LEN], other[VFIO_BDF_LEN];
+	unsigned int i;
+
+	if (vfio__parse_bdf(arg, bdf))
+		return bad_usage("--vfio: \"%s\" is not a PCI address DDDD:BB:DD.F", arg);
+	for (i = 0; i < cfg->nr_vfio; i++) {
+		vfio__parse_bdf(cfg->vfio[i], other);
+		if (!strcmp(bdf, other))
+			return bad_usage("--vfio: %s is given twice", bdf);
+	}
+	if (cfg->nr_vfio == CONFIG_VFIO_MAX)
+		return bad_usage("--vfio: more than %s devices", CONFIG_VFIO_MAX_STR);
+	cfg->vfio[cfg->nr_vfio++] = arg;
+	return 0;
+}
+
 int config__parse(int argc, char **argv, struct vmm_config *cfg)
 {
 	u64 v;
-	int c;
+	int c, ret;
 
 	*cfg = (struct vmm_config){
 		.guest = GUEST_LINUX,
@@ -195,6 +224,11 @@ int config__parse(int argc, char **argv, struct vmm_config *cfg)
 				return bad_usage("--upgrade-allow: more than %s",
 						 CONFIG_UPGRADE_ALLOW_MAX_STR);
 			cfg->upgrade_allow[cfg->nr_upgrade_allow++] = optarg;
+			break;
+		case OPT_VFIO:
+			ret = config__add_vfio(cfg, optarg);
+			if (ret)
+				return ret;
 			break;
 		case OPT_CMD: cfg->cmd = optarg; break;
 		case OPT_HUGEPAGES: cfg->hugepages = true; break;

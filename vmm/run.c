@@ -22,6 +22,7 @@
 #include "vmm/devices.h"
 #include "vmm/run.h"
 #include "vmm/upgrade.h"
+#include "vmm/vfio.h"
 #include "vmm/x86/boot.h"
 
 #define TERM_ESCAPE	0x01	/* Ctrl-A, then 'x' quits, as in kvmtool/QEMU */
@@ -208,6 +209,10 @@ int vmm__run(const struct vmm_config *cfg, int argc, char **argv)
 	/* Files first: a wrong path is reported as such, with or without KVM. */
 	if (cfg->guest == GUEST_LINUX && boot__read_linux(cfg, &linux_image))
 		return 1;
+	if (vfio__check_config(cfg)) {
+		boot__free_linux(&linux_image);
+		return 1;
+	}
 	run = run__alloc(cfg, argc, argv);
 	if (!run) {
 		boot__free_linux(&linux_image);

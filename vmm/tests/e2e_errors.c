@@ -20,16 +20,7 @@ static char err_path[300];
 
 static void expect_error(int want_status, const char *want_text, char *const argv[])
 {
-	int status = test_run(argv, err_path);
-	char *line = test_read_first_line(err_path);
-	int lines = test_count_lines(err_path);
-
-	TEST_ASSERT(status == want_status, "%s %s: exit status %d, expected %d (%s)",
-		    argv[1], argv[2] ? argv[2] : "", status, want_status, line);
-	TEST_ASSERT(lines == 1, "%s: expected one line on stderr, got %d", argv[1], lines);
-	TEST_ASSERT(strstr(line, want_text), "expected \"%s\" in: %s", want_text, line);
-	printf("ok: %s\n", line);
-	free(line);
+	test_expect_error(want_status, want_text, argv, err_path);
 }
 
 #define VMM(...) ((char *[]){ (char *)vmm, __VA_ARGS__, NULL })
@@ -71,7 +62,7 @@ int main(int argc, char **argv)
 		"--mem", "--cpus", "--hugepages", "--control", "--cmd",
 		"--serial-log", "--no-stdin", "--verbose", "--help", "--touch-ram",
 		"--live-upgrade", "--binary", "--upgrade-mode", "--no-preflight",
-		"--upgrade-preflight", "--control-group", "--upgrade-allow",
+		"--upgrade-preflight", "--control-group", "--upgrade-allow", "--vfio",
 	};
 	char help_path[300], junk[300], fake[300], sock[300], cmd[400];
 	static char longcmd[3000];

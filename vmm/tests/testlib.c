@@ -143,6 +143,21 @@ int test_run(char *const argv[], const char *stderr_path)
 	return test_wait(test_spawn(argv, "/dev/null", stderr_path));
 }
 
+void test_expect_error(int want_status, const char *want_text, char *const argv[],
+		       const char *err_path)
+{
+	int status = test_run(argv, err_path);
+	char *line = test_read_first_line(err_path);
+	int lines = test_count_lines(err_path);
+
+	TEST_ASSERT(status == want_status, "%s %s: exit status %d, expected %d (%s)",
+		    argv[1], argv[2] ? argv[2] : "", status, want_status, line);
+	TEST_ASSERT(lines == 1, "%s: expected one line on stderr, got %d", argv[1], lines);
+	TEST_ASSERT(strstr(line, want_text), "expected \"%s\" in: %s", want_text, line);
+	printf("ok: %s\n", line);
+	free(line);
+}
+
 char *test_read_first_line(const char *path)
 {
 	char buf[4096] = "";

@@ -70,6 +70,13 @@ pid_t test_spawn(char *const argv[], const char *stdout_path,
 int test_wait(pid_t pid);
 /* Run @argv to completion, stderr to @stderr_path; returns exit status. */
 int test_run(char *const argv[], const char *stderr_path);
+/*
+ * Run @argv (argv[0]: the VMM) to completion: it must exit @want_status
+ * with exactly one line on stderr (kept in @err_path) that contains
+ * @want_text.
+ */
+void test_expect_error(int want_status, const char *want_text, char *const argv[],
+		       const char *err_path);
 /* First line of a file, malloc'ed ("" if empty). */
 char *test_read_first_line(const char *path);
 /* Number of lines in a file. */

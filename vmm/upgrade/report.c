@@ -13,6 +13,13 @@
  *   resume_us   t_resumed - t_recovered       vCPU threads running
  *   downtime_us t_resumed - t_pause_start
  *
+ * With --vfio devices, "vfio" has their count and the new image's VFIO
+ * phases, all inside recover_us: take_back_us (kept files checked),
+ * update_vaddr_us (VFIO_DMA_MAP_FLAG_VADDR, which also moves the locked
+ * memory charge), kvm_device_us (KVM's VFIO device adopted or re-created,
+ * "kvm_device" says which).  The old image's VFIO_DMA_UNMAP_FLAG_VADDR is
+ * the last step before exec, inside stash_us.
+ *
  * Two more figures are what the guest could see, on its own clock (the
  * guest TSC, converted with the VM's TSC frequency):
  *
@@ -35,6 +42,7 @@
 #include <json-c/json.h>
 
 #include "upgrade.h"
+#include "vmm/vfio.h"
 
 /*
  * How long the new image waits for every vCPU to see the resume mark.  The
@@ -197,6 +205,24 @@ static void report__guest_view(struct upgrade_in *in, struct json_object *reply)
 	json_object_object_add(reply, "guest_gap_us_vcpu", arr);
 }
 
+static void report__vfio(struct upgrade_in *in, struct json_object *reply)
+{
+	struct vfio_upgrade_report r;
+	struct json_object *o;
+
+	if (!in->run || !vfio__upgrade_report(&in->run->vm, &r))
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "devices", json_object_new_uint64(r.nr_devices));
+	json_object_object_add(o, "take_back_us", json_object_new_uint64(r.take_back_ns / 1000));
+	json_object_object_add(o, "update_vaddr_us",
+			       json_object_new_uint64(r.update_vaddr_ns / 1000));
+	json_object_object_add(o, "kvm_device_us", json_object_new_uint64(r.kvm_dev_ns / 1000));
+	json_object_object_add(o, "kvm_device",
+			       json_object_new_string(r.kvm_dev_kept ? "kept" : "new"));
+	json_object_object_add(reply, "vfio", o);
+}
+
 struct json_object *report__incoming(struct upgrade_in *in)
 {
 	const struct state_upgrade_info *info = &in->info;
@@ -245,5 +271,6 @@ struct json_object *report__incoming(struct upgrade_in *in)
 	report__us(reply, "save_us", info->t_paused, info->t_saved);
 	report__us(reply, "finish_us", in->t_gap, in->t_finished);
 	report__guest_view(in, reply);
+	report__vfio(in, reply);
 	return reply;
 }

@@ -14,6 +14,8 @@ enum vmm_guest_kind {
 
 #define CONFIG_UPGRADE_ALLOW_MAX	16
 #define CONFIG_UPGRADE_ALLOW_MAX_STR	"16"
+#define CONFIG_VFIO_MAX			8
+#define CONFIG_VFIO_MAX_STR		"8"
 
 struct vmm_config {
 	enum vmm_guest_kind guest;
@@ -41,6 +43,10 @@ struct vmm_config {
 	/* --upgrade-allow: what a live upgrade may exec besides this binary. */
 	const char *upgrade_allow[CONFIG_UPGRADE_ALLOW_MAX];
 	unsigned int nr_upgrade_allow;
+
+	/* --vfio: host PCI functions to pass through (vfio/). */
+	const char *vfio[CONFIG_VFIO_MAX];
+	unsigned int nr_vfio;
 };
 
 /* config.c: parse a command line.  0, CONFIG_HELP, or 2 on bad usage. */

@@ -62,6 +62,7 @@ enum state_type {
 	STATE_DEV_IRQFD		= 81,	/* id = n: struct state_irqfd */
 	STATE_DEV_IOEVENTFD	= 82,	/* id = n: struct state_ioeventfd */
 	STATE_DEV_PCI_FN	= 83,	/* id = devfn: struct state_pci_fn */
+	STATE_DEV_VFIO		= 96,	/* struct state_vfio */
 
 	/* Live upgrade: what a new image needs to re-create the VMM. */
 	STATE_UPG_INFO		= 64,	/* struct state_upgrade_info */
@@ -96,6 +97,28 @@ struct state_builtin {
 	struct {
 		u64 reported, reported_tsc, regressions, nr_reports;
 	} host[64];
+};
+
+/*
+ * VFIO passthrough (vfio/): the devices, in --vfio order, and the DMA
+ * ranges mapped, so a new image knows which kept file is which and which
+ * host addresses to give back to the IOMMU.
+ */
+struct state_vfio {
+	u32 nr_devs;
+	u32 nr_groups;
+	u32 nr_dma;
+	u32 pad;
+	struct {
+		char bdf[16];		/* canonical, NUL-terminated */
+		u32 group;		/* IOMMU group number */
+		u16 command;		/* config space command register */
+		u16 pad;
+	} devs[8];
+	u32 groups[8];			/* IOMMU group numbers, kept fd order */
+	struct {
+		u64 iova, size;
+	} dma[2];
 };
 
 /*

@@ -41,6 +41,7 @@ struct boot_linux_image;
 struct irq_routing;
 struct pci_bus;
 struct device_in;
+struct vfio;
 
 struct vm {
 	const struct vmm_config *cfg;
@@ -59,6 +60,7 @@ struct vm {
 	struct builtin_guest *bg;
 	struct irq_routing *irq;	/* irq.c: GSI routes, irqfds, ioeventfds */
 	struct pci_bus *pci;		/* pci/pci.c */
+	struct vfio *vfio;		/* vfio/: --vfio devices */
 
 	/* Pause protocol (vcpu.c); lock order: vm->lock, then device locks. */
 	pthread_mutex_t lock;
