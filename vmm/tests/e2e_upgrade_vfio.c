@@ -19,7 +19,9 @@
  * with no new round started, raised == received == MSIs the host took.
  * Prints the downtime median per mode (no assertion on any duration).
  *
- * usage: e2e_upgrade_vfio VMM [N]  (N upgrades per mode, default 10)
+ * usage: e2e_upgrade_vfio VMM [N [MODE...]]
+ *        N upgrades per mode (default 10), in each MODE (default: adopt,
+ *        rebuild, cloexec)
  */
 #include <string.h>
 #include <sys/mman.h>
@@ -30,8 +32,9 @@
 
 #define MAX_ROUNDS	100
 
-static const char *const modes[] = { "adopt", "rebuild", "cloexec" };
-#define NR_MODES	(sizeof(modes) / sizeof(modes[0]))
+#define MAX_MODES	3
+
+static const char *default_modes[MAX_MODES] = { "adopt", "rebuild", "cloexec" };
 
 struct edu {
 	unsigned long long raised, received, dma_rounds, dma_errors, dma_phase;
@@ -213,7 +216,9 @@ static void check_paused_interrupt(int fd, long long base, const char *mode)
 
 int main(int argc, char **argv)
 {
-	static unsigned long long downtime[NR_MODES][MAX_ROUNDS];
+	static unsigned long long downtime[MAX_MODES][MAX_ROUNDS];
+	const char **modes = default_modes;
+	unsigned int nr_modes = MAX_MODES;
 	unsigned long long zero[2] = { 0 }, a[2], b[2];
 	const char *vmm;
 	char sock[300], log[300];
@@ -223,10 +228,15 @@ int main(int argc, char **argv)
 	int rounds, round, memfd;
 	pid_t pid;
 
-	TEST_ASSERT(argc >= 2, "usage: %s VMM [N]", argv[0]);
+	TEST_ASSERT(argc >= 2, "usage: %s VMM [N [MODE...]]", argv[0]);
 	vmm = argv[1];
 	rounds = argc > 2 ? atoi(argv[2]) : 10;
 	TEST_ASSERT(rounds >= 1 && rounds <= MAX_ROUNDS, "N from 1 to %d", MAX_ROUNDS);
+	if (argc > 3) {
+		modes = (const char **)&argv[3];
+		nr_modes = argc - 3;
+		TEST_ASSERT(nr_modes <= MAX_MODES, "at most %d modes", MAX_MODES);
+	}
 	bdf = getenv("CPRSTASH_TESTVM_EDU");
 	TEST_REQUIRE(bdf && *bdf, "no CPRSTASH_TESTVM_EDU: edu is bound to vfio-pci in the "
 		     "test VM only");
@@ -256,7 +266,7 @@ int main(int argc, char **argv)
 		    e.raised);
 	edu_page[BG_EDU_QUIESCE / 8] = 0;
 
-	for (m = 0; m < NR_MODES; m++) {
+	for (m = 0; m < nr_modes; m++) {
 		for (round = 0; round < rounds; round++) {
 			struct json_object *rep;
 			char *line, when[64];
@@ -296,7 +306,7 @@ int main(int argc, char **argv)
 	printf("%llu interrupts raised, %llu received, as many MSIs taken by the host; "
 	       "%llu DMA rounds, %llu register checks, %llu marker checks\n", e.raised,
 	       e.received, e.dma_rounds, e.reg_checks, e.marker_checks);
-	for (m = 0; m < NR_MODES; m++)
+	for (m = 0; m < nr_modes; m++)
 		printf("%s: median downtime %llu us over %d upgrades\n", modes[m],
 		       test_median(downtime[m], rounds), rounds);
 
