@@ -44,6 +44,8 @@ struct edu {
 
 static const char *bdf;
 static volatile unsigned long long *edu_page;	/* guest RAM, BG_EDU_GPA */
+/* MSIs the host took minus interrupts the guest raised, with none in flight. */
+static long long msi_base = -1;
 
 /* The edu driver's counts from "status"; the guest must have found edu. */
 static void read_edu(int fd, const char *state, struct edu *e)
@@ -148,6 +150,17 @@ static void wait_quiet(int fd, struct edu *e)
 	}
 }
 
+/* MSIs the host took from edu, or -1 before the base was measured. */
+static long long msis_taken(void)
+{
+	return msi_base < 0 ? -1 : (long long)host_msis() - msi_base;
+}
+
+/*
+ * Stuck rounds say where an interrupt went: with raised - received = 1
+ * and as many MSIs taken by the host as raised, the host got it and the
+ * guest never did.
+ */
 static void wait_rounds_above(int fd, unsigned long long min, struct edu *e)
 {
 	struct test_wait w;
@@ -158,7 +171,8 @@ static void wait_rounds_above(int fd, unsigned long long min, struct edu *e)
 		if (e->dma_rounds > min)
 			return;
 		TEST_ASSERT(test_wait_more(&w), "no DMA round past %llu: %llu raised, %llu received, "
-			    "DMA phase %llu", min, e->raised, e->received, e->dma_phase);
+			    "%lld MSIs taken by the host, DMA phase %llu", min, e->raised,
+			    e->received, msis_taken(), e->dma_phase);
 	}
 }
 
@@ -175,11 +189,10 @@ static void request(int fd, const char *cmd)
  * resume, once.  Pause while a DMA with its interrupt is in flight and the
  * host has not taken that MSI yet (else resume and try the next one);
  * edu raises it 100 ms after the command, whether the VM runs or not.
- * @base: MSIs the host took minus interrupts the guest raised, from a
- * moment when none was in flight.
  */
-static void check_paused_interrupt(int fd, long long base, const char *mode)
+static void check_paused_interrupt(int fd, const char *mode)
 {
+
 	struct test_wait w;
 	struct edu e, p;
 
@@ -189,13 +202,13 @@ static void check_paused_interrupt(int fd, long long base, const char *mode)
 			request(fd, "pause");
 			read_edu(fd, "paused", &p);
 			if (p.raised == p.received + 1 &&
-			    (long long)host_msis() - base < (long long)p.raised)
+			    msis_taken() < (long long)p.raised)
 				break;
 			request(fd, "resume");
 		}
 		TEST_ASSERT(test_wait_more(&w), "%s: never paused with an interrupt in flight", mode);
 	}
-	for (test_wait_start(&w); (long long)host_msis() - base < (long long)p.raised; )
+	for (test_wait_start(&w); msis_taken() < (long long)p.raised; )
 		TEST_ASSERT(test_wait_more(&w), "%s: edu raised no MSI while the VM was paused",
 			    mode);
 	read_edu(fd, "paused", &e);
@@ -223,7 +236,6 @@ int main(int argc, char **argv)
 	const char *vmm;
 	char sock[300], log[300];
 	struct edu e, before;
-	long long base;
 	unsigned int m;
 	int rounds, round, memfd;
 	pid_t pid;
@@ -261,9 +273,9 @@ int main(int argc, char **argv)
 	       bdf, e.dma_rounds, e.reg_checks);
 
 	wait_quiet(fd, &e);
-	base = (long long)host_msis() - (long long)e.raised;
-	TEST_ASSERT(base >= 0, "the host took %lld MSIs for %llu raised", base + (long long)e.raised,
-		    e.raised);
+	msi_base = (long long)host_msis() - (long long)e.raised;
+	TEST_ASSERT(msi_base >= 0, "the host took %lld MSIs for %llu raised",
+		    msi_base + (long long)e.raised, e.raised);
 	edu_page[BG_EDU_QUIESCE / 8] = 0;
 
 	for (m = 0; m < nr_modes; m++) {
@@ -295,14 +307,14 @@ int main(int argc, char **argv)
 			TEST_ASSERT(sysfs_bus_master(), "%s: bus mastering is off in %s's config space",
 				    when, bdf);
 		}
-		check_paused_interrupt(fd, base, modes[m]);
+		check_paused_interrupt(fd, modes[m]);
 	}
 
 	wait_quiet(fd, &e);
 	check_edu(&e, "at the end");
-	TEST_ASSERT((long long)host_msis() - base == (long long)e.raised,
+	TEST_ASSERT(msis_taken() == (long long)e.raised,
 		    "the host took %lld MSIs from edu for %llu the guest raised",
-		    (long long)host_msis() - base, e.raised);
+		    msis_taken(), e.raised);
 	printf("%llu interrupts raised, %llu received, as many MSIs taken by the host; "
 	       "%llu DMA rounds, %llu register checks, %llu marker checks\n", e.raised,
 	       e.received, e.dma_rounds, e.reg_checks, e.marker_checks);
