@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "vmm/device.h"
+#include "vmm/guest.h"
 #include "vmm/vm.h"
-#include "vmm/x86/boot.h"
 
 static int vm__create_vcpus(struct vm *vm, struct vm_parts *parts)
 {
@@ -150,20 +150,32 @@ int vm__create(struct vm *vm, const struct vmm_config *cfg, struct guest_mem *me
 	return vm__create_from(vm, cfg, &parts);
 }
 
+extern const struct guest_ops *const __start_vmm_guests[];
+extern const struct guest_ops *const __stop_vmm_guests[];
+
+const struct guest_ops *guest__find(enum vmm_guest_kind kind)
+{
+	const struct guest_ops *const *p;
+
+	for (p = __start_vmm_guests; p < __stop_vmm_guests; p++)
+		if ((*p)->kind == kind)
+			return *p;
+	return NULL;
+}
+
 int vm__load_guest(struct vm *vm, const struct boot_linux_image *linux_image)
 {
+	const struct guest_ops *guest = guest__find(vm->cfg->guest);
 	unsigned int i;
 	int ret;
 
-	if (vm->cfg->guest == GUEST_BUILTIN) {
-		ret = builtin_guest__load(vm);
-		for (i = 0; !ret && i < vm->nr_vcpus; i++)
-			ret = builtin_guest__setup_vcpu(vm, &vm->vcpus[i]);
-		return ret;
+	if (!guest) {
+		pr_err("no guest model of kind %d in this VMM", vm->cfg->guest);
+		return -ENOSYS;
 	}
-	ret = boot__load_linux(vm, linux_image);
+	ret = guest->load(vm, linux_image);
 	for (i = 0; !ret && i < vm->nr_vcpus; i++)
-		ret = boot__setup_vcpu(vm, &vm->vcpus[i]);
+		ret = guest->setup_vcpu(vm, &vm->vcpus[i]);
 	return ret;
 }
 

@@ -19,6 +19,7 @@
 #include "vmm/builtin_guest.h"
 #include "vmm/control.h"
 #include "vmm/device.h"
+#include "vmm/guest.h"
 #include "vmm/pci.h"
 #include "vmm/state.h"
 #include "vmm/vm.h"
@@ -341,8 +342,10 @@ static u64 bg_find_edu(struct vm *vm)
 	return 0;
 }
 
-int builtin_guest__load(struct vm *vm)
+/* Page tables, descriptor tables, code and header into guest RAM. */
+static int builtin_guest__load(struct vm *vm, const struct boot_linux_image *image)
 {
+	(void)image;
 	size_t code_len = builtin_guest_code_end - builtin_guest_code_start;
 	u64 *pattern = bg_ptr(vm, BG_PATTERN_GPA, BG_PATTERN_SIZE);
 	u8 *hdr = bg_ptr(vm, BG_HDR_GPA, 0x1000);
@@ -391,7 +394,7 @@ int builtin_guest__load(struct vm *vm)
 	return 0;
 }
 
-int builtin_guest__setup_vcpu(struct vm *vm, struct vcpu *vcpu)
+static int builtin_guest__setup_vcpu(struct vm *vm, struct vcpu *vcpu)
 {
 	u64 stack = BG_STACKS_GPA + (u64)vcpu->id * BG_STACK_STRIDE;
 	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
@@ -598,3 +601,11 @@ static void builtin_guest__status(struct control *ctl, struct json_object *reply
 
 static const struct control_status builtin_guest_status = { builtin_guest__status };
 CONTROL_STATUS(builtin_guest_status);
+
+static const struct guest_ops builtin_guest = {
+	.kind = GUEST_BUILTIN,
+	.name = "builtin",
+	.load = builtin_guest__load,
+	.setup_vcpu = builtin_guest__setup_vcpu,
+};
+GUEST_REGISTER(builtin_guest);
