@@ -556,6 +556,8 @@ static void irq__save_routes(struct irq_routing *irq, struct state_buf *b)
 	struct state_irq_route *r;
 	unsigned int gsi, n = 0;
 
+	if (!irq->nr_msi)
+		return;
 	r = state__put_space(b, STATE_DEV_IRQ_ROUTES, 0, irq->nr_msi * sizeof(*r));
 	if (!r)
 		return;
@@ -776,11 +778,16 @@ static void irq_dev__save(struct vm *vm, struct state_buf *b)
 	irq__save(vm->irq, b);
 }
 
+void irq__keep_fds(struct irq_routing *irq, struct device_keep *k)
+{
+	pthread_mutex_lock(&irq->lock);
+	irq__walk_fds(irq, irq__keep_one, k);
+	pthread_mutex_unlock(&irq->lock);
+}
+
 static void irq_dev__keep_fds(struct vm *vm, struct device_keep *k)
 {
-	pthread_mutex_lock(&vm->irq->lock);
-	irq__walk_fds(vm->irq, irq__keep_one, k);
-	pthread_mutex_unlock(&vm->irq->lock);
+	irq__keep_fds(vm->irq, k);
 }
 
 static const struct device_ops irq_device = {

@@ -49,16 +49,11 @@ void pci_function__init(struct pci_function *fn, const struct pci_function_ops *
 			void *opaque, const char *name, u16 vendor, u16 device,
 			u32 class_code, u8 intx_pin)
 {
-	unsigned int i, j;
-
 	memset(fn, 0, sizeof(*fn));
 	fn->ops = ops;
 	fn->opaque = opaque;
 	fn->name = name;
 	pthread_mutex_init(&fn->msi_lock, NULL);
-	for (i = 0; i < PCI_NR_BARS; i++)
-		for (j = 0; j < ARRAY_SIZE(fn->bars[i].memslots); j++)
-			fn->bars[i].memslots[j] = -1;
 	pci__cfg_put(fn->cfg, PCI_VENDOR_ID, 2, vendor);
 	pci__cfg_put(fn->cfg, PCI_DEVICE_ID, 2, device);
 	pci__cfg_put(fn->cfg, PCI_CLASS_PROG, 3, class_code);
@@ -384,11 +379,28 @@ full:
 	return -ENOSPC;
 }
 
+/* pci.c's part of the BARs: the owner filled theirs by assignment. */
+static void pci__bars_reset(struct pci_function *fn)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < PCI_NR_BARS; i++) {
+		struct pci_bar *bar = &fn->bars[i];
+
+		bar->addr = 0;
+		bar->decoded = false;
+		for (j = 0; j < ARRAY_SIZE(bar->memslots); j++)
+			bar->memslots[j] = -1;
+		memset(bar->traps, 0, sizeof(bar->traps));
+	}
+}
+
 static int pci__place_bars(struct pci_bus *bus, struct pci_function *fn)
 {
 	unsigned int i;
 	int ret;
 
+	pci__bars_reset(fn);
 	for (i = 0; i < PCI_NR_BARS; i++) {
 		ret = pci__bar_check(fn, i);
 		if (!ret)
@@ -703,8 +715,12 @@ int pci__add(struct vm *vm, struct pci_function *fn, int slot)
 
 void pci__remove(struct vm *vm, struct pci_function *fn)
 {
-	if (vm->pci)
+	if (vm->pci) {
 		pci_bus__remove(vm->pci, fn);
+		return;
+	}
+	pci_msi__free(fn);
+	pthread_mutex_destroy(&fn->msi_lock);
 }
 
 /*
@@ -749,16 +765,21 @@ static void pci__save_fn(struct pci_bus *bus, struct pci_function *fn, struct st
 	pci_msi__save(fn, s);
 }
 
-static void pci_dev__save(struct vm *vm, struct state_buf *b)
+void pci_bus__save(struct pci_bus *bus, struct state_buf *b)
 {
 	unsigned int slot;
 
 	for (slot = 1; slot < PCI_MAX_SLOTS; slot++) {
-		struct pci_function *fn = pci_bus__function(vm->pci, PCI_DEVFN(slot, 0));
+		struct pci_function *fn = pci_bus__function(bus, PCI_DEVFN(slot, 0));
 
 		if (fn)
-			pci__save_fn(vm->pci, fn, b);
+			pci__save_fn(bus, fn, b);
 	}
+}
+
+static void pci_dev__save(struct vm *vm, struct state_buf *b)
+{
+	pci_bus__save(vm->pci, b);
 }
 
 /*

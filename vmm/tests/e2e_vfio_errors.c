@@ -8,7 +8,9 @@
  *                                       what sysfs tells, before /dev/kvm
  *        e2e_vfio_errors VMM testvm     the test VM ($CPRSTASH_TESTVM_EDU
  *                                       bound to vfio-pci, root): no
- *                                       permission, a group in use
+ *                                       permission, a group in use, a
+ *                                       live upgrade on a kernel without
+ *                                       VFIO_UPDATE_VADDR
  */
 #include <dirent.h>
 #include <errno.h>
@@ -192,6 +194,39 @@ static void test_group_in_use(const char *edu, const char *group)
 	test_quit_vmm(fd, log);
 }
 
+/*
+ * An IOMMU without VFIO_UPDATE_VADDR (played by VMM_TEST_NO_UPDATE_VADDR):
+ * the upgrade is refused before the pause, with the reason, and the VMM
+ * runs on with its device.
+ */
+static void test_no_update_vaddr(const char *edu)
+{
+	char sock[300], log[300], *line;
+	struct json_object *report, *o;
+	int fd, status;
+
+	snprintf(sock, sizeof(sock), "%s/novaddr.sock", test_tmpdir());
+	snprintf(log, sizeof(log), "%s/novaddr.log", test_tmpdir());
+	TEST_ASSERT(setenv("VMM_TEST_NO_UPDATE_VADDR", "1", 1) == 0, "setenv");
+	test_spawn_vmm(VMM("--guest", "builtin", "--no-stdin", "--mem", "64M",
+			   "--control", sock, "--vfio", (char *)edu), "/dev/null", log);
+	unsetenv("VMM_TEST_NO_UPDATE_VADDR");
+	fd = test_connect(sock);
+	status = test_live_upgrade(vmm, sock, "cloexec", NULL, NULL, &line, &report);
+	TEST_ASSERT(status != 0, "the upgrade happened: %s", line);
+	TEST_ASSERT(strstr(line, "VFIO_UPDATE_VADDR") && strstr(line, edu),
+		    "expected VFIO_UPDATE_VADDR and %s in: %s", edu, line);
+	TEST_ASSERT(report && !strcmp(test_str(report, "stage"), "prepare"),
+		    "not refused while preparing: %s", line);
+	TEST_ASSERT(json_object_object_get_ex(report, "rolled_back", &o) &&
+		    !json_object_get_boolean(o), "the guest was paused: %s",
+		    json_object_to_json_string(report));
+	printf("ok: %s\n", line);
+	json_object_put(report);
+	free(line);
+	test_quit_vmm(fd, log);
+}
+
 int main(int argc, char **argv)
 {
 	const char *edu, *group;
@@ -212,6 +247,7 @@ int main(int argc, char **argv)
 	TEST_REQUIRE(test_have_kvm(), "no /dev/kvm");
 	test_no_permission(edu, group);
 	test_group_in_use(edu, group);
+	test_no_update_vaddr(edu);
 	test_cleanup();
 	return 0;
 }

@@ -10,7 +10,8 @@
  *
  * The eventfds belong to the irq routing, which keeps them across a live
  * upgrade, and the kept device fd keeps its triggers: nothing is set again
- * in the new image.
+ * in the new image, which only learns how many vectors the device has
+ * enabled (the record) so that a later change touches that vector alone.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -52,7 +53,7 @@ static int vfio_irq__alloc(struct vfio_irq *irq, unsigned int max)
 	return 0;
 }
 
-int vfio_irqs__init(struct vfio_pci *d)
+int vfio_irqs__init(struct vfio_pci *d, unsigned int msi_count, unsigned int msix_count)
 {
 	unsigned int n;
 	int ret;
@@ -64,6 +65,10 @@ int vfio_irqs__init(struct vfio_pci *d)
 		ret = vfio_irqs__count(d, VFIO_PCI_MSIX_IRQ_INDEX, &n);
 	if (!ret)
 		ret = vfio_irq__alloc(&d->msix, n);
+	if (!ret) {
+		d->msi.count = MIN(msi_count, d->msi.max);
+		d->msix.count = MIN(msix_count, d->msix.max);
+	}
 	return ret;
 }
 
@@ -75,8 +80,9 @@ void vfio_irqs__free(struct vfio_pci *d)
 	memset(&d->msix, 0, sizeof(d->msix));
 }
 
-/* Triggers of vectors [0, @count): each its eventfd or -1; 0 disables. */
-static int vfio_irqs__set(struct vfio_pci *d, u32 index, unsigned int count, const s32 *fds)
+/* Triggers of vectors [@start, @start + @count): eventfds or -1; 0 disables. */
+static int vfio_irqs__set(struct vfio_pci *d, u32 index, unsigned int start, unsigned int count,
+			  const s32 *fds)
 {
 	size_t len = sizeof(struct vfio_irq_set) + count * sizeof(s32);
 	struct vfio_irq_set *set = calloc(1, len);
@@ -88,39 +94,43 @@ static int vfio_irqs__set(struct vfio_pci *d, u32 index, unsigned int count, con
 	set->flags = (count ? VFIO_IRQ_SET_DATA_EVENTFD : VFIO_IRQ_SET_DATA_NONE) |
 		     VFIO_IRQ_SET_ACTION_TRIGGER;
 	set->index = index;
+	set->start = start;
 	set->count = count;
-	memcpy(set->data, fds, count * sizeof(s32));
+	if (count)
+		memcpy(set->data, fds, count * sizeof(s32));
 	ret = vfio__ioctl(d->fd, VFIO_DEVICE_SET_IRQS, set);
 	free(set);
 	return ret;
 }
 
 /*
- * Give the device the triggers @irq now has.  Within the vectors it has
- * enabled that is one call; more vectors mean enabling anew (MSI cannot
- * grow in place; MSI-X can where vfio-pci allocates dynamically, else it
- * is re-enabled too).
+ * Give the device vector @vector's trigger.  Within the vectors it has
+ * enabled, that vector alone (after a live upgrade the others' eventfds
+ * are the device's already, not known here); more vectors mean enabling
+ * anew with all of them (MSI cannot grow in place; MSI-X can where
+ * vfio-pci allocates dynamically, else it is re-enabled too).
  */
-static int vfio_irqs__apply(struct vfio_pci *d, struct vfio_irq *irq, u32 index)
+static int vfio_irqs__apply(struct vfio_pci *d, struct vfio_irq *irq, u32 index,
+			    unsigned int vector)
 {
 	unsigned int need = irq->max;
-	int ret;
+	int ret = -EINVAL;
 
 	while (need && irq->fds[need - 1] < 0)
 		need--;
 	if (!need) {
-		ret = irq->count ? vfio_irqs__set(d, index, 0, NULL) : 0;
+		ret = irq->count ? vfio_irqs__set(d, index, 0, 0, NULL) : 0;
 		irq->count = 0;
 		return ret;
 	}
-	if (need <= irq->count)
-		return vfio_irqs__set(d, index, irq->count, irq->fds);
-	ret = index == VFIO_PCI_MSIX_IRQ_INDEX && irq->count ?
-	      vfio_irqs__set(d, index, need, irq->fds) : -EINVAL;
+	if (vector < irq->count)
+		return vfio_irqs__set(d, index, vector, 1, &irq->fds[vector]);
+	if (index == VFIO_PCI_MSIX_IRQ_INDEX && irq->count)
+		ret = vfio_irqs__set(d, index, 0, need, irq->fds);
 	if (ret < 0 && irq->count)
-		vfio_irqs__set(d, index, 0, NULL);
+		vfio_irqs__set(d, index, 0, 0, NULL);
 	if (ret < 0)
-		ret = vfio_irqs__set(d, index, need, irq->fds);
+		ret = vfio_irqs__set(d, index, 0, need, irq->fds);
 	irq->count = ret < 0 ? 0 : need;
 	return ret;
 }
@@ -135,7 +145,7 @@ void vfio_irqs__changed(struct vfio_pci *d, bool msix, unsigned int vector,
 	if (vector >= irq->max)
 		return;
 	irq->fds[vector] = v->enabled ? v->fd : -1;
-	ret = vfio_irqs__apply(d, irq, index);
+	ret = vfio_irqs__apply(d, irq, index, vector);
 	if (ret < 0)
 		pr_err("vfio %s: %s vector %u: VFIO_DEVICE_SET_IRQS failed: %s", d->bdf,
 		       msix ? "MSI-X" : "MSI", vector, strerror(-ret));

@@ -299,9 +299,9 @@ int vfio_pci_fn__add(struct vm *vm, struct vfio_pci *d)
 	if (!ret)
 		ret = vfio_pci_fn__setup_caps(d, cfg);
 	if (!ret)
-		ret = vfio_irqs__init(d);
+		ret = vfio_irqs__init(d, d->kept_msi, d->kept_msix);
 	if (!ret)
-		ret = pci_bus__add(vm->pci, &d->fn, -1);
+		ret = pci__add(vm, &d->fn, -1);
 	if (ret)
 		pr_err("vfio %s: cannot put it on the PCI bus: %s", d->bdf, strerror(-ret));
 	return ret;
@@ -312,7 +312,7 @@ void vfio_pci_fn__remove(struct vm *vm, struct vfio_pci *d)
 	if (!d->on_bus)
 		return;
 	/* Also frees the MSI state of a function that never made it onto the bus. */
-	pci_bus__remove(vm->pci, &d->fn);
+	pci__remove(vm, &d->fn);
 	d->on_bus = false;
 	vfio_irqs__free(d);
 	vfio_pci_fn__unmap_bars(d);

@@ -162,6 +162,8 @@ static int vfio__take_files(struct vfio *v, struct device_in *in, const struct s
 		memcpy(d->bdf, st->devs[i].bdf, VFIO_BDF_LEN - 1);
 		d->group_id = st->devs[i].group;
 		d->command = st->devs[i].command;
+		d->kept_msi = st->devs[i].msi_count;
+		d->kept_msix = st->devs[i].msix_count;
 		d->fd = vfio__take(in, VFIO_FD_DEV(i), "device fd", d->bdf);
 		if (d->fd < 0)
 			return d->fd;
@@ -307,6 +309,8 @@ static void vfio__save(struct vm *vm, struct state_buf *b)
 		memcpy(st->devs[i].bdf, v->devs[i].bdf, VFIO_BDF_LEN);
 		st->devs[i].group = v->devs[i].group_id;
 		st->devs[i].command = v->devs[i].command;
+		st->devs[i].msi_count = v->devs[i].msi.count;
+		st->devs[i].msix_count = v->devs[i].msix.count;
 	}
 	for (i = 0; i < v->nr_groups; i++)
 		st->groups[i] = v->groups[i].id;
@@ -340,7 +344,11 @@ static int vfio__can_upgrade(struct vm *vm, bool keep_vm, char *why, size_t len)
 	struct vfio *v = vm->vfio;
 
 	(void)keep_vm;
-	if (!v || v->update_vaddr)
+	if (!v)
+		return 0;
+	/* Asked now: type1 withdraws it while an mdev group is in the container. */
+	v->update_vaddr = vfio_container__has_update_vaddr(v);
+	if (v->update_vaddr)
 		return 0;
 	snprintf(why, len,
 		 "vfio %s: the IOMMU lacks VFIO_UPDATE_VADDR, so its DMA mappings cannot follow the new image",

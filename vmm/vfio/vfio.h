@@ -59,6 +59,7 @@ struct vfio_pci {
 	int fd;
 	struct vfio_device_info info;
 	u16 command;		/* config space command register, as set */
+	u16 kept_msi, kept_msix;	/* vectors enabled, from the record */
 
 	/* The guest's view (pci_fn.c, irqs.c), when the VM has a PCI bus. */
 	struct pci_function fn;
@@ -129,7 +130,8 @@ void vfio_pci_fn__remove(struct vm *vm, struct vfio_pci *d);
 /* irqs.c: vector @vector of MSI (@msix false) or MSI-X changed to @v. */
 void vfio_irqs__changed(struct vfio_pci *d, bool msix, unsigned int vector,
 			const struct pci_msi_vector *v);
-int vfio_irqs__init(struct vfio_pci *d);
+/* @msi_count, @msix_count: vectors the device has enabled (a live upgrade's). */
+int vfio_irqs__init(struct vfio_pci *d, unsigned int msi_count, unsigned int msix_count);
 void vfio_irqs__free(struct vfio_pci *d);
 
 /* kvm_dev.c */

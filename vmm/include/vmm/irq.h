@@ -143,7 +143,9 @@ unsigned int irq__nr_ioeventfds(struct irq_routing *irq);
 #define IRQ_DEVICE_ID		16
 struct state_buf;
 struct device_in;
+struct device_keep;
 void irq__save(struct irq_routing *irq, struct state_buf *b);
+void irq__keep_fds(struct irq_routing *irq, struct device_keep *k);
 int irq__load(struct irq_routing *irq, struct device_in *in);
 int irq__reattach(struct irq_routing *irq);
 

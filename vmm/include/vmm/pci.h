@@ -123,7 +123,9 @@ struct pci_function_ops {
 	 * the emulated model alone (pci_function__cfg_read/write()).  A
 	 * passthrough function calls those for every byte that
 	 * pci_function__cfg_is_virtual() names and reads/writes its device
-	 * for the rest.  Called with the bus's config lock held.
+	 * for the rest; a command register write goes to both (decode is
+	 * the model's, bus master and the rest the device's).  Called with
+	 * the bus's config lock held.
 	 */
 	u32 (*cfg_read)(struct pci_function *fn, unsigned int off, unsigned int size);
 	void (*cfg_write)(struct pci_function *fn, unsigned int off, unsigned int size,
@@ -230,7 +232,11 @@ int pci_function__intx_fd(struct pci_function *fn);
  * (-EBUSY: slot taken, -ENOSPC: no slot or no room for a BAR).
  */
 int pci__add(struct vm *vm, struct pci_function *fn, int slot);
-/* Unmap, untrap, disconnect and take @fn off the bus. */
+/*
+ * Unmap, untrap, disconnect and take @fn off the bus, and free what
+ * pci_function__init() and __add_msi()/__add_msix() set up: call it also
+ * when pci__add() failed or never ran.
+ */
 void pci__remove(struct vm *vm, struct pci_function *fn);
 
 /*
@@ -252,6 +258,9 @@ int pci_bus__add(struct pci_bus *bus, struct pci_function *fn, int slot);
 void pci_bus__remove(struct pci_bus *bus, struct pci_function *fn);
 /* The function at @devfn, or NULL. */
 struct pci_function *pci_bus__function(struct pci_bus *bus, u8 devfn);
+/* Append a STATE_DEV_PCI_FN record per function (the device's save). */
+struct state_buf;
+void pci_bus__save(struct pci_bus *bus, struct state_buf *b);
 /*
  * Put saved state @s (@len bytes, a STATE_DEV_PCI_FN record) back into
  * @fn, on the bus again after a live upgrade: config space, BAR decode,

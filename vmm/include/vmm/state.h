@@ -113,7 +113,9 @@ struct state_vfio {
 		char bdf[16];		/* canonical, NUL-terminated */
 		u32 group;		/* IOMMU group number */
 		u16 command;		/* config space command register */
-		u16 pad;
+		u16 msi_count;		/* MSI vectors enabled in the device */
+		u16 msix_count;		/* MSI-X vectors enabled in the device */
+		u16 pad[3];
 	} devs[8];
 	u32 groups[8];			/* IOMMU group numbers, kept fd order */
 	struct {
