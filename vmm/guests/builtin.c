@@ -14,22 +14,28 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <linux/pci_regs.h>
 
 #include "vmm/builtin_guest.h"
 #include "vmm/control.h"
 #include "vmm/device.h"
 #include "vmm/guest.h"
+#include "vmm/pci.h"
 #include "vmm/state.h"
 #include "vmm/vm.h"
 #include "vmm/x86/boot.h"
 
 extern const u8 builtin_guest_code_start[];
 extern const u8 builtin_guest_vectors[];
+extern const u8 builtin_guest_edu_irq[];
+extern const u8 builtin_guest_spurious[];
 extern const u8 builtin_guest_code_end[];
 
 #define PTE_P		(1ULL << 0)
 #define PTE_RW		(1ULL << 1)
 #define PTE_US		(1ULL << 2)
+#define PTE_PWT		(1ULL << 3)
+#define PTE_PCD		(1ULL << 4)
 #define PTE_PS		(1ULL << 7)
 
 #define CR0_PE		(1ULL << 0)
@@ -222,6 +228,9 @@ static void bg_write_gdt_and_tss(struct vm *vm)
 		 */
 		memset(tss + BG_TSS_IOMAP, 0xff, BG_TSS_IOMAP_LEN + 1);
 		tss[BG_TSS_IOMAP + BG_PORT_REPORT / 8] &= ~(0xf << (BG_PORT_REPORT % 8));
+		/* vCPU 0's edu driver reaches config space from ring 3. */
+		if (i == 0 && vm->bg->edu_bar0)
+			tss[BG_TSS_IOMAP + BG_PCI_CONF_ADDR / 8] = 0;
 		/* 64-bit TSS descriptor, type 0xb (busy: TR is loaded). */
 		desc[0] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
 			  (0xbULL << 40) | (1ULL << 47) |
@@ -230,36 +239,54 @@ static void bg_write_gdt_and_tss(struct vm *vm)
 	}
 }
 
+/* Vector @v to @code in the blob: 64-bit interrupt gate, DPL 0, kernel CS. */
+static void bg_idt_set(u64 *idt, unsigned int v, const u8 *code)
+{
+	u64 handler = BG_CODE_GPA + (code - builtin_guest_code_start);
+
+	idt[2 * v] = (handler & 0xffff) | ((u64)BG_KERNEL_CS << 16) |
+		     (0x8eULL << 40) | (((handler >> 16) & 0xffff) << 48);
+	idt[2 * v + 1] = handler >> 32;
+}
+
 static void bg_write_idt(struct vm *vm)
 {
 	u64 *idt = bg_ptr(vm, BG_IDT_GPA, 0x1000);
-	u64 stubs = BG_CODE_GPA + (builtin_guest_vectors - builtin_guest_code_start);
 	unsigned int v;
 
-	for (v = 0; v < 256; v++) {
-		u64 handler = stubs + 16 * v;
-
-		/* 64-bit interrupt gate, DPL 0, present, kernel CS. */
-		idt[2 * v] = (handler & 0xffff) | ((u64)BG_KERNEL_CS << 16) |
-			     (0x8eULL << 40) | (((handler >> 16) & 0xffff) << 48);
-		idt[2 * v + 1] = handler >> 32;
+	for (v = 0; v < 256; v++)
+		bg_idt_set(idt, v, builtin_guest_vectors + 16 * v);
+	if (vm->bg->edu_bar0) {
+		bg_idt_set(idt, BG_EDU_VECTOR, builtin_guest_edu_irq);
+		bg_idt_set(idt, BG_SPURIOUS_VECTOR, builtin_guest_spurious);
 	}
 }
 
+/*
+ * 4 GiB identity-mapped with 2 MiB pages: RAM below the PCI hole, and the
+ * hole itself (edu's BAR0, the local APIC) uncached (PCD | PWT: PAT entry
+ * 3, UC), as MMIO must be.
+ */
 static void bg_write_page_tables(struct vm *vm)
 {
 	u64 *pml4 = bg_ptr(vm, BG_PML4_GPA, 0x1000);
 	u64 *pdpt = bg_ptr(vm, BG_PDPT_GPA, 0x1000);
-	u64 *pd = bg_ptr(vm, BG_PD_GPA, 0x1000);
+	u64 *pd = bg_ptr(vm, BG_PD_GPA, BG_NR_PDS * 0x1000);
 	unsigned int i;
 
 	/* User-accessible: the counter loop runs at ring 3. */
 	memset(pml4, 0, 0x1000);
 	memset(pdpt, 0, 0x1000);
 	pml4[0] = BG_PDPT_GPA | PTE_P | PTE_RW | PTE_US;
-	pdpt[0] = BG_PD_GPA | PTE_P | PTE_RW | PTE_US;
-	for (i = 0; i < 512; i++)
-		pd[i] = ((u64)i * SZ_2M) | PTE_P | PTE_RW | PTE_US | PTE_PS;
+	for (i = 0; i < BG_NR_PDS; i++)
+		pdpt[i] = (BG_PD_GPA + i * 0x1000) | PTE_P | PTE_RW | PTE_US;
+	for (i = 0; i < BG_NR_PDS * 512; i++) {
+		u64 gpa = (u64)i * SZ_2M;
+
+		pd[i] = gpa | PTE_P | PTE_RW | PTE_US | PTE_PS;
+		if (gpa >= BG_UNCACHED_START)
+			pd[i] |= PTE_PCD | PTE_PWT;
+	}
 }
 
 /* A fixed xorshift sequence: any lost or stale page changes the sum. */
@@ -278,6 +305,43 @@ static u64 bg_fill_pattern(u64 *p, size_t words)
 	return sum;
 }
 
+/*
+ * QEMU's edu device on the PCI bus (passed through with --vfio): the
+ * address the PCI code placed its BAR0 at, 0 if there is none.  Devices
+ * are all created before the guest is loaded, and no vCPU runs yet.
+ */
+static u64 bg_find_edu(struct vm *vm)
+{
+	const struct pci_bar *bar;
+	unsigned int slot;
+	u64 addr;
+	u32 id;
+
+	for (slot = 0; vm->pci && slot < PCI_MAX_SLOTS; slot++) {
+		struct pci_function *fn = pci_bus__function(vm->pci, PCI_DEVFN(slot, 0));
+
+		if (!fn)
+			continue;
+		memcpy(&id, fn->cfg, sizeof(id));
+		if (id != EDU_VENDOR_DEVICE)
+			continue;
+		bar = &fn->bars[0];
+		/*
+		 * Where the PCI code placed it, as the guest reads it from the
+		 * BAR (bar->addr is only set once decoding is on).  The guest's
+		 * page tables map 4 GiB, no more.
+		 */
+		memcpy(&addr, &fn->cfg[PCI_BASE_ADDRESS_0], sizeof(addr));
+		addr &= bar->type == PCI_BAR_MEM64 ? ~0xfULL : 0xfffffff0ULL;
+		if ((bar->type == PCI_BAR_MEM32 || bar->type == PCI_BAR_MEM64) && addr &&
+		    addr + bar->size <= BG_MAPPED_END)
+			return addr;
+		pr_warn("built-in guest: edu at 00:%02x.0 has no memory BAR0 below 4 GiB, not driven",
+			slot);
+	}
+	return 0;
+}
+
 /* Page tables, descriptor tables, code and header into guest RAM. */
 static int builtin_guest__load(struct vm *vm, const struct boot_linux_image *image)
 {
@@ -289,10 +353,15 @@ static int builtin_guest__load(struct vm *vm, const struct boot_linux_image *ima
 	u64 v64;
 	u32 v32;
 
-	if (code_len > BG_CODE_MAX || !pattern || !hdr) {
+	if (code_len > BG_CODE_MAX || !pattern || !hdr ||
+	    !bg_ptr(vm, BG_EDU_BUF_GPA, 0x2000)) {
 		pr_err("built-in guest does not fit in guest RAM");
 		return -EINVAL;
 	}
+	bg->edu_bar0 = bg_find_edu(vm);
+	if (bg->edu_bar0)
+		pr_info("built-in guest: drives edu at BAR0 %#llx",
+			(unsigned long long)bg->edu_bar0);
 	bg_write_gdt_and_tss(vm);
 	bg_write_idt(vm);
 	bg_write_page_tables(vm);
@@ -300,6 +369,7 @@ static int builtin_guest__load(struct vm *vm, const struct boot_linux_image *ima
 	memset(bg_ptr(vm, BG_SLOTS_GPA, 0x1000), 0, 0x1000);
 	memset(bg_ptr(vm, BG_MARKS_GPA, BG_MAX_VCPUS << BG_MARKS_SHIFT), 0,
 	       BG_MAX_VCPUS << BG_MARKS_SHIFT);
+	memset(bg_ptr(vm, BG_EDU_GPA, 0x1000), 0, 0x1000);
 
 	memset(hdr, 0, 0x1000);
 	v64 = BG_MAGIC;
@@ -318,8 +388,9 @@ static int builtin_guest__load(struct vm *vm, const struct boot_linux_image *ima
 	memcpy(hdr + BG_HDR_PATTERN_SUM, &v64, 8);
 	v64 = bg->tsc_khz;
 	memcpy(hdr + BG_HDR_TSC_KHZ, &v64, 8);
-	v64 = bg->touch_ram ? MIN(guest_mem__low_end(&vm->mem), BG_MAPPED_END) : 0;
+	v64 = bg->touch_ram ? MIN(guest_mem__low_end(&vm->mem), BG_TOUCH_END_MAX) : 0;
 	memcpy(hdr + BG_HDR_TOUCH_END, &v64, 8);
+	memcpy(hdr + BG_HDR_EDU_BAR0, &bg->edu_bar0, 8);
 	return 0;
 }
 
@@ -435,6 +506,60 @@ bool builtin_guest__pattern_ok(struct vm *vm)
 	return sum == *want;
 }
 
+
+/* The edu driver's counts, false if the guest was given no edu. */
+static bool builtin_guest__read_edu(struct vm *vm, struct bg_edu *edu)
+{
+	const u64 *bar0 = bg_ptr(vm, BG_HDR_GPA + BG_HDR_EDU_BAR0, 8);
+	const u64 *p = bg_ptr(vm, BG_EDU_GPA, 0x1000);
+
+	/* The header as loaded: a guest older than version 4 has 0 there. */
+	if (!*bar0)
+		return false;
+	edu->bar0 = *bar0;
+	edu->state = __atomic_load_n(&p[BG_EDU_STATE / 8], __ATOMIC_RELAXED);
+	edu->raised = __atomic_load_n(&p[BG_EDU_RAISED / 8], __ATOMIC_RELAXED);
+	edu->received = __atomic_load_n(&p[BG_EDU_RECEIVED / 8], __ATOMIC_RELAXED);
+	edu->dma_rounds = __atomic_load_n(&p[BG_EDU_DMA_ROUNDS / 8], __ATOMIC_RELAXED);
+	edu->dma_errors = __atomic_load_n(&p[BG_EDU_DMA_ERRORS / 8], __ATOMIC_RELAXED);
+	edu->reg_checks = __atomic_load_n(&p[BG_EDU_REG_CHECKS / 8], __ATOMIC_RELAXED);
+	edu->reg_errors = __atomic_load_n(&p[BG_EDU_REG_ERRORS / 8], __ATOMIC_RELAXED);
+	edu->marker_checks = __atomic_load_n(&p[BG_EDU_MARKER_CHECKS / 8], __ATOMIC_RELAXED);
+	edu->marker_errors = __atomic_load_n(&p[BG_EDU_MARKER_ERRORS / 8], __ATOMIC_RELAXED);
+	edu->no_master = __atomic_load_n(&p[BG_EDU_NO_MASTER / 8], __ATOMIC_RELAXED);
+	edu->dma_phase = __atomic_load_n(&p[BG_EDU_DMA_PHASE / 8], __ATOMIC_RELAXED);
+	return true;
+}
+
+/* The built-in guest's edu driver (builtin_guest.h), when it has one. */
+static void builtin_guest__edu_status(struct vm *vm, struct json_object *reply)
+{
+	static const char *const states[] = {
+		[BG_EDU_OFF] = "off", [BG_EDU_RUNNING] = "running",
+		[BG_EDU_NOT_FOUND] = "not-found", [BG_EDU_NO_MSI] = "no-msi",
+	};
+	struct json_object *o;
+	struct bg_edu e;
+
+	if (!builtin_guest__read_edu(vm, &e))
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "bar0", json_object_new_uint64(e.bar0));
+	json_object_object_add(o, "state", json_object_new_string(
+		e.state < ARRAY_SIZE(states) ? states[e.state] : "?"));
+	json_object_object_add(o, "raised", json_object_new_uint64(e.raised));
+	json_object_object_add(o, "received", json_object_new_uint64(e.received));
+	json_object_object_add(o, "dma_rounds", json_object_new_uint64(e.dma_rounds));
+	json_object_object_add(o, "dma_errors", json_object_new_uint64(e.dma_errors));
+	json_object_object_add(o, "dma_phase", json_object_new_uint64(e.dma_phase));
+	json_object_object_add(o, "reg_checks", json_object_new_uint64(e.reg_checks));
+	json_object_object_add(o, "reg_errors", json_object_new_uint64(e.reg_errors));
+	json_object_object_add(o, "marker_checks", json_object_new_uint64(e.marker_checks));
+	json_object_object_add(o, "marker_errors", json_object_new_uint64(e.marker_errors));
+	json_object_object_add(o, "no_master", json_object_new_uint64(e.no_master));
+	json_object_object_add(reply, "edu", o);
+}
+
 static void builtin_guest__status(struct control *ctl, struct json_object *reply)
 {
 	struct vm *vm = ctl->vm;
@@ -471,6 +596,7 @@ static void builtin_guest__status(struct control *ctl, struct json_object *reply
 	json_object_object_add(reply, "counter", json_object_new_uint64(sum));
 	json_object_object_add(reply, "tsc_khz", json_object_new_uint64(khz));
 	json_object_object_add(reply, "vcpu", arr);
+	builtin_guest__edu_status(vm, reply);
 }
 
 static const struct control_status builtin_guest_status = { builtin_guest__status };

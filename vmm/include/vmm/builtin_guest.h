@@ -16,7 +16,8 @@
 #define BG_TSS_IOMAP_LEN	(0xe00 / 8)	/* covers ports 0 to 0xdff */
 #define BG_PML4_GPA		0x8000
 #define BG_PDPT_GPA		0x9000
-#define BG_PD_GPA		0xa000	/* 512 x 2 MiB: the first GiB, identity */
+#define BG_PD_GPA		0xa000	/* 4 x 512 x 2 MiB: 4 GiB, identity (v4) */
+#define BG_NR_PDS		4
 #define BG_CODE_GPA		0x10000
 #define BG_CODE_MAX		0x10000
 #define BG_HDR_GPA		0x20000	/* progress header */
@@ -24,12 +25,16 @@
 #define BG_SLOT_SHIFT		6
 #define BG_MARKS_GPA		0x22000	/* one resume-mark entry per vCPU (v3) */
 #define BG_MARKS_SHIFT		4	/* 16 bytes each */
+#define BG_EDU_GPA		0x23000	/* the edu driver's page (v4) */
 #define BG_STACKS_GPA		0x100000 /* per vCPU: ring-0 page, ring-3 page */
 #define BG_STACK_STRIDE		0x2000
 #define BG_PATTERN_GPA		0x200000 /* checksummed memory pattern */
 #define BG_PATTERN_SIZE		0x10000
+#define BG_EDU_BUF_GPA		0x300000 /* edu DMA: source page, then target page */
 #define BG_TOUCH_START		0x400000 /* --touch-ram writes from here */
-#define BG_MAPPED_END		0x40000000 /* the page tables map the first GiB */
+#define BG_TOUCH_END_MAX	0x40000000 /* --touch-ram stops at 1 GiB */
+#define BG_MAPPED_END		0x100000000ULL /* the page tables map 4 GiB */
+#define BG_UNCACHED_START	0xc0000000 /* from here on: PCI hole, APIC (UC) */
 #define BG_MAX_VCPUS		64
 
 /* Progress header fields (offsets from BG_HDR_GPA), written by the VMM. */
@@ -44,6 +49,7 @@
 /* 0x38: unused since version 3 */
 #define BG_HDR_TOUCH_END	0x40	/* u64 touch RAM up to here at start */
 #define BG_HDR_RESUME_MARK	0x48	/* u64 changed while every vCPU is parked (v3) */
+#define BG_HDR_EDU_BAR0		0x50	/* u64 edu's BAR0 address, 0: no edu (v4) */
 
 /* Progress slot fields (offsets in a vCPU's slot), written by the guest. */
 #define BG_SLOT_COUNTER		0x00	/* u64 loop iterations */
@@ -69,6 +75,62 @@
 #define BG_MARK_SEEN		0x00	/* u64 the last mark this vCPU saw */
 #define BG_MARK_GAP		0x08	/* u64 TSC ticks across its change */
 
+/*
+ * The edu driver's page (v4), at BG_EDU_GPA: vCPU 0 drives QEMU's edu
+ * device when BG_HDR_EDU_BAR0 is set (Documentation/vmm.rst, "The edu
+ * driver").  Every field is a u64 the guest writes, except
+ * BG_EDU_QUIESCE, which the host writes: nonzero, no new DMA round
+ * starts (the running one ends), so the counts settle.
+ */
+#define BG_EDU_STATE		0x00	/* enum below */
+#define BG_EDU_RAISED		0x08	/* interrupts asked of edu (DMA with IRQ) */
+#define BG_EDU_RECEIVED		0x10	/* edu interrupts the IDT handler took */
+#define BG_EDU_DMA_ROUNDS	0x18	/* RAM -> edu -> RAM rounds verified */
+#define BG_EDU_DMA_ERRORS	0x20	/* rounds whose copy differed */
+#define BG_EDU_REG_CHECKS	0x28	/* liveness and factorial checks */
+#define BG_EDU_REG_ERRORS	0x30	/* checks that read a wrong value */
+#define BG_EDU_MARKER		0x38	/* written into edu's buffer at start */
+#define BG_EDU_MARKER_CHECKS	0x40	/* times the marker was read back */
+#define BG_EDU_MARKER_ERRORS	0x48	/* ... and was not the same */
+#define BG_EDU_NO_MASTER	0x50	/* rounds that found bus mastering off */
+#define BG_EDU_DMA_PHASE	0x58	/* 0 idle, 1 RAM -> edu, 2 edu -> RAM */
+#define BG_EDU_CF8		0x60	/* config address of edu's function */
+#define BG_EDU_FACT_N		0x68	/* factorial asked for, 0: none */
+#define BG_EDU_FACT_WANT	0x70	/* its expected result */
+#define BG_EDU_QUIESCE		0x80	/* written by the host */
+
+#define BG_EDU_OFF		0	/* no edu (header) */
+#define BG_EDU_RUNNING		1
+#define BG_EDU_NOT_FOUND	2	/* no 1234:11e8 on bus 0 */
+#define BG_EDU_NO_MSI		3	/* it has no MSI capability */
+
+/* The edu device (QEMU docs/specs/edu.rst) and how the guest uses it. */
+#define EDU_VENDOR_DEVICE	0x11e81234
+#define EDU_LIVENESS		0x04
+#define EDU_FACTORIAL		0x08
+#define EDU_STATUS		0x20
+#define EDU_STATUS_COMPUTING	0x01
+#define EDU_IRQ_STATUS		0x24
+#define EDU_IRQ_ACK		0x64
+#define EDU_DMA_SRC		0x80
+#define EDU_DMA_DST		0x88
+#define EDU_DMA_COUNT		0x90
+#define EDU_DMA_CMD		0x98
+#define EDU_DMA_RUN		0x1
+#define EDU_DMA_TO_RAM		0x2
+#define EDU_DMA_IRQ		0x4
+#define EDU_BUF_ADDR		0x40000	/* edu's 4 KiB buffer, device side */
+#define BG_EDU_PATTERN_SIZE	0x800	/* the pattern a round copies */
+#define BG_EDU_MARKER_OFF	0x800	/* the marker, after it, in both */
+#define BG_EDU_VECTOR		0x40	/* edu's MSI vector */
+#define BG_SPURIOUS_VECTOR	0xff
+#define BG_APIC_GPA		0xfee00000
+#define BG_APIC_EOI		0xb0
+#define BG_APIC_SVR		0xf0
+#define BG_APIC_LVT0		0x350
+#define BG_PCI_CONF_ADDR	0xcf8
+#define BG_PCI_CONF_DATA	0xcfc
+
 /* outl(vcpu id) every report interval, from ring 3 (TSS I/O bitmap). */
 #define BG_PORT_REPORT		0x0de0
 /* outl(vector) from the ring-0 handler of any exception or interrupt. */
@@ -80,9 +142,10 @@
 #define BG_USER_DS		(0x20 | 3)
 #define BG_TSS_SEL(id)		(0x28 + (id) * 16)
 #define BG_USER_RFLAGS		0x3002	/* IOPL 3, interrupts off */
+#define BG_RFLAGS_IF		0x200	/* vCPU 0 with edu: interrupts on */
 
 #define BG_MAGIC		0x3130474253525043ULL /* "CPRSBG01" in memory */
-#define BG_VERSION		3	/* 2: gap log, touch; 3: resume mark */
+#define BG_VERSION		4	/* 2: gap log, touch; 3: resume mark; 4: edu */
 
 #ifndef __ASSEMBLER__
 #include "vmm/util.h"
@@ -115,8 +178,25 @@ struct bg_vcpu_host {
 	u64 last_report_ns;
 };
 
+/* The edu driver's page (BG_EDU_*), as the status command shows it. */
+struct bg_edu {
+	u64 bar0;
+	u64 state;
+	u64 raised;
+	u64 received;
+	u64 dma_rounds;
+	u64 dma_errors;
+	u64 reg_checks;
+	u64 reg_errors;
+	u64 marker_checks;
+	u64 marker_errors;
+	u64 no_master;
+	u64 dma_phase;
+};
+
 struct builtin_guest {
 	u32 tsc_khz;
+	u64 edu_bar0;		/* found at load (PCI bus), 0: no edu */
 	u64 report_interval_ms;
 	bool touch_ram;
 	u64 exceptions;
