@@ -7,6 +7,8 @@
 # usage: scripts/testvm-tests.sh [--host-kvm-tests] BUILDDIR
 # --host-kvm-tests: also run the "host" rows of vmm/tests/kvm-tests.list
 # (for a host without /dev/kvm, so that the suite covers the same ground).
+# CPRSTASH_TEST_ONLY=REGEX (a developer's loop, not the suite): only the
+# kvm-tests.list rows whose name matches, and no kselftests.
 set -euo pipefail
 top=$(readlink -f "$(dirname "$0")/..")
 host_rows=0
@@ -19,12 +21,17 @@ add() { files+=(--file "$1:$2"); }
 suites=()
 names=()
 
+only=${CPRSTASH_TEST_ONLY:-}
+case $only in *\'*) echo "testvm-tests: CPRSTASH_TEST_ONLY may not hold a quote" >&2; exit 2 ;; esac
+
 # kselftests: the binaries and scripts meson put in one directory.
 for t in "$builddir"/selftests/cprstash/*; do
 	[ -f "$t" ] && [ -x "$t" ] && add "$t" "/selftests/cprstash/${t##*/}"
 done
-names+=(kselftests)
-suites+=("/selftests/cprstash/run_tests.sh /selftests/cprstash")
+if [ -z "$only" ]; then
+	names+=(kselftests)
+	suites+=("/selftests/cprstash/run_tests.sh /selftests/cprstash")
+fi
 
 # VMM under nested KVM, with the pinned kernel as its Linux guest.
 add "$builddir/vmm/vmm" /build/vmm/vmm
@@ -40,7 +47,7 @@ if [ "$host_rows" = 1 ]; then
 else
 	names+=("VMM tests (kvm-tests.list, vm rows)")
 fi
-suites+=("/build/vmm/tests/in-vm.sh /build/vmm $host_rows")
+suites+=("/build/vmm/tests/in-vm.sh /build/vmm $host_rows '$only'")
 
 # Run every suite, keep going after a failure, sum the closing lines.
 cmd='P=0; F=0; S=0'

@@ -4,10 +4,12 @@
 # scripts/testvm-tests.sh: the "vm" rows of kvm-tests.list, and its "host"
 # rows too when the host had no /dev/kvm to run them (HOST_ROWS=1).
 # TAP out; last line is "N passed, N failed, N skipped".
-# usage: in-vm.sh DIR [HOST_ROWS]  (DIR holds vmm, tests/ and
+# usage: in-vm.sh DIR [HOST_ROWS [ONLY]]  (DIR holds vmm, tests/ and
 #                                  tests/kvm-tests.list; /boot has the guest)
+# ONLY: an extended regular expression; only the rows whose name matches.
 dir=${1:-/build/vmm}
 host_rows=${2:-0}
+only=${3:-}
 export VMM_TEST_KERNEL=/boot/vmlinuz
 export VMM_TEST_INITRD=/boot/guest-initramfs.cpio.gz
 pass=0 fail=0 skip=0 n=0
@@ -55,6 +57,7 @@ while read -r where name limit prog args; do
 	host) [ "$host_rows" = 1 ] || continue ;;
 	*) continue ;;	# comments and blank lines
 	esac
+	[ -z "$only" ] || echo "$name" | grep -Eq "$only" || continue
 	argv=
 	for a in $args; do
 		[ "$a" = @VMM@ ] && a=$dir/vmm
