@@ -6,13 +6,14 @@
 # was: to keep the interesting ones, merge them in by hand
 #   TARGET -merge=1 vmm/tests/fuzz/corpus/NAME SCRATCH
 #
-# usage: run-fuzz.sh TARGET CORPUS_DIR
+# usage: run-fuzz.sh TARGET CORPUS_DIR [DICT]
 # Environment: CPRSTASH_FUZZ_SECONDS (default 15, or 600 with
 # CPRSTASH_FUZZ_LONG=1) is the run's length.  A bound on work, never a
 # verdict: no test asserts a duration.
 set -eu
 target=$1
 corpus=$2
+dict=${3:+-dict=$3}
 if [ "${CPRSTASH_FUZZ_LONG:-0}" = 1 ]; then
 	seconds=${CPRSTASH_FUZZ_SECONDS:-600}
 else
@@ -22,4 +23,4 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 # -timeout: an input that takes 10 s is a hang; -rss_limit_mb: a blow-up.
 "$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-	-print_final_stats=1 "$scratch" "$corpus"
+	-print_final_stats=1 $dict "$scratch" "$corpus"
