@@ -14,6 +14,7 @@ packages=(
 	liburing-dev libjson-c-dev
 	kmod cpio xz-utils busybox-static qemu-system-x86
 	jq	# the demo and benchmarks read the VMM's JSON reports with it
+	clang	# libFuzzer targets (vmm/tests/fuzz): -fsanitize=fuzzer
 )
 
 missing() {
