@@ -24,8 +24,6 @@
 #include <json-c/json.h>
 
 #include "vmm/control.h"
-#include "vmm/run.h"
-#include "vmm/upgrade.h"
 #include "vmm/vm.h"
 
 /*
@@ -220,43 +218,19 @@ void control__close(struct control *ctl)
 	ctl->path = NULL;
 }
 
-static void control__add_builtin_status(struct vm *vm, struct json_object *reply)
+/* The linker's table of every CONTROL_STATUS() (control.h). */
+extern const struct control_status *const __start_vmm_control_status[];
+extern const struct control_status *const __stop_vmm_control_status[];
+
+static struct json_object *control__status(struct control *ctl, struct control_client *c,
+					   const struct control_request *req,
+					   const char *line, size_t len)
 {
-	struct json_object *arr = json_object_new_array();
-	u64 khz = vm->bg->tsc_khz, sum = 0;
-	unsigned int i;
-
-	for (i = 0; i < vm->nr_vcpus; i++) {
-		struct bg_vcpu_host *h = &vm->bg->host[i];
-		struct json_object *o = json_object_new_object();
-		struct bg_slot s;
-
-		builtin_guest__read_slot(vm, i, &s);
-		sum += s.counter;
-		json_object_object_add(o, "id", json_object_new_int(i));
-		json_object_object_add(o, "counter", json_object_new_uint64(s.counter));
-		json_object_object_add(o, "tsc", json_object_new_uint64(s.tsc));
-		json_object_object_add(o, "max_gap_us",
-				       json_object_new_uint64(s.max_gap * 1000 / khz));
-		json_object_object_add(o, "backwards", json_object_new_uint64(s.backwards));
-		json_object_object_add(o, "reports", json_object_new_uint64(s.reports));
-		json_object_object_add(o, "mem_checks", json_object_new_uint64(s.mem_checks));
-		json_object_object_add(o, "mem_errors", json_object_new_uint64(s.mem_errors));
-		json_object_object_add(o, "host_reports", json_object_new_uint64(
-			__atomic_load_n(&h->nr_reports, __ATOMIC_RELAXED)));
-		json_object_object_add(o, "regressions", json_object_new_uint64(
-			__atomic_load_n(&h->regressions, __ATOMIC_RELAXED)));
-		json_object_array_add(arr, o);
-	}
-	json_object_object_add(reply, "counter", json_object_new_uint64(sum));
-	json_object_object_add(reply, "tsc_khz", json_object_new_uint64(khz));
-	json_object_object_add(reply, "vcpu", arr);
-}
-
-static void control__status(struct control *ctl, struct json_object *reply)
-{
+	const struct control_status *const *p;
+	struct json_object *reply = control__reply_ok(req);
 	struct vm *vm = ctl->vm;
 
+	(void)c, (void)line, (void)len;
 	json_object_object_add(reply, "state", json_object_new_string(
 		vm__is_paused(vm) ? "paused" : "running"));
 	json_object_object_add(reply, "guest", json_object_new_string(
@@ -267,53 +241,75 @@ static void control__status(struct control *ctl, struct json_object *reply)
 	json_object_object_add(reply, "uptime_ms",
 			       json_object_new_uint64((now_ns() - vm->start_ns) / 1000000));
 	json_object_object_add(reply, "pid", json_object_new_int(getpid()));
-	if (ctl->run)
-		json_object_object_add(reply, "upgrades",
-				       json_object_new_uint64(ctl->run->generation));
-	if (vm->bg)
-		control__add_builtin_status(vm, reply);
+	for (p = __start_vmm_control_status; p < __stop_vmm_control_status; p++)
+		(*p)->add(ctl, reply);
+	return reply;
 }
 
-static struct json_object *control__execute(struct control *ctl,
-					    struct control_client *c,
-					    const struct control_request *req,
-					    const char *line, size_t len)
+static const struct control_command control_status_cmd = {
+	.name = "status",
+	.run = control__status,
+};
+CONTROL_COMMAND(control_status_cmd);
+
+static struct json_object *control__pause(struct control *ctl, struct control_client *c,
+					  const struct control_request *req,
+					  const char *line, size_t len)
 {
 	struct json_object *reply = control__reply_ok(req);
 	struct vm *vm = ctl->vm;
-	u64 t0;
 
-	switch (req->cmd) {
-	case CONTROL_STATUS:
-		control__status(ctl, reply);
-		break;
-	case CONTROL_PAUSE:
-		if (!vm__is_paused(vm)) {
-			vm__pause(vm);
-			json_object_object_add(reply, "pause_us",
-					       json_object_new_uint64(vm->last_pause_ns / 1000));
-		}
-		json_object_object_add(reply, "state", json_object_new_string("paused"));
-		break;
-	case CONTROL_RESUME:
-		t0 = now_ns();
-		vm__resume(vm);
-		json_object_object_add(reply, "resume_us",
-				       json_object_new_uint64((now_ns() - t0) / 1000));
-		json_object_object_add(reply, "state", json_object_new_string("running"));
-		break;
-	case CONTROL_QUIT:
-		ctl->quit = true;
-		break;
-	case CONTROL_LIVE_UPGRADE:
-		/* Returns only if the upgrade did not happen. */
-		json_object_put(reply);
-		if (!ctl->run || !c)
-			return control__reply_error(req, "live upgrade is not offered here");
-		return upgrade__request(ctl->run, c - ctl->clients, req, line, len);
+	(void)c, (void)line, (void)len;
+	if (!vm__is_paused(vm)) {
+		vm__pause(vm);
+		json_object_object_add(reply, "pause_us",
+				       json_object_new_uint64(vm->last_pause_ns / 1000));
 	}
+	json_object_object_add(reply, "state", json_object_new_string("paused"));
 	return reply;
 }
+
+static const struct control_command control_pause_cmd = {
+	.name = "pause",
+	.run = control__pause,
+};
+CONTROL_COMMAND(control_pause_cmd);
+
+static struct json_object *control__resume(struct control *ctl, struct control_client *c,
+					   const struct control_request *req,
+					   const char *line, size_t len)
+{
+	struct json_object *reply = control__reply_ok(req);
+	u64 t0 = now_ns();
+
+	(void)c, (void)line, (void)len;
+	vm__resume(ctl->vm);
+	json_object_object_add(reply, "resume_us",
+			       json_object_new_uint64((now_ns() - t0) / 1000));
+	json_object_object_add(reply, "state", json_object_new_string("running"));
+	return reply;
+}
+
+static const struct control_command control_resume_cmd = {
+	.name = "resume",
+	.run = control__resume,
+};
+CONTROL_COMMAND(control_resume_cmd);
+
+static struct json_object *control__quit(struct control *ctl, struct control_client *c,
+					 const struct control_request *req,
+					 const char *line, size_t len)
+{
+	(void)c, (void)line, (void)len;
+	ctl->quit = true;
+	return control__reply_ok(req);
+}
+
+static const struct control_command control_quit_cmd = {
+	.name = "quit",
+	.run = control__quit,
+};
+CONTROL_COMMAND(control_quit_cmd);
 
 static char *control__execute_client(struct control *ctl, struct control_client *c,
 				     const char *line, size_t len)
@@ -324,7 +320,7 @@ static char *control__execute_client(struct control *ctl, struct control_client 
 	char *out;
 
 	if (control__parse_request(line, len, &req, err, sizeof(err)) == 0)
-		reply = control__execute(ctl, c, &req, line, len);
+		reply = req.cmd->run(ctl, c, &req, line, len);
 	else
 		reply = control__reply_error(&req, err);
 	control__request_free(&req);

@@ -14,17 +14,18 @@
 
 #include "vmm/control.h"
 
-static const char *const control_cmd_names[] = {
-	[CONTROL_STATUS] = "status",
-	[CONTROL_PAUSE] = "pause",
-	[CONTROL_RESUME] = "resume",
-	[CONTROL_QUIT] = "quit",
-	[CONTROL_LIVE_UPGRADE] = "live-upgrade",
-};
+/* The linker's table of every CONTROL_COMMAND() (control.h). */
+extern const struct control_command *const __start_vmm_control_commands[];
+extern const struct control_command *const __stop_vmm_control_commands[];
 
-const char *control__cmd_name(enum control_cmd cmd)
+const struct control_command *control__find_command(const char *name)
 {
-	return name_of(control_cmd_names, ARRAY_SIZE(control_cmd_names), cmd);
+	const struct control_command *const *p;
+
+	for (p = __start_vmm_control_commands; p < __stop_vmm_control_commands; p++)
+		if (!strcmp((*p)->name, name))
+			return *p;
+	return NULL;
 }
 
 int control__parse_request(const char *line, size_t len,
@@ -35,7 +36,7 @@ int control__parse_request(const char *line, size_t len,
 	enum json_tokener_error jerr;
 	const char *name;
 	unsigned int i;
-	int cmd_index, ret = -EINVAL;
+	int ret = -EINVAL;
 
 	memset(req, 0, sizeof(*req));
 	if (len > CONTROL_LINE_MAX) {
@@ -75,9 +76,10 @@ int control__parse_request(const char *line, size_t len,
 		goto out;
 	}
 	name = json_object_get_string(cmd);
-	cmd_index = name_index(control_cmd_names, ARRAY_SIZE(control_cmd_names), name);
-	if (cmd_index >= 0) {
-		req->cmd = cmd_index;
+	/* A name with a NUL inside is no command's name. */
+	if (strlen(name) == (size_t)json_object_get_string_len(cmd))
+		req->cmd = control__find_command(name);
+	if (req->cmd) {
 		ret = 0;
 		goto out;
 	}

@@ -249,3 +249,62 @@ int state__validate(const void *data, size_t len, char *err, size_t errlen)
 		return state__fail(err, errlen, "empty stream");
 	return ret;
 }
+
+static int state_index__cmp(const void *a, const void *b)
+{
+	const struct state_rec *x = a, *y = b;
+
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int state_index__build(struct state_index *ix, const void *data, size_t len,
+		       char *err, size_t errlen)
+{
+	struct state_cursor c;
+	struct state_rec rec;
+	unsigned int cap = 64;
+	int ret;
+
+	memset(ix, 0, sizeof(*ix));
+	ret = state__validate(data, len, err, errlen);
+	if (ret)
+		return ret;
+	ix->recs = calloc(cap, sizeof(*ix->recs));
+	if (!ix->recs)
+		return -ENOMEM;
+	state_cursor__init(&c, data, len);
+	while (state__next(&c, &rec, err, errlen) > 0) {
+		if (ix->nr == cap) {
+			struct state_rec *p = reallocarray(ix->recs, 2 * cap, sizeof(*p));
+
+			if (!p) {
+				state_index__free(ix);
+				return -ENOMEM;
+			}
+			ix->recs = p;
+			cap *= 2;
+		}
+		ix->recs[ix->nr++] = rec;
+	}
+	/* Sorted, so that a lookup per vCPU record stays cheap at 64 vCPUs. */
+	qsort(ix->recs, ix->nr, sizeof(*ix->recs), state_index__cmp);
+	return 0;
+}
+
+void state_index__free(struct state_index *ix)
+{
+	free(ix->recs);
+	ix->recs = NULL;
+	ix->nr = 0;
+}
+
+const struct state_rec *state_index__find(const struct state_index *ix, u16 type, u32 id)
+{
+	struct state_rec key = { .type = type, .id = id };
+
+	if (!ix->nr)
+		return NULL;
+	return bsearch(&key, ix->recs, ix->nr, sizeof(*ix->recs), state_index__cmp);
+}

@@ -11,9 +11,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "vmm/devices.h"
+#include "vmm/device.h"
+#include "vmm/guest.h"
 #include "vmm/vm.h"
-#include "vmm/x86/boot.h"
 
 static int vm__create_vcpus(struct vm *vm, struct vm_parts *parts)
 {
@@ -47,20 +47,6 @@ static int vm__create_vcpus(struct vm *vm, struct vm_parts *parts)
 	ret = __kvm_ioctl_quiet(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, NULL);
 	vm->tsc_khz = ret > 0 ? ret : 0;
 	return 0;
-}
-
-static int vm__create_devices(struct vm *vm)
-{
-	int ret;
-
-	ret = serial8250__init(vm);
-	if (!ret)
-		ret = power__init(vm);
-	if (!ret)
-		ret = rtc__init(vm);
-	if (!ret && vm->cfg->guest == GUEST_BUILTIN)
-		ret = builtin_guest__init(vm, vm->cfg->report_ms, vm->cfg->touch_ram);
-	return ret;
 }
 
 /* Whatever of @parts was not taken over is closed or freed here. */
@@ -145,7 +131,7 @@ static int vm__build(struct vm *vm, const struct vmm_config *cfg, struct vm_part
 	ret = vm__create_vcpus(vm, parts);
 	if (ret)
 		return ret;
-	return vm__create_devices(vm);
+	return devices__init(vm, parts ? parts->devices : NULL);
 }
 
 int vm__create_from(struct vm *vm, const struct vmm_config *cfg, struct vm_parts *parts)
@@ -163,20 +149,32 @@ int vm__create(struct vm *vm, const struct vmm_config *cfg, struct guest_mem *me
 	return vm__create_from(vm, cfg, &parts);
 }
 
+extern const struct guest_ops *const __start_vmm_guests[];
+extern const struct guest_ops *const __stop_vmm_guests[];
+
+const struct guest_ops *guest__find(enum vmm_guest_kind kind)
+{
+	const struct guest_ops *const *p;
+
+	for (p = __start_vmm_guests; p < __stop_vmm_guests; p++)
+		if ((*p)->kind == kind)
+			return *p;
+	return NULL;
+}
+
 int vm__load_guest(struct vm *vm, const struct boot_linux_image *linux_image)
 {
+	const struct guest_ops *guest = guest__find(vm->cfg->guest);
 	unsigned int i;
 	int ret;
 
-	if (vm->cfg->guest == GUEST_BUILTIN) {
-		ret = builtin_guest__load(vm);
-		for (i = 0; !ret && i < vm->nr_vcpus; i++)
-			ret = builtin_guest__setup_vcpu(vm, &vm->vcpus[i]);
-		return ret;
+	if (!guest) {
+		pr_err("no guest model of kind %d in this VMM", vm->cfg->guest);
+		return -ENOSYS;
 	}
-	ret = boot__load_linux(vm, linux_image);
+	ret = guest->load(vm, linux_image);
 	for (i = 0; !ret && i < vm->nr_vcpus; i++)
-		ret = boot__setup_vcpu(vm, &vm->vcpus[i]);
+		ret = guest->setup_vcpu(vm, &vm->vcpus[i]);
 	return ret;
 }
 
@@ -238,10 +236,7 @@ void vm__destroy(struct vm *vm)
 	if (!vm->cfg)
 		return;		/* vm__create() never ran */
 	vm__stop(vm);
-	builtin_guest__exit(vm);
-	rtc__exit(vm);
-	power__exit(vm);
-	serial8250__exit(vm);
+	devices__exit(vm);
 	for (i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
 		vcpu__destroy(&vm->vcpus[i]);
 	free(vm->vcpus);

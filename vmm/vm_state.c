@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/device.h"
 #include "vmm/devices.h"
 #include "vmm/state.h"
 #include "vmm/vm.h"
@@ -124,35 +125,6 @@ static int vm_state__save_vm(struct vm *vm, struct state_buf *b)
 	return 0;
 }
 
-void vm_state__save_devices(struct vm *vm, struct state_buf *b)
-{
-	struct serial8250_state serial;
-	struct rtc_state rtc;
-
-	if (vm->uart) {
-		serial8250__save(vm, &serial);
-		state__put(b, STATE_DEV_SERIAL, 0, &serial, sizeof(serial));
-	}
-	if (vm->rtc) {
-		rtc__save(vm, &rtc);
-		state__put(b, STATE_DEV_RTC, 0, &rtc, sizeof(rtc));
-	}
-	if (vm->bg) {
-		struct state_builtin sb;
-		unsigned int i;
-
-		memset(&sb, 0, sizeof(sb));
-		sb.exceptions = __atomic_load_n(&vm->bg->exceptions, __ATOMIC_RELAXED);
-		for (i = 0; i < vm->nr_vcpus; i++) {
-			sb.host[i].reported = vm->bg->host[i].reported;
-			sb.host[i].reported_tsc = vm->bg->host[i].reported_tsc;
-			sb.host[i].regressions = vm->bg->host[i].regressions;
-			sb.host[i].nr_reports = vm->bg->host[i].nr_reports;
-		}
-		state__put(b, STATE_DEV_BUILTIN, 0, &sb, sizeof(sb));
-	}
-}
-
 int vm_state__save_machine(struct vm *vm, struct state_buf *b)
 {
 	struct state_vm_info info = {
@@ -190,7 +162,7 @@ int vm_state__save(struct vm *vm, struct state_buf *b)
 		ret = vm_state__save_vcpu(vm, &vm->vcpus[i], b);
 	if (ret)
 		return ret;
-	vm_state__save_devices(vm, b);
+	devices__save(vm, b);
 	state__put_end(b);
 	if (b->err)
 		pr_err("cannot encode VM state: %s", strerror(-b->err));
@@ -293,50 +265,25 @@ static int vm_state__set_fixed(struct vcpu *vcpu, const struct vcpu_ioctl *io,
 
 struct vm_state_index {
 	const struct state_rec *info, *layout, *clock, *pit, *chips[3];
-	const struct state_rec *serial, *rtc, *builtin;
-	struct state_rec *recs;
-	unsigned int nr;
+	struct state_index all;
 };
 
 static const struct state_rec *vm_state__find(const struct vm_state_index *ix, u16 type, u32 id)
 {
-	unsigned int i;
-
-	for (i = 0; i < ix->nr; i++)
-		if (ix->recs[i].type == type && ix->recs[i].id == id)
-			return &ix->recs[i];
-	return NULL;
+	return state_index__find(&ix->all, type, id);
 }
 
 /* Decode the whole stream before touching the VM: all or nothing. */
 static int vm_state__index(const void *data, size_t len, struct vm_state_index *ix)
 {
-	struct state_cursor c;
-	struct state_rec rec;
 	char err[200];
-	unsigned int cap = 64;
 	int ret;
 
 	memset(ix, 0, sizeof(*ix));
-	ret = state__validate(data, len, err, sizeof(err));
+	ret = state_index__build(&ix->all, data, len, err, sizeof(err));
 	if (ret) {
 		pr_err("refusing VM state: %s", err);
 		return ret;
-	}
-	ix->recs = calloc(cap, sizeof(*ix->recs));
-	if (!ix->recs)
-		return -ENOMEM;
-	state_cursor__init(&c, data, len);
-	while (state__next(&c, &rec, err, sizeof(err)) > 0) {
-		if (ix->nr == cap) {
-			struct state_rec *p = realloc(ix->recs, 2 * cap * sizeof(*p));
-
-			if (!p)
-				return -ENOMEM;
-			ix->recs = p;
-			cap *= 2;
-		}
-		ix->recs[ix->nr++] = rec;
 	}
 	ix->info = vm_state__find(ix, STATE_VM_INFO, 0);
 	ix->layout = vm_state__find(ix, STATE_MEM_LAYOUT, 0);
@@ -345,9 +292,6 @@ static int vm_state__index(const void *data, size_t len, struct vm_state_index *
 	ix->chips[0] = vm_state__find(ix, STATE_PIC_MASTER, 0);
 	ix->chips[1] = vm_state__find(ix, STATE_PIC_SLAVE, 0);
 	ix->chips[2] = vm_state__find(ix, STATE_IOAPIC, 0);
-	ix->serial = vm_state__find(ix, STATE_DEV_SERIAL, 0);
-	ix->rtc = vm_state__find(ix, STATE_DEV_RTC, 0);
-	ix->builtin = vm_state__find(ix, STATE_DEV_BUILTIN, 0);
 	if (!ix->info || !ix->layout || !ix->clock || !ix->pit ||
 	    !ix->chips[0] || !ix->chips[1] || !ix->chips[2]) {
 		pr_err("refusing VM state: a VM-wide record is missing");
@@ -387,36 +331,25 @@ static int vm_state__restore_vcpu(struct vm *vm, struct vcpu *vcpu,
 	return 0;
 }
 
-static void vm_state__restore_devices_ix(struct vm *vm, const struct vm_state_index *ix)
+/* The device models' state, from the same index (@in: kept files too). */
+static int vm_state__restore_devices_ix(struct vm *vm, struct vm_state_index *ix,
+					struct device_in *in)
 {
-	if (vm->uart && ix->serial)
-		serial8250__restore(vm, ix->serial->payload);
-	if (vm->rtc && ix->rtc)
-		rtc__restore(vm, ix->rtc->payload);
-	if (vm->bg && ix->builtin) {
-		struct state_builtin sb;
-		unsigned int i;
+	struct device_in from_records = { .ix = &ix->all };
 
-		memcpy(&sb, ix->builtin->payload, sizeof(sb));
-		vm->bg->exceptions = sb.exceptions;
-		for (i = 0; i < vm->nr_vcpus; i++) {
-			vm->bg->host[i].reported = sb.host[i].reported;
-			vm->bg->host[i].reported_tsc = sb.host[i].reported_tsc;
-			vm->bg->host[i].regressions = sb.host[i].regressions;
-			vm->bg->host[i].nr_reports = sb.host[i].nr_reports;
-		}
-	}
+	return devices__restore(vm, in && in->ix ? in : &from_records);
 }
 
-int vm_state__restore_devices(struct vm *vm, const void *data, size_t len)
+int vm_state__restore_devices(struct vm *vm, const void *data, size_t len,
+			      struct device_in *in)
 {
 	struct vm_state_index ix;
 	int ret;
 
 	ret = vm_state__index(data, len, &ix);
 	if (!ret)
-		vm_state__restore_devices_ix(vm, &ix);
-	free(ix.recs);
+		ret = vm_state__restore_devices_ix(vm, &ix, in);
+	state_index__free(&ix.all);
 	return ret;
 }
 
@@ -448,7 +381,7 @@ int vm_state__msr_index(const void *data, size_t len, u32 **index, unsigned int 
 	return -ENOENT;
 }
 
-int vm_state__restore(struct vm *vm, const void *data, size_t len)
+int vm_state__restore(struct vm *vm, const void *data, size_t len, struct device_in *in)
 {
 	struct state_vm_info info;
 	struct state_mem_layout layout;
@@ -496,9 +429,8 @@ int vm_state__restore(struct vm *vm, const void *data, size_t len)
 	ret = kvm_ioctl(vm->kvm.vm_fd, KVM_SET_CLOCK, &clock);
 	if (ret < 0)
 		goto out;
-	vm_state__restore_devices_ix(vm, &ix);
-	ret = 0;
+	ret = vm_state__restore_devices_ix(vm, &ix, in);
 out:
-	free(ix.recs);
+	state_index__free(&ix.all);
 	return ret;
 }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/device.h"
 #include "vmm/devices.h"
 #include "vmm/vm.h"
 #include "vmm/x86/acpi.h"
@@ -121,10 +122,11 @@ static void power__pm1_cnt(void *opaque, struct vcpu *vcpu, u16 port,
 			 (val & ACPI_PM1_CNT_SLP_TYP_MASK) >> ACPI_PM1_CNT_SLP_TYP_SHIFT);
 }
 
-int power__init(struct vm *vm)
+static int power__init(struct vm *vm, struct device_in *in)
 {
 	int ret;
 
+	(void)in;
 	vm->power = calloc(1, sizeof(*vm->power));
 	if (!vm->power)
 		return -ENOMEM;
@@ -145,8 +147,17 @@ int power__init(struct vm *vm)
 	return ret;
 }
 
-void power__exit(struct vm *vm)
+static void power__exit(struct vm *vm)
 {
 	free(vm->power);
 	vm->power = NULL;
 }
+
+static const struct device_ops power_ops = {
+	.name = "power",
+	.order = DEVICE_ORDER_LEGACY,
+	.id = 3,
+	.init = power__init,
+	.exit = power__exit,
+};
+DEVICE_REGISTER(power_ops);

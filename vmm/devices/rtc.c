@@ -10,7 +10,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "vmm/device.h"
 #include "vmm/devices.h"
+#include "vmm/state.h"
 #include "vmm/vm.h"
 
 #define RTC_INDEX	0x70
@@ -93,8 +95,9 @@ static void rtc__io(void *opaque, struct vcpu *vcpu, u16 port, bool is_write,
 	pthread_mutex_unlock(&rtc->lock);
 }
 
-int rtc__init(struct vm *vm)
+static int rtc__init(struct vm *vm, struct device_in *in)
 {
+	(void)in;
 	vm->rtc = calloc(1, sizeof(*vm->rtc));
 	if (!vm->rtc)
 		return -ENOMEM;
@@ -102,7 +105,7 @@ int rtc__init(struct vm *vm)
 	return ioport__register(&vm->bus, RTC_INDEX, 2, rtc__io, vm->rtc, "rtc");
 }
 
-void rtc__exit(struct vm *vm)
+static void rtc__exit(struct vm *vm)
 {
 	if (!vm->rtc)
 		return;
@@ -111,16 +114,35 @@ void rtc__exit(struct vm *vm)
 	vm->rtc = NULL;
 }
 
-void rtc__save(struct vm *vm, struct rtc_state *st)
+static void rtc__save(struct vm *vm, struct state_buf *b)
 {
+	struct rtc_state st;
+
 	pthread_mutex_lock(&vm->rtc->lock);
-	*st = vm->rtc->s;
+	st = vm->rtc->s;
 	pthread_mutex_unlock(&vm->rtc->lock);
+	state__put(b, STATE_DEV_RTC, 0, &st, sizeof(st));
 }
 
-void rtc__restore(struct vm *vm, const struct rtc_state *st)
+static int rtc__restore(struct vm *vm, struct device_in *in)
 {
+	const struct state_rec *rec = device_in__find(in, STATE_DEV_RTC, 0);
+
+	if (!rec)
+		return 0;
 	pthread_mutex_lock(&vm->rtc->lock);
-	vm->rtc->s = *st;
+	memcpy(&vm->rtc->s, rec->payload, sizeof(vm->rtc->s));
 	pthread_mutex_unlock(&vm->rtc->lock);
+	return 0;
 }
+
+static const struct device_ops rtc_ops = {
+	.name = "rtc",
+	.order = DEVICE_ORDER_LEGACY,
+	.id = 2,
+	.init = rtc__init,
+	.exit = rtc__exit,
+	.save = rtc__save,
+	.restore = rtc__restore,
+};
+DEVICE_REGISTER(rtc_ops);

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/device.h"
 #include "vmm/devices.h"
+#include "vmm/state.h"
 #include "vmm/vm.h"
 
 #define UART_RX		0	/* in: receive buffer (DLAB=0) */
@@ -208,10 +210,11 @@ static void uart__io(void *opaque, struct vcpu *vcpu, u16 port, bool is_write,
 	pthread_mutex_unlock(&uart->lock);
 }
 
-int serial8250__init(struct vm *vm)
+static int serial8250__init(struct vm *vm, struct device_in *in)
 {
 	struct serial8250 *uart = calloc(1, sizeof(*uart));
 
+	(void)in;
 	if (!uart)
 		return -ENOMEM;
 	uart->vm = vm;
@@ -222,7 +225,7 @@ int serial8250__init(struct vm *vm)
 				"serial8250");
 }
 
-void serial8250__exit(struct vm *vm)
+static void serial8250__exit(struct vm *vm)
 {
 	if (!vm->uart)
 		return;
@@ -262,23 +265,41 @@ size_t serial8250__receive(struct vm *vm, const u8 *buf, size_t len)
 	return i;
 }
 
-void serial8250__save(struct vm *vm, struct serial8250_state *st)
+static void serial8250__save(struct vm *vm, struct state_buf *b)
 {
+	struct serial8250_state st;
+
 	pthread_mutex_lock(&vm->uart->lock);
-	*st = vm->uart->s;
+	st = vm->uart->s;
 	pthread_mutex_unlock(&vm->uart->lock);
+	state__put(b, STATE_DEV_SERIAL, 0, &st, sizeof(st));
 }
 
-void serial8250__restore(struct vm *vm, const struct serial8250_state *st)
+static int serial8250__restore(struct vm *vm, struct device_in *in)
 {
+	const struct state_rec *rec = device_in__find(in, STATE_DEV_SERIAL, 0);
 	struct serial8250 *uart = vm->uart;
 
+	if (!rec)
+		return 0;
 	pthread_mutex_lock(&uart->lock);
-	uart->s = *st;
+	memcpy(&uart->s, rec->payload, sizeof(uart->s));
 	if (uart->s.rx_count > sizeof(uart->s.rx))
 		uart->s.rx_count = sizeof(uart->s.rx);
 	/* The new VM's line starts low: drive it to match the state. */
 	uart->irq_level = 0;
 	uart__update_irq(uart);
 	pthread_mutex_unlock(&uart->lock);
+	return 0;
 }
+
+static const struct device_ops serial8250_ops = {
+	.name = "serial8250",
+	.order = DEVICE_ORDER_LEGACY,
+	.id = 1,
+	.init = serial8250__init,
+	.exit = serial8250__exit,
+	.save = serial8250__save,
+	.restore = serial8250__restore,
+};
+DEVICE_REGISTER(serial8250_ops);

@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 
 	/* A new KVM VM on the same RAM, state from the records. */
 	TEST_ASSERT(vm__create(&vm_b, &cfg, &mem) == 0, "create VM B");
-	ret = vm_state__restore(&vm_b, b.data, b.len);
+	ret = vm_state__restore(&vm_b, b.data, b.len, NULL);
 	TEST_ASSERT(ret == 0, "restore: %d", ret);
 	t1 = now_ns();
 	TEST_ASSERT(__kvm_ioctl_quiet(vm_b.vcpus[0].fd, KVM_GET_REGS, &regs_restored) == 0,
@@ -119,9 +119,9 @@ int main(int argc, char **argv)
 
 	/* A damaged stream is refused as a whole. */
 	b.data[b.len - 16] ^= 0xff;	/* the END record's magic */
-	TEST_ASSERT(vm_state__restore(&vm_b, b.data, b.len) != 0,
+	TEST_ASSERT(vm_state__restore(&vm_b, b.data, b.len, NULL) != 0,
 		    "restore accepted a damaged stream");
-	TEST_ASSERT(vm_state__restore(&vm_b, b.data, 100) != 0,
+	TEST_ASSERT(vm_state__restore(&vm_b, b.data, 100, NULL) != 0,
 		    "restore accepted a truncated stream");
 
 	state_buf__free(&b);

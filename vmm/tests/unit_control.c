@@ -8,14 +8,14 @@
 #include "testlib.h"
 #include "vmm/control.h"
 
-static void expect_cmd(const char *line, enum control_cmd want)
+static void expect_cmd(const char *line, const char *want)
 {
 	struct control_request req;
 	char err[256] = "";
 	int ret = control__parse_request(line, strlen(line), &req, err, sizeof(err));
 
-	TEST_ASSERT(ret == 0 && req.cmd == want, "%s: ret %d cmd %d (%s)", line, ret,
-		    req.cmd, err);
+	TEST_ASSERT(ret == 0 && req.cmd && !strcmp(req.cmd->name, want),
+		    "%s: ret %d cmd %s (%s)", line, ret, req.cmd ? req.cmd->name : "none", err);
 	control__request_free(&req);
 }
 
@@ -54,6 +54,7 @@ static const struct {
 	{ "{\"cmd\":\"reboot\"}", "unknown command \"reboot\"" },
 	{ "{\"cmd\":\"STATUS\"}", "unknown command" },
 	{ "{\"cmd\":\"st\\u0000atus\"}", "unknown command" },
+	{ "{\"cmd\":\"status\\u0000\"}", "unknown command" },
 };
 
 int main(void)
@@ -64,12 +65,12 @@ int main(void)
 	char err[256];
 	size_t i;
 
-	expect_cmd("{\"cmd\":\"status\"}", CONTROL_STATUS);
-	expect_cmd("  {\"cmd\" : \"pause\"}  ", CONTROL_PAUSE);
-	expect_cmd("{\"cmd\":\"resume\",\"extra\":[1,2]}", CONTROL_RESUME);
-	expect_cmd("{\"id\":1,\"cmd\":\"quit\"}\r", CONTROL_QUIT);
+	expect_cmd("{\"cmd\":\"status\"}", "status");
+	expect_cmd("  {\"cmd\" : \"pause\"}  ", "pause");
+	expect_cmd("{\"cmd\":\"resume\",\"extra\":[1,2]}", "resume");
+	expect_cmd("{\"id\":1,\"cmd\":\"quit\"}\r", "quit");
 	expect_cmd("{\"cmd\":\"live-upgrade\",\"binary\":\"/x\",\"mode\":\"adopt\"}",
-		   CONTROL_LIVE_UPGRADE);
+		   "live-upgrade");
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++)
 		expect_error(bad[i].line, bad[i].want);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "upgrade.h"
+#include "vmm/device.h"
 
 static const struct state_mem_layout *recover__layout(struct upgrade_in *in)
 {
@@ -104,6 +105,13 @@ err:
 	return fd;
 }
 
+static int recover__take_device_fd(struct device_in *dev, u32 index)
+{
+	struct upgrade_in *in = dev->opaque;
+
+	return in->tr->get_fd(in, STATE_FD_DEVICE, index);
+}
+
 int recover__vm(struct upgrade_in *in)
 {
 	const struct state_mem_layout *layout = recover__layout(in);
@@ -112,6 +120,7 @@ int recover__vm(struct upgrade_in *in)
 	struct guest_mem mem = { .memfd = -1 };
 	struct vm_parts parts = { .mem = &mem, .vm_fd = -1 };
 	bool adopt = in->mode == UPGRADE_ADOPT && in->tr->adopt_vm;
+	struct device_in devices;
 	int ret;
 
 	if (!layout)
@@ -129,6 +138,11 @@ int recover__vm(struct upgrade_in *in)
 	}
 	if (ret)
 		return ret;
+	ret = device_in__open(&devices, in->data, in->len);
+	if (ret) {
+		guest_mem__destroy(&mem);
+		return ret;
+	}
 	if (adopt && recover__adopt(in, &parts, vcpu_fds))
 		adopt = false;
 	if (in->mode == UPGRADE_ADOPT && !adopt) {
@@ -141,16 +155,23 @@ int recover__vm(struct upgrade_in *in)
 	if (vm_state__msr_index(in->data, in->len, &parts.msr_index, &parts.nr_msrs))
 		parts.msr_index = NULL;
 
+	devices.kept_vm = adopt;
+	devices.take_fd = recover__take_device_fd;
+	devices.opaque = in;
+	parts.devices = &devices;
+
 	ret = vm__create_from(vm, &in->cfg, &parts);
 	if (ret) {
 		pr_err("incoming: cannot build the VM: %s", strerror(-ret));
-		return ret;
+		goto out;
 	}
 	if (adopt)
-		ret = vm_state__restore_devices(vm, in->data, in->len);
+		ret = vm_state__restore_devices(vm, in->data, in->len, &devices);
 	else
-		ret = vm_state__restore(vm, in->data, in->len);
+		ret = vm_state__restore(vm, in->data, in->len, &devices);
 	if (ret)
 		pr_err("incoming: cannot restore the VM state: %s", strerror(-ret));
+out:
+	device_in__close(&devices);
 	return ret;
 }

@@ -24,6 +24,7 @@
 
 #include "cprstash.h"
 #include "upgrade.h"
+#include "vmm/device.h"
 
 extern char **environ;
 
@@ -61,6 +62,9 @@ void upgrade__fd_name(u32 role, u32 index, char *buf, size_t len)
 	case STATE_FD_OLD_EXE: snprintf(buf, len, "exe"); break;
 	case STATE_FD_MM_KEEPER: snprintf(buf, len, "mm-keeper"); break;
 	case STATE_FD_LOSS_WATCH: snprintf(buf, len, "loss-watch"); break;
+	case STATE_FD_DEVICE:
+		snprintf(buf, len, "dev.%s.%u", devices__name(index >> 16), index & 0xffff);
+		break;
 	default: snprintf(buf, len, "fd-%u.%u", role, index); break;
 	}
 }
@@ -72,9 +76,20 @@ static void upgrade__add_fd(struct upgrade_out *up, u32 role, u32 index, int fd)
 	up->fds[up->nr_fds++] = (struct upgrade_fd){ role, index, fd };
 }
 
+struct upgrade_keep {
+	struct device_keep k;
+	struct upgrade_out *up;
+};
+
+static void upgrade__keep_device_fd(struct device_keep *k, u32 index, int fd)
+{
+	upgrade__add_fd(container_of(k, struct upgrade_keep, k)->up, STATE_FD_DEVICE, index, fd);
+}
+
 /* Every file the new image needs, by role. */
 static void upgrade__collect_fds(struct upgrade_out *up)
 {
+	struct upgrade_keep keep = { { upgrade__keep_device_fd }, up };
 	struct vmm_run *run = up->run;
 	struct vm *vm = &run->vm;
 	unsigned int i;
@@ -90,6 +105,7 @@ static void upgrade__collect_fds(struct upgrade_out *up)
 	upgrade__add_fd(up, STATE_FD_SERIAL_LOG, 0, run->log_fd);
 	upgrade__add_fd(up, STATE_FD_MM_KEEPER, 0, up->keeper.fd);
 	upgrade__add_fd(up, STATE_FD_LOSS_WATCH, 0, up->watch_fd);
+	devices__keep_fds(vm, &keep.k);
 }
 
 static void upgrade__part(struct upgrade_out *up, const char *fmt, unsigned int n)
@@ -160,7 +176,7 @@ static int upgrade__save(struct upgrade_out *up, unsigned int slot,
 	if (ret)
 		return ret;
 	upgrade__part(up, "devices", 0);
-	vm_state__save_devices(vm, &up->state);
+	devices__save(vm, &up->state);
 	up->info.t_saved = now_ns();
 	upgrade__collect_fds(up);
 	upgrade__part(up, "upgrade", 0);
@@ -354,7 +370,9 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 	if (up.exe_fd < 0)
 		return report__failed(&up, req, "prepare", "cannot open this binary: %s",
 				      strerror(errno));
-	if (upgrade__choose(&up, err, sizeof(err))) {
+	if (upgrade__choose(&up, err, sizeof(err)) ||
+	    devices__can_upgrade(vm, up.mode == UPGRADE_ADOPT, err, sizeof(err))) {
+		up.tr->unpreserve(&up);
 		reply = report__failed(&up, req, "prepare", "%s", err);
 		upgrade__cleanup(&up);
 		return reply;
@@ -405,10 +423,19 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 		upgrade__cleanup(&up);
 		return reply;
 	}
+	ret = devices__before_exec(vm, err, sizeof(err));
+	if (ret) {
+		up.tr->unpreserve(&up);
+		vm__resume(vm);
+		reply = report__failed(&up, req, "preserve", "%s", err);
+		upgrade__cleanup(&up);
+		return reply;
+	}
 
 	ret = upgrade__exec(&up);
 
 	/* Still here: exec failed.  Take everything back and run on. */
+	devices__after_failed_exec(vm);
 	up.tr->unpreserve(&up);
 	vm__resume(vm);
 	pr_err("live upgrade %016llx: exec of %s failed: %s; the guest runs on",
@@ -419,3 +446,29 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 	upgrade__cleanup(&up);
 	return reply;
 }
+
+static struct json_object *upgrade__command(struct control *ctl, struct control_client *c,
+					    const struct control_request *req,
+					    const char *line, size_t len)
+{
+	if (!ctl->run || !c)
+		return control__reply_error(req, "live upgrade is not offered here");
+	/* Returns only if the upgrade did not happen. */
+	return upgrade__request(ctl->run, c - ctl->clients, req, line, len);
+}
+
+static const struct control_command upgrade_cmd = {
+	.name = "live-upgrade",
+	.run = upgrade__command,
+};
+CONTROL_COMMAND(upgrade_cmd);
+
+static void upgrade__status(struct control *ctl, struct json_object *reply)
+{
+	if (ctl->run)
+		json_object_object_add(reply, "upgrades",
+				       json_object_new_uint64(ctl->run->generation));
+}
+
+static const struct control_status upgrade_status = { upgrade__status };
+CONTROL_STATUS(upgrade_status);

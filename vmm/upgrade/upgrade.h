@@ -42,7 +42,8 @@
 /* Test hook, honoured only by an incoming image: recover, crash, exit. */
 #define UPGRADE_ENV_TEST_FAIL	"VMM_TEST_FAIL_AT"
 
-#define UPGRADE_MAX_FDS		(8 + VM_MAX_VCPUS + CONTROL_MAX_CLIENTS)
+/* The VMM's own, the vCPUs', the clients' and the devices' (device.h). */
+#define UPGRADE_MAX_FDS		(8 + VM_MAX_VCPUS + CONTROL_MAX_CLIENTS + 128)
 #define UPGRADE_MAX_PARTS	(3 + VM_MAX_VCPUS)
 /* A sealed stash nobody claims is reclaimed after this. */
 #define UPGRADE_SEAL_DEADLINE_MS 60000

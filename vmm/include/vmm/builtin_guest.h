@@ -3,7 +3,7 @@
  * The built-in test guest and its guest-physical layout.  The layout is an
  * interface: tests and the live upgrade read the progress page directly
  * from guest RAM (Documentation/vmm.rst, "Built-in guest").  This header is
- * also included by builtin_guest.S, so it holds only #defines there.
+ * also included by guests/builtin.S, so it holds only #defines there.
  */
 #ifndef VMM_BUILTIN_GUEST_H
 #define VMM_BUILTIN_GUEST_H
@@ -123,12 +123,6 @@ struct builtin_guest {
 	struct bg_vcpu_host host[BG_MAX_VCPUS];
 };
 
-int builtin_guest__init(struct vm *vm, u64 report_interval_ms, bool touch_ram);
-void builtin_guest__exit(struct vm *vm);
-/* Write page tables, descriptor tables, code and header into guest RAM. */
-int builtin_guest__load(struct vm *vm);
-/* Registers for a vCPU entering the guest at its ring-0 entry point. */
-int builtin_guest__setup_vcpu(struct vm *vm, struct vcpu *vcpu);
 /* Snapshot of a vCPU's progress slot, read from guest RAM. */
 void builtin_guest__read_slot(struct vm *vm, unsigned int id, struct bg_slot *slot);
 /*

@@ -22,16 +22,37 @@ struct vm;
 #define CONTROL_SOCKET_MODE		0600
 #define CONTROL_SOCKET_GROUP_MODE	0660
 
-enum control_cmd {
-	CONTROL_STATUS,
-	CONTROL_PAUSE,
-	CONTROL_RESUME,
-	CONTROL_QUIT,
-	CONTROL_LIVE_UPGRADE,
+struct control;
+struct control_client;
+struct control_request;
+
+/*
+ * A command, registered by the code that owns what it acts on
+ * (CONTROL_COMMAND()).  run() returns the reply; @c is the client that
+ * sent @line (NULL for a line run in process), @req its parsed form.
+ */
+struct control_command {
+	const char *name;
+	struct json_object *(*run)(struct control *ctl, struct control_client *c,
+				   const struct control_request *req,
+				   const char *line, size_t len);
 };
 
+#define CONTROL_COMMAND(cmd)						\
+	static const struct control_command *const __control_cmd_##cmd	\
+	__attribute__((used, section("vmm_control_commands"), aligned(sizeof(void *)))) = &(cmd)
+
+/* Fields of the "status" reply, added by the code that owns them. */
+struct control_status {
+	void (*add)(struct control *ctl, struct json_object *reply);
+};
+
+#define CONTROL_STATUS(st)						\
+	static const struct control_status *const __control_status_##st	\
+	__attribute__((used, section("vmm_control_status"), aligned(sizeof(void *)))) = &(st)
+
 struct control_request {
-	enum control_cmd cmd;
+	const struct control_command *cmd;
 	struct json_object *id;		/* optional, echoed in the reply */
 	struct json_object *obj;	/* the whole request: command arguments */
 };
@@ -40,7 +61,8 @@ struct control_request {
 int control__parse_request(const char *line, size_t len,
 			   struct control_request *req, char *err, size_t errlen);
 void control__request_free(struct control_request *req);
-const char *control__cmd_name(enum control_cmd cmd);
+/* The registered command @name, or NULL. */
+const struct control_command *control__find_command(const char *name);
 struct json_object *control__reply_ok(const struct control_request *req);
 struct json_object *control__reply_error(const struct control_request *req,
 					 const char *msg);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The legacy PC devices the VMM emulates in userspace.  (PIC, IOAPIC, PIT
- * and LAPICs are KVM's in-kernel ones.)  Each registers its own ports.
+ * and LAPICs are KVM's in-kernel ones.)  Each is a registered device
+ * (device.h) that claims its own ports; here are their records' layouts
+ * and what the rest of the VMM calls on them.
  */
 #ifndef VMM_DEVICES_H
 #define VMM_DEVICES_H
@@ -20,33 +22,22 @@ struct serial8250_state {
 	u8 rx[64];			/* oldest byte first */
 };
 
-int serial8250__init(struct vm *vm);
-void serial8250__exit(struct vm *vm);
 /* Where guest output goes: -1 to drop it.  Not owned by the UART. */
 void serial8250__set_output(struct vm *vm, int out_fd, int log_fd);
 /* Queue input from the host; returns how many bytes were taken. */
 size_t serial8250__receive(struct vm *vm, const u8 *buf, size_t len);
 /* Room left in the receive FIFO. */
 size_t serial8250__rx_room(struct vm *vm);
-void serial8250__save(struct vm *vm, struct serial8250_state *st);
-void serial8250__restore(struct vm *vm, const struct serial8250_state *st);
 
 /*
  * Reset and power ports (i8042 0x60/0x64, 0xcf9, ACPI PM1a event block
  * 0x600 and control block 0x604): devices/power.c
  */
-int power__init(struct vm *vm);
-void power__exit(struct vm *vm);
 
 /* MC146818 CMOS real-time clock (0x70/0x71): devices/rtc.c */
 struct rtc_state {
 	u8 index;
 	u8 cmos[128];
 };
-
-int rtc__init(struct vm *vm);
-void rtc__exit(struct vm *vm);
-void rtc__save(struct vm *vm, struct rtc_state *st);
-void rtc__restore(struct vm *vm, const struct rtc_state *st);
 
 #endif

@@ -183,6 +183,18 @@ int state__next(struct state_cursor *c, struct state_rec *rec, char *err, size_t
 int state__validate(const void *data, size_t len, char *err, size_t errlen);
 const char *state__type_name(u16 type);
 
+/* A validated stream's records, to look them up by type and id. */
+struct state_index {
+	struct state_rec *recs;
+	unsigned int nr;
+};
+
+/* Validate @data and index every record: 0, or -errno with @err. */
+int state_index__build(struct state_index *ix, const void *data, size_t len,
+		       char *err, size_t errlen);
+void state_index__free(struct state_index *ix);
+const struct state_rec *state_index__find(const struct state_index *ix, u16 type, u32 id);
+
 /* vm_state.c: whole-VM capture and restore through records. */
 struct vm;
 /* The VM must be paused (or not started). */
@@ -196,15 +208,19 @@ int vm_state__save(struct vm *vm, struct state_buf *b);
 struct vcpu;
 int vm_state__save_machine(struct vm *vm, struct state_buf *b);
 int vm_state__save_vcpu(struct vm *vm, struct vcpu *vcpu, struct state_buf *b);
-void vm_state__save_devices(struct vm *vm, struct state_buf *b);
+/* The device models' records: devices__save() (device.h). */
 /*
  * Restore into a VM created by vm__create() with the same configuration
  * and guest RAM, not yet started.  The guest's TSC is moved forward by the
  * wall-clock time since the save, so guest time keeps pace with the host.
+ * The device models restore from the records, or from @in when a live
+ * upgrade built them (NULL otherwise).
  */
-int vm_state__restore(struct vm *vm, const void *data, size_t len);
+struct device_in;
+int vm_state__restore(struct vm *vm, const void *data, size_t len, struct device_in *in);
 /* Only the device models (the VM itself was kept: live upgrade, adopt). */
-int vm_state__restore_devices(struct vm *vm, const void *data, size_t len);
+int vm_state__restore_devices(struct vm *vm, const void *data, size_t len,
+			      struct device_in *in);
 /* The MSR list of vCPU 0's record: what the saving VMM found readable. */
 int vm_state__msr_index(const void *data, size_t len, u32 **index, unsigned int *nr);
 

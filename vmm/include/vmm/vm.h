@@ -37,6 +37,7 @@ struct serial8250;
 struct power;
 struct rtc;
 struct boot_linux_image;
+struct device_in;
 
 struct vm {
 	const struct vmm_config *cfg;
@@ -87,6 +88,7 @@ struct vm_parts {
 	int *vcpu_fds;			/* with vm_fd: its vCPUs, by index */
 	u32 *msr_index;			/* readable MSRs (malloc'ed), or NULL */
 	unsigned int nr_msrs;
+	struct device_in *devices;	/* what devices are built from, or NULL */
 };
 /*
  * With @parts->vm_fd the KVM VM is kept as it is (memslots, vCPUs, irqchip,

@@ -68,9 +68,7 @@ struct vmm_config;
 /* One error line naming the file and 0, or -errno: no KVM needed. */
 int boot__read_linux(const struct vmm_config *cfg, struct boot_linux_image *img);
 void boot__free_linux(struct boot_linux_image *img);
-/* Place @img in the guest RAM of @vm (checks what depends on --mem). */
-int boot__load_linux(struct vm *vm, const struct boot_linux_image *img);
-int boot__setup_vcpu(struct vm *vm, struct vcpu *vcpu);
+/* guests/linux.c loads it (checking what depends on --mem): guest.h. */
 
 /*
  * x86/mptable.c: an Intel MP 1.4 table for @nr_cpus in @area (guest

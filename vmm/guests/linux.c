@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/guest.h"
 #include "vmm/vm.h"
 #include "vmm/x86/acpi.h"
 #include "vmm/x86/boot.h"
@@ -215,7 +216,7 @@ int boot__read_linux(const struct vmm_config *cfg, struct boot_linux_image *img)
 	return ret;
 }
 
-int boot__load_linux(struct vm *vm, const struct boot_linux_image *img)
+static int boot__load_linux(struct vm *vm, const struct boot_linux_image *img)
 {
 	const char *cmdline = vm->cfg->cmdline;
 	size_t kernel_len = img->kernel_len - img->setup_len;
@@ -294,7 +295,7 @@ static int boot__setup_lapic(struct vcpu *vcpu)
 	return ret < 0 ? ret : 0;
 }
 
-int boot__setup_vcpu(struct vm *vm, struct vcpu *vcpu)
+static int boot__setup_vcpu(struct vm *vm, struct vcpu *vcpu)
 {
 	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
 	struct kvm_sregs sregs;
@@ -331,3 +332,11 @@ int boot__setup_vcpu(struct vm *vm, struct vcpu *vcpu)
 	ret = kvm_ioctl(vcpu->fd, KVM_SET_REGS, &regs);
 	return ret < 0 ? ret : 0;
 }
+
+static const struct guest_ops linux_guest = {
+	.kind = GUEST_LINUX,
+	.name = "linux",
+	.load = boot__load_linux,
+	.setup_vcpu = boot__setup_vcpu,
+};
+GUEST_REGISTER(linux_guest);

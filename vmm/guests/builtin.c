@@ -13,7 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "vmm/builtin_guest.h"
+#include "vmm/control.h"
+#include "vmm/device.h"
+#include "vmm/guest.h"
+#include "vmm/state.h"
 #include "vmm/vm.h"
 #include "vmm/x86/boot.h"
 
@@ -111,16 +117,19 @@ static void bg_exception(void *opaque, struct vcpu *vcpu, u16 port,
 			 vcpu->id, vector);
 }
 
-int builtin_guest__init(struct vm *vm, u64 report_interval_ms, bool touch_ram)
+static int builtin_guest__init(struct vm *vm, struct device_in *in)
 {
 	struct builtin_guest *bg;
 	int ret;
 
+	(void)in;
+	if (vm->cfg->guest != GUEST_BUILTIN)
+		return 0;
 	bg = calloc(1, sizeof(*bg));
 	if (!bg)
 		return -ENOMEM;
-	bg->report_interval_ms = report_interval_ms ? report_interval_ms : 1;
-	bg->touch_ram = touch_ram;
+	bg->report_interval_ms = vm->cfg->report_ms ? vm->cfg->report_ms : 1;
+	bg->touch_ram = vm->cfg->touch_ram;
 	bg->tsc_khz = vm->tsc_khz;
 	if (!bg->tsc_khz) {
 		pr_warn("KVM_GET_TSC_KHZ unavailable, assuming a 1 GHz TSC");
@@ -135,11 +144,60 @@ int builtin_guest__init(struct vm *vm, u64 report_interval_ms, bool touch_ram)
 	return ret;
 }
 
-void builtin_guest__exit(struct vm *vm)
+static void builtin_guest__exit(struct vm *vm)
 {
 	free(vm->bg);
 	vm->bg = NULL;
 }
+
+/* What the VMM counted of the guest's reports: the guest keeps the rest. */
+static void builtin_guest__save(struct vm *vm, struct state_buf *b)
+{
+	struct state_builtin sb;
+	unsigned int i;
+
+	if (!vm->bg)
+		return;
+	memset(&sb, 0, sizeof(sb));
+	sb.exceptions = __atomic_load_n(&vm->bg->exceptions, __ATOMIC_RELAXED);
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		sb.host[i].reported = vm->bg->host[i].reported;
+		sb.host[i].reported_tsc = vm->bg->host[i].reported_tsc;
+		sb.host[i].regressions = vm->bg->host[i].regressions;
+		sb.host[i].nr_reports = vm->bg->host[i].nr_reports;
+	}
+	state__put(b, STATE_DEV_BUILTIN, 0, &sb, sizeof(sb));
+}
+
+static int builtin_guest__restore(struct vm *vm, struct device_in *in)
+{
+	const struct state_rec *rec = device_in__find(in, STATE_DEV_BUILTIN, 0);
+	struct state_builtin sb;
+	unsigned int i;
+
+	if (!vm->bg || !rec)
+		return 0;
+	memcpy(&sb, rec->payload, sizeof(sb));
+	vm->bg->exceptions = sb.exceptions;
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		vm->bg->host[i].reported = sb.host[i].reported;
+		vm->bg->host[i].reported_tsc = sb.host[i].reported_tsc;
+		vm->bg->host[i].regressions = sb.host[i].regressions;
+		vm->bg->host[i].nr_reports = sb.host[i].nr_reports;
+	}
+	return 0;
+}
+
+static const struct device_ops builtin_guest_ops = {
+	.name = "builtin-guest",
+	.order = DEVICE_ORDER_GUEST,
+	.id = 4,
+	.init = builtin_guest__init,
+	.exit = builtin_guest__exit,
+	.save = builtin_guest__save,
+	.restore = builtin_guest__restore,
+};
+DEVICE_REGISTER(builtin_guest_ops);
 
 static void bg_write_gdt_and_tss(struct vm *vm)
 {
@@ -220,8 +278,10 @@ static u64 bg_fill_pattern(u64 *p, size_t words)
 	return sum;
 }
 
-int builtin_guest__load(struct vm *vm)
+/* Page tables, descriptor tables, code and header into guest RAM. */
+static int builtin_guest__load(struct vm *vm, const struct boot_linux_image *image)
 {
+	(void)image;
 	size_t code_len = builtin_guest_code_end - builtin_guest_code_start;
 	u64 *pattern = bg_ptr(vm, BG_PATTERN_GPA, BG_PATTERN_SIZE);
 	u8 *hdr = bg_ptr(vm, BG_HDR_GPA, 0x1000);
@@ -263,7 +323,7 @@ int builtin_guest__load(struct vm *vm)
 	return 0;
 }
 
-int builtin_guest__setup_vcpu(struct vm *vm, struct vcpu *vcpu)
+static int builtin_guest__setup_vcpu(struct vm *vm, struct vcpu *vcpu)
 {
 	u64 stack = BG_STACKS_GPA + (u64)vcpu->id * BG_STACK_STRIDE;
 	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
@@ -374,3 +434,52 @@ bool builtin_guest__pattern_ok(struct vm *vm)
 		sum += p[i];
 	return sum == *want;
 }
+
+static void builtin_guest__status(struct control *ctl, struct json_object *reply)
+{
+	struct vm *vm = ctl->vm;
+	struct json_object *arr;
+	u64 khz, sum = 0;
+	unsigned int i;
+
+	if (!vm->bg)
+		return;
+	khz = vm->bg->tsc_khz;
+	arr = json_object_new_array();
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		struct bg_vcpu_host *h = &vm->bg->host[i];
+		struct json_object *o = json_object_new_object();
+		struct bg_slot s;
+
+		builtin_guest__read_slot(vm, i, &s);
+		sum += s.counter;
+		json_object_object_add(o, "id", json_object_new_int(i));
+		json_object_object_add(o, "counter", json_object_new_uint64(s.counter));
+		json_object_object_add(o, "tsc", json_object_new_uint64(s.tsc));
+		json_object_object_add(o, "max_gap_us",
+				       json_object_new_uint64(s.max_gap * 1000 / khz));
+		json_object_object_add(o, "backwards", json_object_new_uint64(s.backwards));
+		json_object_object_add(o, "reports", json_object_new_uint64(s.reports));
+		json_object_object_add(o, "mem_checks", json_object_new_uint64(s.mem_checks));
+		json_object_object_add(o, "mem_errors", json_object_new_uint64(s.mem_errors));
+		json_object_object_add(o, "host_reports", json_object_new_uint64(
+			__atomic_load_n(&h->nr_reports, __ATOMIC_RELAXED)));
+		json_object_object_add(o, "regressions", json_object_new_uint64(
+			__atomic_load_n(&h->regressions, __ATOMIC_RELAXED)));
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(reply, "counter", json_object_new_uint64(sum));
+	json_object_object_add(reply, "tsc_khz", json_object_new_uint64(khz));
+	json_object_object_add(reply, "vcpu", arr);
+}
+
+static const struct control_status builtin_guest_status = { builtin_guest__status };
+CONTROL_STATUS(builtin_guest_status);
+
+static const struct guest_ops builtin_guest = {
+	.kind = GUEST_BUILTIN,
+	.name = "builtin",
+	.load = builtin_guest__load,
+	.setup_vcpu = builtin_guest__setup_vcpu,
+};
+GUEST_REGISTER(builtin_guest);
