@@ -6,7 +6,11 @@
  * state__validate() and a full walk with state__next() must agree, every
  * record they hand out must lie inside the input, and nothing may be read
  * outside it (ASan: the input is copied to a buffer of its exact length).
+ * The index the restore path and the devices look records up in
+ * (state_index__build()) must find every record the walk saw, as it saw
+ * it, and nothing else.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +44,40 @@ static int state_walk(const uint8_t *buf, size_t len)
 	return ret;
 }
 
+/* The slow way to tell whether @ix holds @type/@id. */
+static bool state_index_has(const struct state_index *ix, uint16_t type,
+			    uint32_t id)
+{
+	for (unsigned int i = 0; i < ix->nr; i++)
+		if (ix->recs[i].type == type && ix->recs[i].id == id)
+			return true;
+	return false;
+}
+
+/* Every record of the walk is in the index; an id it lacks is not. */
+static void state_check_index(const uint8_t *buf, size_t len)
+{
+	const struct state_rec *found;
+	struct state_index ix;
+	struct state_cursor c;
+	struct state_rec rec;
+	char err[256];
+
+	if (state_index__build(&ix, buf, len, err, sizeof(err)))
+		return;
+	state_cursor__init(&c, buf, len);
+	while (state__next(&c, &rec, err, sizeof(err)) > 0) {
+		found = state_index__find(&ix, rec.type, rec.id);
+		if (!found || found->type != rec.type || found->id != rec.id ||
+		    found->len != rec.len)
+			abort();	/* the index lost or changed a record */
+	}
+	if (ix.nr && !state_index_has(&ix, ix.recs[0].type, UINT32_MAX) &&
+	    state_index__find(&ix, ix.recs[0].type, UINT32_MAX))
+		abort();		/* found an id nobody wrote */
+	state_index__free(&ix);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	uint8_t *buf = malloc(len ? len : 1);
@@ -54,6 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	/* A stream validate accepts must decode to its end record. */
 	if (!valid && walked)
 		abort();
+	state_check_index(buf, len);
 	free(buf);
 	return 0;
 }
