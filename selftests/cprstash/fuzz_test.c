@@ -131,13 +131,23 @@ static void *guarded_map(size_t len)
 	return m;
 }
 
-/* One call of the budget; false once the run has made them all. */
+#define PROGRESS_EVERY	100000UL
+
+/*
+ * One call of the budget; false once the run has made them all.  A line
+ * every PROGRESS_EVERY calls tells a slow run from a stuck one.
+ */
 static bool fuzz_take_call(struct fuzz_proc *p)
 {
+	unsigned long n;
+
 	if (atomic_load(&p->child_budget) >= 0 &&
 	    atomic_fetch_sub(&p->child_budget, 1) <= 0)
 		return false;
-	return atomic_fetch_add(&p->sh->calls, 1) < p->sh->limit;
+	n = atomic_fetch_add(&p->sh->calls, 1);
+	if (n && n < p->sh->limit && !(n % PROGRESS_EVERY))
+		dprintf(STDOUT_FILENO, "# %lu calls\n", n);
+	return n < p->sh->limit;
 }
 
 /* ---- argument mutation ------------------------------------------------ */
