@@ -69,6 +69,7 @@
 #include <linux/pagevec.h>
 #include <linux/sched/mm.h>
 #include <linux/shmem_fs.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
@@ -482,7 +483,7 @@ static void keep_zap(struct cprstash_kvm_keep *k, struct mm_struct *mm,
 	k->kvm_ops->invalidate_range_end(&k->kvm->mmu_notifier, &range);
 }
 
-#define KEEP_GUP_BATCH	64
+#define KEEP_GUP_BATCH	128
 
 /* Map [@hva, + @nr pages) into current->mm; the count mapped. */
 static unsigned long keep_map_run(unsigned long hva, unsigned long nr,
@@ -545,13 +546,14 @@ static void keep_populate_vma(struct cprstash_kvm_keep *k,
 	}
 }
 
-static void keep_populate_range(struct cprstash_kvm_keep *k,
+static void keep_populate_chunk(struct cprstash_kvm_keep *k,
 				struct mm_struct *mm, unsigned long start,
 				unsigned long end, struct page **pages)
 {
 	struct vm_area_struct *vma;
 	unsigned long stop;
 
+	mmap_assert_locked(mm);
 	while (start < end) {
 		vma = vma_lookup(mm, start);
 		if (!vma) {
@@ -564,6 +566,28 @@ static void keep_populate_range(struct cprstash_kvm_keep *k,
 			keep_populate_vma(k, vma, start, stop, pages);
 		else
 			keep_zap(k, mm, start, stop);
+		start = stop;
+	}
+}
+
+/*
+ * mmap_lock is taken per 2 MiB: held across guest RAM (seconds per GiB
+ * under emulation) it would stall every mmap of the VMM, and behind a
+ * waiting writer every fault that needs it, the vCPUs' too.  What was
+ * mapped stays covered meanwhile: unmapping it invalidates KVM.
+ */
+static void keep_populate_range(struct cprstash_kvm_keep *k,
+				struct mm_struct *mm, unsigned long start,
+				unsigned long end, struct page **pages)
+{
+	unsigned long stop;
+
+	while (start < end) {
+		stop = min(end, ALIGN(start + 1, SZ_2M));
+		mmap_read_lock(mm);
+		keep_populate_chunk(k, mm, start, stop, pages);
+		mmap_read_unlock(mm);
+		cond_resched();
 		start = stop;
 	}
 }
@@ -586,14 +610,12 @@ static void keep_populate(struct cprstash_kvm_keep *k)
 		return;
 	}
 	mutex_lock(&kvm->slots_lock);
-	mmap_read_lock(mm);
 	for (as_id = 0; as_id < kvm_arch_nr_memslot_as_ids(kvm); as_id++)
 		kvm_for_each_memslot(slot, bkt, __kvm_memslots(kvm, as_id))
 			keep_populate_range(k, mm, slot->userspace_addr,
 					    slot->userspace_addr +
 					    (slot->npages << PAGE_SHIFT),
 					    pages);
-	mmap_read_unlock(mm);
 	mutex_unlock(&kvm->slots_lock);
 	kfree(pages);
 }
