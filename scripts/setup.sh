@@ -14,6 +14,10 @@ packages=(
 	liburing-dev libjson-c-dev
 	kmod cpio xz-utils busybox-static qemu-system-x86
 	jq	# the demo and benchmarks read the VMM's JSON reports with it
+	# man pages (built from Documentation/ and checked with man -l), and
+	# the packages and DKMS build that scripts/test-packages.sh checks
+	python3-docutils man-db groff-base
+	dpkg-dev debhelper dkms dh-dkms
 )
 
 missing() {

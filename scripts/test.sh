@@ -4,14 +4,16 @@
 #   1. install packages (scripts/setup.sh)
 #   2. build the module with W=1 and run checkpatch --strict
 #   3. build userspace with ASan+UBSan and run the host tests (meson test)
-#   4. boot the test VM and run the kselftests (and in-VM VMM tests) there
+#   4. build the packages, unpack them into a scratch root and check them
+#      (scripts/test-packages.sh: files, man pages, DKMS build, unit)
+#   5. boot the test VM and run the kselftests (and in-VM VMM tests) there
 # Tests that need KVM (vmm/tests/kvm-tests.list, "host" rows) run on the
 # host when it has /dev/kvm and in the test VM when it has not, so both
 # kinds of machine run the same tests.  CPRSTASH_TEST_NO_HOST_KVM=1 acts as
 # on a machine without /dev/kvm, so both paths can be tried anywhere.
 # Prints what ran where, then one closing line "N passed, N failed,
 # N skipped", and exits non-zero on any failure.  CPRSTASH_TEST_SKIP_VM=1
-# skips step 4 (quick local runs; the KVM tests then run only on a host
+# skips step 5 (quick local runs; the KVM tests then run only on a host
 # with /dev/kvm).
 set -euo pipefail
 top=$(readlink -f "$(dirname "$0")/..")
@@ -91,6 +93,19 @@ where=("$host_where: $h_passed passed, $h_failed failed, $h_skipped skipped")
 if [ ${#vm_args[@]} -gt 0 ]; then
 	where+=("  ($nr_kvm_rows KVM tests moved to the test VM: the host cannot run them)")
 fi
+
+step "packages: dpkg-buildpackage, unpacked into a scratch root, DKMS build, unit check"
+mkdir -p build
+pkg_log=build/test-packages.log
+set +e
+scripts/test-packages.sh 2>&1 | tee "$pkg_log"
+pkg_rc=${PIPESTATUS[0]}
+set -e
+p0=$passed f0=$failed
+count_summary "$pkg_log" || failed=$((failed + 1))
+[ "$pkg_rc" = 0 ] || [ "$failed" != "$f0" ] || failed=$((failed + 1))
+where+=("host, packages (scratch root, nothing installed): $((passed - p0)) passed, $((failed - f0)) failed")
+
 if [ "${CPRSTASH_TEST_SKIP_VM:-0}" != 1 ]; then
 	step "test VM: kselftests and VMM tests under nested KVM"
 	scripts/build-userspace.sh build/plain
@@ -119,4 +134,4 @@ echo
 echo "what ran where:"
 printf '  %s\n' "${where[@]}"
 echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" = 0 ] && [ "$host_rc" = 0 ] && [ "${vm_rc:-0}" = 0 ]
+[ "$failed" = 0 ] && [ "$host_rc" = 0 ] && [ "$pkg_rc" = 0 ] && [ "${vm_rc:-0}" = 0 ]

@@ -10,6 +10,7 @@
 
 #include "vmm/config.h"
 #include "vmm/guest_mem.h"
+#include "vmm/version.h"
 #include "vmm/vm.h"
 
 enum {
@@ -28,6 +29,8 @@ enum {
 	OPT_UPGRADE_PREFLIGHT,
 	OPT_CONTROL_GROUP,
 	OPT_UPGRADE_ALLOW,
+	OPT_LOG,
+	OPT_VERSION,
 };
 
 static const struct option long_options[] = {
@@ -52,7 +55,9 @@ static const struct option long_options[] = {
 	{ "adopt-zap",	no_argument,	   NULL, OPT_ADOPT_ZAP },
 	{ "upgrade-preflight", no_argument, NULL, OPT_UPGRADE_PREFLIGHT },
 	{ "upgrade-allow", required_argument, NULL, OPT_UPGRADE_ALLOW },
+	{ "log",	required_argument, NULL, OPT_LOG },
 	{ "verbose",	no_argument,	   NULL, 'v' },
+	{ "version",	no_argument,	   NULL, OPT_VERSION },
 	{ "help",	no_argument,	   NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -95,10 +100,16 @@ static void usage(FILE *f)
 "                        name in /etc/group or a number; the VMM's user\n"
 "                        must be in it)\n"
 "      --cmd CMD         client mode: send CMD (status, pause, resume,\n"
-"                        quit, or a raw JSON object) and print the reply\n"
+"                        quit, last-upgrade, or a raw JSON object) and\n"
+"                        print the reply\n"
 "      --serial-log FILE also write the guest's COM1 output to FILE\n"
 "      --no-stdin        do not feed stdin to COM1\n"
 "  -v, --verbose         log unclaimed I/O and other details to stderr\n"
+"      --log FORMAT      how messages on stderr look: auto (default: syslog\n"
+"                        when stderr is the journal, else plain), plain,\n"
+"                        syslog (\"<3>\" priority prefixes) or time (UTC\n"
+"                        time prefixes)\n"
+"      --version         print the version and exit\n"
 "  -h, --help            show this help\n"
 "\n"
 "Live upgrade (Documentation/upgrade.rst):\n"
@@ -129,9 +140,11 @@ static void usage(FILE *f)
 
 static int bad_usage(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "vmm: error: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (see vmm --help)\n");
+	char msg[300];
+
+	/* Through pr_err(): a bad ExecStart= line reaches the journal as an error. */
+	snprintf(msg, sizeof(msg), fmt, arg);
+	pr_err("%s (see vmm --help)", msg);
 	return 2;
 }
 
@@ -173,7 +186,7 @@ static int config__check(struct vmm_config *cfg)
 int config__parse(int argc, char **argv, struct vmm_config *cfg)
 {
 	u64 v;
-	int c;
+	int c, ret;
 
 	*cfg = (struct vmm_config){
 		.guest = GUEST_LINUX,
@@ -212,6 +225,16 @@ int config__parse(int argc, char **argv, struct vmm_config *cfg)
 		case OPT_ADOPT_ZAP: cfg->adopt_zap = true; break;
 		case OPT_UPGRADE_PREFLIGHT: cfg->upgrade_preflight = true; break;
 		case 'v': vmm_verbose = true; break;
+		case OPT_LOG:
+			ret = log__parse_format(optarg);
+			if (ret < 0)
+				return bad_usage("--log: \"%s\" is not auto, plain, syslog or time",
+						 optarg);
+			log__set_format(ret);
+			break;
+		case OPT_VERSION:
+			printf("vmm %s\n", vmm_version);
+			return CONFIG_HELP;
 		case 'h':
 			usage(stdout);
 			return CONFIG_HELP;

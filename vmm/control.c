@@ -24,6 +24,7 @@
 #include <json-c/json.h>
 
 #include "vmm/control.h"
+#include "vmm/version.h"
 #include "vmm/vm.h"
 
 /*
@@ -241,6 +242,7 @@ static struct json_object *control__status(struct control *ctl, struct control_c
 	json_object_object_add(reply, "uptime_ms",
 			       json_object_new_uint64((now_ns() - vm->start_ns) / 1000000));
 	json_object_object_add(reply, "pid", json_object_new_int(getpid()));
+	json_object_object_add(reply, "version", json_object_new_string(vmm_version));
 	for (p = __start_vmm_control_status; p < __stop_vmm_control_status; p++)
 		(*p)->add(ctl, reply);
 	return reply;

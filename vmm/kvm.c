@@ -222,3 +222,36 @@ int kvm__probe_msrs(struct kvm *kvm, int vcpu_fd)
 	free(list);
 	return 0;
 }
+
+/* Slot numbers as bits of kvm->memslots_used; RAM's are never handed out. */
+int kvm__memslot_alloc(struct kvm *kvm)
+{
+	u64 used = __atomic_load_n(&kvm->memslots_used, __ATOMIC_RELAXED);
+	u32 slot;
+
+	for (slot = KVM_RAM_SLOTS; slot < KVM_MAX_SLOTS; slot++) {
+		if (used & (1ULL << slot))
+			continue;
+		used = __atomic_fetch_or(&kvm->memslots_used, 1ULL << slot, __ATOMIC_ACQ_REL);
+		if (!(used & (1ULL << slot)))
+			return (int)slot;
+	}
+	pr_err("no free KVM memslot (%u used)", KVM_MAX_SLOTS);
+	return -ENOSPC;
+}
+
+int kvm__memslot_reserve(struct kvm *kvm, u32 slot)
+{
+	if (slot < KVM_RAM_SLOTS || slot >= KVM_MAX_SLOTS)
+		return -EINVAL;
+	if (__atomic_fetch_or(&kvm->memslots_used, 1ULL << slot, __ATOMIC_ACQ_REL) &
+	    (1ULL << slot))
+		return -EBUSY;
+	return 0;
+}
+
+void kvm__memslot_free(struct kvm *kvm, u32 slot)
+{
+	if (slot >= KVM_RAM_SLOTS && slot < KVM_MAX_SLOTS)
+		__atomic_fetch_and(&kvm->memslots_used, ~(1ULL << slot), __ATOMIC_ACQ_REL);
+}

@@ -59,6 +59,24 @@ static int state__check_client_buf(const struct state_rec *rec)
 	return rec->len <= 4096 ? 0 : -1;
 }
 
+static int state__check_irq_routes(const struct state_rec *rec)
+{
+	return rec->len % sizeof(struct state_irq_route) == 0 &&
+	       rec->len / sizeof(struct state_irq_route) <= 4096 ? 0 : -1;
+}
+
+static int state__check_pci_fn(const struct state_rec *rec)
+{
+	struct state_pci_fn fn;
+
+	if (rec->len < sizeof(fn))
+		return -1;
+	memcpy(&fn, rec->payload, sizeof(fn));
+	if (fn.nr_msix > 2048)
+		return -1;
+	return rec->len == sizeof(fn) + fn.nr_msix * sizeof(fn.msix[0]) ? 0 : -1;
+}
+
 static const struct state_type_info state_types[] = {
 	{ STATE_END, "end", 0, false, NULL },
 	{ STATE_VM_INFO, "vm-info", sizeof(struct state_vm_info), false, NULL },
@@ -81,6 +99,10 @@ static const struct state_type_info state_types[] = {
 	{ STATE_DEV_SERIAL, "dev-serial8250", sizeof(struct serial8250_state), false, NULL },
 	{ STATE_DEV_RTC, "dev-rtc", sizeof(struct rtc_state), false, NULL },
 	{ STATE_DEV_BUILTIN, "dev-builtin-guest", sizeof(struct state_builtin), false, NULL },
+	{ STATE_DEV_IRQ_ROUTES, "dev-irq-routes", 0, false, state__check_irq_routes },
+	{ STATE_DEV_IRQFD, "dev-irqfd", sizeof(struct state_irqfd), true, NULL },
+	{ STATE_DEV_IOEVENTFD, "dev-ioeventfd", sizeof(struct state_ioeventfd), true, NULL },
+	{ STATE_DEV_PCI_FN, "dev-pci-fn", 0, true, state__check_pci_fn },
 	{ STATE_UPG_INFO, "upgrade-info", sizeof(struct state_upgrade_info), false, NULL },
 	{ STATE_UPG_ARGV, "upgrade-argv", 0, false, state__check_strings },
 	{ STATE_UPG_REQUEST, "upgrade-request", 0, false, state__check_request },

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,17 +17,104 @@
 
 bool vmm_verbose;
 
-static void vpr(const char *level, const char *fmt, va_list ap)
-{
-	char buf[1024];
+static enum log_format log_format = LOG_FMT_AUTO;
+static u64 log_upgrade_id;
 
-	/* One write per message so lines from vCPU threads never interleave. */
+static const char *const log_format_names[] = {
+	[LOG_FMT_AUTO] = "auto",
+	[LOG_FMT_PLAIN] = "plain",
+	[LOG_FMT_SYSLOG] = "syslog",
+	[LOG_FMT_TIME] = "time",
+};
+
+int log__parse_format(const char *name)
+{
+	return name_index(log_format_names, ARRAY_SIZE(log_format_names), name);
+}
+
+/*
+ * systemd sets JOURNAL_STREAM to "DEV:INO" of the stream it connected to
+ * stdout/stderr: stderr is the journal only if it still is that stream (a
+ * child of a service may have had its stderr redirected since).
+ */
+static bool log__stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!env || sscanf(env, "%llu:%llu", &dev, &ino) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st))
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void log__set_format(enum log_format format)
+{
+	if (format == LOG_FMT_AUTO)
+		format = log__stderr_is_journal() ? LOG_FMT_SYSLOG : LOG_FMT_PLAIN;
+	log_format = format;
+}
+
+void log__set_upgrade_id(u64 id)
+{
+	/* vCPU threads log too: one aligned store, no lock. */
+	__atomic_store_n(&log_upgrade_id, id, __ATOMIC_RELAXED);
+}
+
+/* "2026-12-01T23:55:01.123456Z ": a plain stderr log has no other clock. */
+static void log__time(char *buf, size_t len)
+{
+	u64 ns = realtime_ns();
+	time_t sec = ns / 1000000000ULL;
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%06lluZ ", (ns % 1000000000ULL) / 1000);
+}
+
+/*
+ * The line for @msg, newline included.  @prio: the syslog priority
+ * (LOG_ERR is 3) that journald reads from a "<N>" prefix; @level: the
+ * same for a reader.
+ */
+static void log__compose(char *line, size_t len, int prio, const char *level,
+			 const char *msg)
+{
+	u64 id = __atomic_load_n(&log_upgrade_id, __ATOMIC_RELAXED);
+	char head[48] = "", upg[40] = "";
+
+	if (log_format == LOG_FMT_AUTO)
+		log__set_format(LOG_FMT_AUTO);
+	if (id)
+		snprintf(upg, sizeof(upg), "upgrade %016llx: ", (unsigned long long)id);
+	if (log_format == LOG_FMT_SYSLOG)
+		snprintf(head, sizeof(head), "<%d>", prio);
+	else if (log_format == LOG_FMT_TIME)
+		log__time(head, sizeof(head));
+	snprintf(line, len, "%svmm: %s%s%s\n", head, upg, level, msg);
+}
+
+void log__error_line(char *line, size_t len, const char *msg)
+{
+	log__compose(line, len, LOG_ERR, "error: ", msg);
+}
+
+static void vpr(int prio, const char *level, const char *fmt, va_list ap)
+{
+	char buf[1024], line[1200];
+
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	fprintf(stderr, "vmm: %s%s\n", level, buf);
+	log__compose(line, sizeof(line), prio, level, buf);
+	/* One write per message so lines from vCPU threads never interleave. */
+	fputs(line, stderr);
 }
 
 /* pr_err() and friends: @cond says whether the message is wanted. */
-#define DEFINE_PR(name, level, cond)			\
+#define DEFINE_PR(name, prio, level, cond)		\
 void name(const char *fmt, ...)				\
 {							\
 	va_list ap;					\
@@ -34,14 +122,14 @@ void name(const char *fmt, ...)				\
 	if (!(cond))					\
 		return;					\
 	va_start(ap, fmt);				\
-	vpr(level, fmt, ap);				\
+	vpr(prio, level, fmt, ap);			\
 	va_end(ap);					\
 }
 
-DEFINE_PR(pr_err, "error: ", true)
-DEFINE_PR(pr_warn, "warning: ", true)
-DEFINE_PR(pr_info, "", true)
-DEFINE_PR(pr_debug, "debug: ", vmm_verbose)
+DEFINE_PR(pr_err, LOG_ERR, "error: ", true)
+DEFINE_PR(pr_warn, LOG_WARNING, "warning: ", true)
+DEFINE_PR(pr_info, LOG_INFO, "", true)
+DEFINE_PR(pr_debug, LOG_DEBUG, "debug: ", vmm_verbose)
 
 const char *name_of(const char *const *names, size_t n, unsigned int i)
 {

@@ -114,12 +114,11 @@ static bool vcpu__handle_mmio(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
-	/* No MMIO devices: reads of unbacked addresses see all ones. */
-	if (!run->mmio.is_write)
-		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
-	pr_debug("vCPU %u: unclaimed MMIO %s %#llx", vcpu->id,
-		 run->mmio.is_write ? "write" : "read",
-		 (unsigned long long)run->mmio.phys_addr);
+	if (!mmio__dispatch(&vcpu->vm->mmio, vcpu, run->mmio.phys_addr, run->mmio.is_write,
+			    run->mmio.data, run->mmio.len))
+		pr_debug("vCPU %u: unclaimed MMIO %s %#llx", vcpu->id,
+			 run->mmio.is_write ? "write" : "read",
+			 (unsigned long long)run->mmio.phys_addr);
 	return true;
 }
 

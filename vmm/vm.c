@@ -86,6 +86,7 @@ static int vm__build(struct vm *vm, const struct vmm_config *cfg, struct vm_part
 	vm->event_fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
+	mmio__init(&vm->mmio);
 	vm->want = VM_RUNNING;
 
 	if (cfg->nr_cpus < 1 || cfg->nr_cpus > VM_MAX_VCPUS) {
@@ -246,6 +247,7 @@ void vm__destroy(struct vm *vm)
 	if (vm->event_fd >= 0)
 		close(vm->event_fd);
 	vm->event_fd = -1;
+	mmio__exit(&vm->mmio);
 	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);
 }

@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +34,40 @@ static void expect_error(int want_status, const char *want_text, char *const arg
 }
 
 #define VMM(...) ((char *[]){ (char *)vmm, __VA_ARGS__, NULL })
+
+/*
+ * Messages carry syslog priorities when asked, and when stderr is the
+ * journal: systemd names its stream in JOURNAL_STREAM ("DEV:INO"), here
+ * the file the VMM's stderr goes to.
+ */
+static void expect_plain(char *const argv[])
+{
+	char *line;
+
+	expect_error(2, "unknown option", argv);
+	line = test_read_first_line(err_path);
+	TEST_ASSERT(!strncmp(line, "vmm: error: ", 12), "expected no prefix: %s", line);
+	free(line);
+}
+
+static void expect_log_formats(void)
+{
+	char env[64];
+	struct stat st;
+
+	expect_error(2, "<3>vmm: error: unknown option", VMM("--log", "syslog", "--bogus"));
+	expect_error(2, "Z vmm: error: unknown option", VMM("--log", "time", "--bogus"));
+	expect_error(2, "--log", VMM("--log", "journal"));
+	TEST_ASSERT(!stat(err_path, &st), "stat %s: %s", err_path, strerror(errno));
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", env, 1);
+	expect_error(2, "<3>vmm: error: unknown option", VMM("--bogus"));
+	expect_plain(VMM("--log", "plain", "--bogus"));
+	setenv("JOURNAL_STREAM", "1:1", 1);
+	expect_plain(VMM("--bogus"));
+	unsetenv("JOURNAL_STREAM");
+}
 
 /* Run the VMM with /dev hidden behind an empty tmpfs: "no /dev/kvm". */
 static void expect_no_kvm(void)
@@ -72,6 +107,7 @@ int main(int argc, char **argv)
 		"--serial-log", "--no-stdin", "--verbose", "--help", "--touch-ram",
 		"--live-upgrade", "--binary", "--upgrade-mode", "--no-preflight",
 		"--upgrade-preflight", "--control-group", "--upgrade-allow",
+		"--log", "--version",
 	};
 	char help_path[300], junk[300], fake[300], sock[300], cmd[400];
 	static char longcmd[3000];
@@ -91,6 +127,17 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
 		snprintf(cmd, sizeof(cmd), "grep -q -e '%s' '%s'", options[i], help_path);
 		TEST_ASSERT(system(cmd) == 0, "--help does not mention %s", options[i]);
+	}
+
+	/* --version: "vmm VERSION" on stdout, exit 0. */
+	TEST_ASSERT(test_wait(test_spawn(VMM("--version"), help_path, NULL)) == 0, "--version");
+	{
+		char *version = test_read_first_line(help_path);
+
+		TEST_ASSERT(!strncmp(version, "vmm ", 4) && version[4],
+			    "--version printed: %s", version);
+		printf("ok: --version: %s\n", version);
+		free(version);
 	}
 
 	/* Command line. */
@@ -123,6 +170,8 @@ int main(int argc, char **argv)
 		"--upgrade-allow", "/10", "--upgrade-allow", "/11", "--upgrade-allow", "/12",
 		"--upgrade-allow", "/13", "--upgrade-allow", "/14", "--upgrade-allow", "/15",
 		"--upgrade-allow", "/16", "--upgrade-allow", "/17"));
+
+	expect_log_formats();
 
 	/* Kernel images. */
 	expect_error(1, "/nonexistent/bzImage", VMM("--kernel", "/nonexistent/bzImage"));

@@ -118,7 +118,36 @@ static void check_report(struct json_object *rep, const char *want_mode, pid_t p
 		samples[p][nr_samples[p]++] = test_u64(rep, phases[p]);
 	TEST_ASSERT(test_u64(rep, "downtime_us") >= test_u64(rep, "pause_us"),
 		    "round %d: the downtime does not include the pause", round);
+	/* The same binary each round: the same version before and after. */
+	TEST_ASSERT(test_str(rep, "old_version")[0] &&
+		    !strcmp(test_str(rep, "old_version"), test_str(rep, "new_version")),
+		    "round %d: versions %s -> %s", round, test_str(rep, "old_version"),
+		    test_str(rep, "new_version"));
 	check_guest_gap(rep, round);
+}
+
+/*
+ * After the fact: "last-upgrade" gives the report again, "status" the
+ * version now running, and the VMM's log named the upgrade (the old
+ * image's line before its exec, so it is there before the reply).
+ */
+static void check_after_the_fact(int fd, struct json_object *rep, const char *log, int round)
+{
+	struct json_object *last, *st, *report;
+	char text[80];
+
+	last = test_request(fd, "last-upgrade");
+	TEST_ASSERT(test_ok(last) && json_object_object_get_ex(last, "report", &report) &&
+		    report && !strcmp(test_str(report, "upgrade_id"), test_str(rep, "upgrade_id")),
+		    "round %d: last-upgrade: %s", round, json_object_to_json_string(last));
+	st = test_request(fd, "status");
+	TEST_ASSERT(!strcmp(test_str(st, "version"), test_str(rep, "new_version")),
+		    "round %d: status version %s, the report's %s", round,
+		    test_str(st, "version"), test_str(rep, "new_version"));
+	snprintf(text, sizeof(text), "vmm: upgrade %s: live upgrade: ", test_str(rep, "upgrade_id"));
+	TEST_ASSERT(test_file_has(log, text), "round %d: no \"%s\" in the VMM's log", round, text);
+	json_object_put(last);
+	json_object_put(st);
 }
 
 int main(int argc, char **argv)
@@ -190,6 +219,7 @@ int main(int argc, char **argv)
 			    round, status, line, rep ? json_object_to_json_string(rep) : "no report");
 		TEST_ASSERT(!strncmp(line, "live-upgrade: ok", 16), "round %d: %s", round, line);
 		check_report(rep, want_mode, test_vmm_pid, round);
+		check_after_the_fact(fd, rep, log, round);
 		printf("round %d: %s\n", round, line);
 		free(line);
 		json_object_put(rep);

@@ -586,3 +586,19 @@ void test_show_tail(const char *path, unsigned int lines)
 	if (system(cmd))
 		printf("(cannot show %s)\n", path);
 }
+
+bool test_file_has(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && getline(&line, &cap, f) >= 0)
+		found = strstr(line, text);
+	free(line);
+	fclose(f);
+	return found;
+}

@@ -150,6 +150,8 @@ void test_write_fake_bzimage(const char *path);
 
 /* Print the last @lines lines of a log, to show what a failure looked like. */
 void test_show_tail(const char *path, unsigned int lines);
+/* Whether a line of the file at @path contains @text. */
+bool test_file_has(const char *path, const char *text);
 
 /* The pid of the VMM under test, killed by test_cleanup(). */
 extern pid_t test_vmm_pid;

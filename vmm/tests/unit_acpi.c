@@ -10,6 +10,7 @@
 
 #include "testlib.h"
 #include "vmm/kvm.h"
+#include "vmm/pci.h"
 #include "vmm/x86/acpi.h"
 #include "vmm/x86/boot.h"
 
@@ -29,6 +30,99 @@ static const void *table(u64 gpa, const char *sig)
 	TEST_ASSERT(acpi__sum(h, h->length) == 0, "%s checksum", sig);
 	TEST_ASSERT(!memcmp(h->oem_id, "CPRSTA", 6), "%s OEM id", sig);
 	return h;
+}
+
+/* An AML PkgLength at @p: the length it encodes, its own size in *@n. */
+static size_t pkglen(const u8 *p, size_t *n)
+{
+	size_t len, i;
+
+	*n = 1 + (p[0] >> 6);
+	if (*n == 1)
+		return p[0] & 0x3f;
+	len = p[0] & 0xf;
+	for (i = 1; i < *n; i++)
+		len |= (size_t)p[i] << (4 + 8 * (i - 1));
+	return len;
+}
+
+/*
+ * _CRS, a buffer of address space descriptors: buses 0-255, I/O around
+ * 0xcf8-0xcff, the 32-bit and 64-bit BAR windows of pci.h, an end tag.
+ * Returns its size.
+ */
+static size_t check_crs(const u8 *p)
+{
+	static const u8 name[] = { 0x08, '_', 'C', 'R', 'S', 0x11 };
+	static const u8 bus[] = { 0x88, 13, 0, 2, 0x0c, 0, 0, 0, 0, 0, 0xff, 0, 0, 0, 0, 1 };
+	const u8 *d;
+	size_t n, len;
+	u32 min, max;
+	u64 min64;
+
+	TEST_ASSERT(!memcmp(p, name, sizeof(name)), "_CRS");
+	len = pkglen(p + sizeof(name), &n);
+	d = p + sizeof(name) + n;
+	TEST_ASSERT(d[0] == 0x0a && d[1] == len - n - 2, "_CRS buffer size %u", d[1]);
+	d += 2;
+	TEST_ASSERT(!memcmp(d, bus, sizeof(bus)), "bus numbers 0-255");
+	d += 16;
+	TEST_ASSERT(d[0] == 0x88 && d[3] == 1 && d[10] == 0xf7 && d[11] == 0x0c, "I/O below 0xcf8");
+	d += 16;
+	TEST_ASSERT(d[0] == 0x88 && d[3] == 1 && d[8] == 0x00 && d[9] == 0x0d, "I/O from 0xd00");
+	d += 16;
+	memcpy(&min, d + 10, 4);
+	memcpy(&max, d + 14, 4);
+	TEST_ASSERT(d[0] == 0x87 && d[3] == 0 && min == PCI_MMIO32_START &&
+		    max == PCI_MMIO32_END - 1, "32-bit window %#x-%#x", min, max);
+	d += 26;
+	memcpy(&min64, d + 14, 8);
+	TEST_ASSERT(d[0] == 0x8a && min64 == PCI_MMIO64_START, "64-bit window");
+	d += 46;
+	TEST_ASSERT(d[0] == 0x79 && d + 2 == p + sizeof(name) + len, "end tag");
+	return sizeof(name) + len;
+}
+
+/*
+ * Scope (\_SB) { Device (PCI0) { _HID PNP0A03, _UID 0, _CRS, _PRT } }: every
+ * PkgLength spans to the end, and the _PRT routes INTx pin p of slot s to
+ * GSI 16 + (s + p) % 4 for slots 1-31, as pci/pci.c wires them.
+ */
+static void check_pci_aml(const u8 *p, size_t len)
+{
+	static const u8 hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03 };
+	static const u8 prt[] = { 0x08, '_', 'P', 'R', 'T', 0x12 };
+	size_t n, off, i;
+	unsigned int slot, pin;
+
+	TEST_ASSERT(p[0] == 0x10 && pkglen(p + 1, &n) == len - 1, "scope length");
+	off = 1 + n;
+	TEST_ASSERT(!memcmp(p + off, "\\_SB_", 5), "scope \\_SB");
+	off += 5;
+	TEST_ASSERT(p[off] == 0x5b && p[off + 1] == 0x82 &&
+		    pkglen(p + off + 2, &n) == len - off - 2, "device length");
+	off += 2 + n;
+	TEST_ASSERT(!memcmp(p + off, "PCI0", 4) && !memcmp(p + off + 4, hid, sizeof(hid)),
+		    "PCI0 is a PNP0A03");
+	off += 4 + sizeof(hid) + 6;	/* Name (_UID, Zero) */
+	off += check_crs(p + off);
+	TEST_ASSERT(!memcmp(p + off, prt, sizeof(prt)), "_PRT");
+	off += sizeof(prt);
+	TEST_ASSERT(pkglen(p + off, &n) == len - off, "_PRT length");
+	off += n;
+	TEST_ASSERT(p[off++] == 31 * 4, "%u _PRT entries", p[off - 1]);
+	for (slot = 1; slot < 32; slot++) {
+		for (pin = 0; pin < 4; pin++) {
+			const u8 want[] = { 0x12, 12, 4, 0x0c, 0xff, 0xff, (u8)slot, 0,
+					    0x0a, (u8)pin, 0x00, 0x0a, (u8)(16 + (slot + pin) % 4) };
+
+			for (i = 0; i < sizeof(want); i++)
+				TEST_ASSERT(p[off + i] == want[i], "_PRT slot %u pin %u byte %zu",
+					    slot, pin, i);
+			off += sizeof(want);
+		}
+	}
+	TEST_ASSERT(off == len, "%zu bytes after the _PRT", len - off);
 }
 
 static void check_gas(const struct acpi_gas *g, u16 port, u8 bytes, const char *what)
@@ -97,18 +191,20 @@ static void test_tables(unsigned int cpus)
 	facs = (const void *)(area + (fadt->firmware_ctrl - ACPI_AREA_GPA));
 	TEST_ASSERT(!memcmp(facs->signature, "FACS", 4) && facs->length == 64, "FACS");
 
-	/* DSDT: exactly Name (\_S5, Package (4) { 5, 5, 0, 0 }). */
+	/* DSDT: Name (\_S5, Package (4) { 5, 5, 0, 0 }), then \_SB.PCI0. */
 	dsdt = table(fadt->dsdt, "DSDT");
 	{
 		static const u8 aml[] = { 0x08, '\\', '_', 'S', '5', '_', 0x12, 0x08, 0x04,
 					  0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00 };
 
-		TEST_ASSERT(dsdt->length == 36 + sizeof(aml) && dsdt->revision == 2,
+		TEST_ASSERT(dsdt->length > 36 + sizeof(aml) && dsdt->revision == 2,
 			    "DSDT length %u", dsdt->length);
 		TEST_ASSERT(!memcmp(dsdt + 1, aml, sizeof(aml)), "DSDT AML");
 		/* PkgLength counts itself and everything after it. */
 		TEST_ASSERT(aml[7] == sizeof(aml) - 7, "package length");
 		TEST_ASSERT(aml[10] == ACPI_SLP_TYP_S5, "SLP_TYP");
+		check_pci_aml((const u8 *)(dsdt + 1) + sizeof(aml),
+			      dsdt->length - 36 - sizeof(aml));
 	}
 
 	/* MADT: a LAPIC per CPU (APIC id = UID = index), IOAPIC, SCI override, NMI. */
@@ -160,8 +256,9 @@ static void test_tables(unsigned int cpus)
 	/* No two tables overlap. */
 	TEST_ASSERT(ACPI_FACS_OFFSET >= 36 && ACPI_XSDT_OFFSET >= ACPI_FACS_OFFSET + 64 &&
 		    ACPI_FADT_OFFSET >= ACPI_XSDT_OFFSET + xsdt->length &&
-		    ACPI_DSDT_OFFSET >= ACPI_FADT_OFFSET + fadt->header.length &&
-		    ACPI_MADT_OFFSET >= ACPI_DSDT_OFFSET + dsdt->length, "tables overlap");
+		    ACPI_MADT_OFFSET >= ACPI_FADT_OFFSET + fadt->header.length &&
+		    ACPI_DSDT_OFFSET >= ACPI_MADT_OFFSET + madt->header.length &&
+		    ACPI_DSDT_OFFSET + dsdt->length <= ACPI_AREA_SIZE, "tables overlap");
 }
 
 int main(void)

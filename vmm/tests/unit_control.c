@@ -57,6 +57,25 @@ static const struct {
 	{ "{\"cmd\":\"status\\u0000\"}", "unknown command" },
 };
 
+/* "last-upgrade" before any upgrade: a reply, with no report in it. */
+static void expect_no_last_upgrade(void)
+{
+	const char *line = "{\"cmd\":\"last-upgrade\",\"id\":7}";
+	struct control_request req;
+	struct json_object *reply;
+	char err[256] = "";
+	const char *got;
+
+	TEST_ASSERT(!control__parse_request(line, strlen(line), &req, err, sizeof(err)),
+		    "%s: %s", line, err);
+	reply = req.cmd->run(NULL, NULL, &req, line, strlen(line));
+	got = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN);
+	TEST_ASSERT(!strcmp(got, "{\"ok\":true,\"id\":7,\"report\":null}"), "reply %s", got);
+	printf("ok: %s -> %s\n", line, got);
+	json_object_put(reply);
+	control__request_free(&req);
+}
+
 int main(void)
 {
 	struct control_request req;
@@ -71,6 +90,8 @@ int main(void)
 	expect_cmd("{\"id\":1,\"cmd\":\"quit\"}\r", "quit");
 	expect_cmd("{\"cmd\":\"live-upgrade\",\"binary\":\"/x\",\"mode\":\"adopt\"}",
 		   "live-upgrade");
+	expect_cmd("{\"cmd\":\"last-upgrade\"}", "last-upgrade");
+	expect_no_last_upgrade();
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++)
 		expect_error(bad[i].line, bad[i].want);

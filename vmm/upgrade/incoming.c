@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@ static int incoming__env(struct upgrade_in *in)
 {
 	const char *mode = getenv(UPGRADE_ENV_MODE);
 	const char *t = getenv(UPGRADE_ENV_T_EXEC);
+	const char *old_version = getenv(UPGRADE_ENV_OLD_VERSION);
 
 	if (!mode || upgrade__parse_mode(mode, &in->mode) || in->mode == UPGRADE_AUTO) {
 		pr_err("incoming: no upgrade in progress (%s is %s)", UPGRADE_ENV_MODE,
@@ -37,6 +39,8 @@ static int incoming__env(struct upgrade_in *in)
 	}
 	in->t_exec = t ? strtoull(t, NULL, 10) : 0;
 	in->rollback = getenv(UPGRADE_ENV_ROLLBACK);
+	/* A copy: the environment is cleaned before the report is made. */
+	snprintf(in->old_version, sizeof(in->old_version), "%s", old_version ? old_version : "");
 	in->tr = in->mode == UPGRADE_CLOEXEC ? &upgrade_cloexec_transport
 					     : &upgrade_stash_transport;
 	return 0;
@@ -94,6 +98,7 @@ static int incoming__decode(struct upgrade_in *in)
 	}
 	if (in->info.requester >= CONTROL_MAX_CLIENTS)
 		return -EINVAL;
+	log__set_upgrade_id(in->info.id);
 
 	/* argv[0] and the recorded arguments, each NUL-terminated. */
 	in->argc = 1;
@@ -181,6 +186,7 @@ static void incoming__unsetenv(void)
 	unsetenv(UPGRADE_ENV_T_EXEC);
 	unsetenv(UPGRADE_ENV_STATE_FD);
 	unsetenv(UPGRADE_ENV_EXE_FD);
+	unsetenv(UPGRADE_ENV_OLD_VERSION);
 	unsetenv(UPGRADE_ENV_ROLLBACK);
 }
 
@@ -269,9 +275,9 @@ int upgrade__incoming(const char *argv0)
 	reply = report__incoming(in);
 	control__send(&run->ctl, in->info.requester, reply);
 	json_object_put(reply);
-	pr_info("live upgrade %016llx: %s", (unsigned long long)in->info.id,
-		in->rollback ? "rolled back, running the previous binary again"
-			     : "done, running the new binary");
+	pr_info("live upgrade: %s", in->rollback ? "rolled back, running the previous binary again"
+						  : "done, running the new binary");
+	log__set_upgrade_id(0);
 	/* in->data stays: the configuration points into its argv record. */
 	control__serve_pending(&run->ctl);
 	return run__loop(run);

@@ -38,6 +38,7 @@
 #include <json-c/json.h>
 
 #include "upgrade.h"
+#include "vmm/version.h"
 
 /*
  * How long the new image waits for every vCPU to see the resume mark.  The
@@ -46,6 +47,17 @@
  * under emulation can leave a vCPU thread unscheduled for seconds.
  */
 #define GUEST_GAP_WAIT_MS	20000
+
+/* The last upgrade's report, for "last-upgrade": this image's to keep. */
+static struct json_object *report_last;
+
+/* @reply is also the answer to "last-upgrade" from now on. */
+static struct json_object *report__remember(struct json_object *reply)
+{
+	json_object_put(report_last);
+	report_last = json_object_get(reply);
+	return reply;
+}
 
 static void report__us(struct json_object *o, const char *key, u64 from, u64 to)
 {
@@ -95,7 +107,8 @@ struct json_object *report__failed(struct upgrade_out *up, const struct control_
 			   up->t_exec ? up->t_exec : now_ns());
 		report__us(reply, "downtime_us", up->info.t_pause_start, now_ns());
 	}
-	return reply;
+	json_object_object_add(reply, "old_version", json_object_new_string(vmm_version));
+	return report__remember(reply);
 }
 
 void report__mark_resume(struct upgrade_in *in)
@@ -252,5 +265,34 @@ struct json_object *report__incoming(struct upgrade_in *in)
 	if (in->kept_mappings)
 		report__us(reply, "settle_us", in->t_settle, in->t_settled);
 	report__guest_view(in, reply);
+	/* After a rollback this image is the old one: no new version ran. */
+	json_object_object_add(reply, "old_version", in->old_version[0] ?
+			       json_object_new_string(in->old_version) : NULL);
+	if (!in->rollback)
+		json_object_object_add(reply, "new_version", json_object_new_string(vmm_version));
+	return report__remember(reply);
+}
+
+/*
+ * "last-upgrade": the report of the last live upgrade this VM went
+ * through, as its client got it ("report", null if none), for whoever
+ * asks after the fact: the client may be gone, or be systemctl reload.
+ * An upgrade that happened is reported by the image it started, so this
+ * image has the report of every upgrade since its own start.
+ */
+static struct json_object *report__last_command(struct control *ctl, struct control_client *c,
+						const struct control_request *req,
+						const char *line, size_t len)
+{
+	struct json_object *reply = control__reply_ok(req);
+
+	(void)ctl, (void)c, (void)line, (void)len;
+	json_object_object_add(reply, "report", json_object_get(report_last));
 	return reply;
 }
+
+static const struct control_command report_last_cmd = {
+	.name = "last-upgrade",
+	.run = report__last_command,
+};
+CONTROL_COMMAND(report_last_cmd);

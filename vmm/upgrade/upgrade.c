@@ -25,6 +25,7 @@
 #include "cprstash.h"
 #include "upgrade.h"
 #include "vmm/device.h"
+#include "vmm/version.h"
 
 extern char **environ;
 
@@ -187,20 +188,22 @@ static int upgrade__save(struct upgrade_out *up, unsigned int slot,
 }
 
 /* The environment of the new image: ours, with this upgrade's lines. */
-static char **upgrade__envp(struct upgrade_out *up, char *mode_line, char *t_line)
+static char **upgrade__envp(struct upgrade_out *up, char *mode_line, char *version_line,
+			    char *t_line)
 {
 	size_t n = 0, j = 0, i;
 	char **envp;
 
 	while (environ[n])
 		n++;
-	envp = calloc(n + ARRAY_SIZE(up->env) + 3, sizeof(*envp));
+	envp = calloc(n + ARRAY_SIZE(up->env) + 4, sizeof(*envp));
 	if (!envp)
 		return NULL;
 	for (i = 0; i < n; i++)
 		if (strncmp(environ[i], "VMM_UPGRADE_", 12))
 			envp[j++] = environ[i];
 	envp[j++] = mode_line;
+	envp[j++] = version_line;
 	for (i = 0; i < up->nr_env; i++)
 		envp[j++] = up->env[i];
 	envp[j++] = t_line;
@@ -210,14 +213,15 @@ static char **upgrade__envp(struct upgrade_out *up, char *mode_line, char *t_lin
 /* Only returns if execve() failed: -errno. */
 static int upgrade__exec(struct upgrade_out *up)
 {
-	char mode_line[64], t_line[64];
+	char mode_line[64], t_line[64], version_line[96];
 	char *argv[] = { up->binary, UPGRADE_INCOMING_ARG, NULL };
 	char **envp;
 	int ret;
 
 	snprintf(mode_line, sizeof(mode_line), UPGRADE_ENV_MODE "=%s",
 		 upgrade__mode_name(up->mode));
-	envp = upgrade__envp(up, mode_line, t_line);
+	snprintf(version_line, sizeof(version_line), UPGRADE_ENV_OLD_VERSION "=%s", vmm_version);
+	envp = upgrade__envp(up, mode_line, version_line, t_line);
 	if (!envp)
 		return -ENOMEM;
 	fflush(NULL);
@@ -239,6 +243,7 @@ static void upgrade__cleanup(struct upgrade_out *up)
 		close(up->exe_fd);
 	up->exe_fd = -1;
 	state_buf__free(&up->state);
+	log__set_upgrade_id(0);
 }
 
 /* The binary to exec: allowed (allow.c), and canonical in up->binary. */
@@ -387,6 +392,7 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 
 	if (getrandom(&up.info.id, sizeof(up.info.id), GRND_NONBLOCK) != sizeof(up.info.id))
 		up.info.id = now_ns() ^ ((u64)getpid() << 40);
+	log__set_upgrade_id(up.info.id);
 	ret = watch__start(&up, req, slot);
 	if (ret)
 		pr_warn("live upgrade: no loss watch (%s): a lost guest would go unreported",
@@ -401,8 +407,7 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 		up.info.flags |= STATE_UPG_TTY_RAW;
 		memcpy(up.info.tty, &run->saved_tty, sizeof(run->saved_tty));
 	}
-	pr_info("live upgrade %016llx: %s mode, exec %s",
-		(unsigned long long)up.info.id, upgrade__mode_name(up.mode), up.binary);
+	pr_info("live upgrade: %s mode, exec %s", upgrade__mode_name(up.mode), up.binary);
 
 	/*
 	 * The whole VM state is written during the pause (about 10 KiB per
@@ -447,8 +452,8 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 	devices__after_failed_exec(vm);
 	up.tr->unpreserve(&up);
 	vm__resume(vm);
-	pr_err("live upgrade %016llx: exec of %s failed: %s; the guest runs on",
-	       (unsigned long long)up.info.id, up.binary, strerror(-ret));
+	pr_err("live upgrade: exec of %s failed: %s; the guest runs on", up.binary,
+	       strerror(-ret));
 	reply = report__failed(&up, req, "exec",
 			       "exec of %s failed: %s; the guest resumed on the running VMM",
 			       up.binary, strerror(-ret));

@@ -37,6 +37,8 @@
 #define UPGRADE_ENV_T_EXEC	"VMM_UPGRADE_T_EXEC"	/* CLOCK_MONOTONIC ns */
 #define UPGRADE_ENV_STATE_FD	"VMM_UPGRADE_STATE_FD"	/* cloexec: the records */
 #define UPGRADE_ENV_EXE_FD	"VMM_UPGRADE_EXE_FD"	/* cloexec: old binary */
+/* The old image's version (vmm --version), for the report. */
+#define UPGRADE_ENV_OLD_VERSION	"VMM_UPGRADE_OLD_VERSION"
 /* Set by a failed new image when it re-execs the old binary: why. */
 #define UPGRADE_ENV_ROLLBACK	"VMM_UPGRADE_ROLLBACK"
 /* Test hook, honoured only by an incoming image: recover, crash, exit. */
@@ -95,6 +97,7 @@ struct upgrade_in {
 	enum upgrade_mode done;		/* what recovery did (adopt may fall back) */
 	char fallback[200];		/* why adopt fell back to rebuild */
 	const char *rollback;		/* a rolled-back image: why (else NULL) */
+	char old_version[64];		/* the old image's, "" if it did not say */
 	const char *argv0;
 	u64 t_main, t_exec, t_read, t_recovered, t_resumed, t_gap, t_finished;
 	/* adopt kept the guest's mappings: SETTLE_KVM after the resume. */

@@ -85,7 +85,7 @@ static void watch__texts(struct upgrade_out *up, const struct control_request *r
 		 "live upgrade %016llx: the VMM process ended before an image resumed the "
 		 "guest (the new image %.200s exited or was killed): the VM is lost",
 		 (unsigned long long)up->info.id, up->binary);
-	snprintf(t->log, sizeof(t->log), "vmm: error: %s\n", msg);
+	log__error_line(t->log, sizeof(t->log), msg);
 	reply = control__reply_error(req, msg);
 	json_object_object_add(reply, "stage", json_object_new_string("new-image"));
 	json_object_object_add(reply, "mode", json_object_new_string(upgrade__mode_name(up->mode)));

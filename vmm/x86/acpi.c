@@ -4,7 +4,7 @@
  *
  *   RSDP (0xe0000, found by Linux's scan of the BIOS area)
  *    -> XSDT -> FADT -> FACS
- *                    -> DSDT: only Name (\_S5, ...)
+ *                    -> DSDT: Name (\_S5, ...) and the PCI host bridge
  *            -> MADT: a LAPIC per vCPU, the IOAPIC, the SCI's override,
  *                     LINT1 as NMI
  *
@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "vmm/kvm.h"
+#include "vmm/pci.h"
 #include "vmm/x86/acpi.h"
 
 _Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP size");
@@ -60,6 +61,183 @@ const u8 acpi_dsdt_aml[15] = {
 	0x0a, ACPI_SLP_TYP_S5, 0x0a, ACPI_SLP_TYP_S5,
 	0x00, 0x00,
 };
+
+/*
+ * A PkgLength (ACPI 6.0, 20.2.4) for @len bytes after it: one byte up to
+ * 63 in all, else a lead byte with the count of following bytes and the
+ * low nibble, then the rest 8 bits a byte.  The encoded length counts the
+ * PkgLength itself.  Returns its size; @out gets it if not NULL.
+ */
+static size_t aml__pkglen(u8 *out, size_t len)
+{
+	size_t n, total;
+
+	for (n = 1; n <= 4; n++) {
+		total = len + n;
+		if ((n == 1 && total <= 0x3f) || (n > 1 && total < 1u << (4 + 8 * (n - 1))))
+			break;
+	}
+	if (out) {
+		if (n == 1) {
+			out[0] = (u8)total;
+		} else {
+			size_t i;
+
+			out[0] = (u8)(((n - 1) << 6) | (total & 0xf));
+			for (i = 1; i < n; i++)
+				out[i] = (u8)(total >> (4 + 8 * (i - 1)));
+		}
+	}
+	return n;
+}
+
+/* Put @body (@len bytes at @p + room for a PkgLength) after its PkgLength. */
+static size_t aml__wrap(u8 *p, size_t len)
+{
+	size_t n = aml__pkglen(NULL, len);
+
+	memmove(p + n, p, len);
+	aml__pkglen(p, len);
+	return n + len;
+}
+
+static size_t aml__bytes(u8 *p, const void *b, size_t len)
+{
+	memcpy(p, b, len);
+	return len;
+}
+
+/*
+ * _PRT: INTx pin p (0-3 = INTA-INTD) of slot s is IOAPIC pin
+ * 16 + (s + p) % 4, as the PCI bus swizzles them (pci/pci.c), one
+ * Package (4) { slot << 16 | 0xffff, pin, Zero, gsi } each.
+ */
+static size_t aml__prt(u8 *p)
+{
+	static const u8 name[] = { 0x08, '_', 'P', 'R', 'T', 0x12 };
+	size_t n = aml__bytes(p, name, sizeof(name)), body;
+	unsigned int slot, pin;
+	u8 *pkg = p + n;
+
+	body = 0;
+	pkg[body++] = (PCI_MAX_SLOTS - 1) * 4;	/* NumElements */
+	for (slot = 1; slot < PCI_MAX_SLOTS; slot++) {
+		for (pin = 0; pin < 4; pin++) {
+			u32 addr = slot << 16 | 0xffff;
+			u8 *e = pkg + body;
+			size_t len = 0;
+
+			e[len++] = 0x12;			/* PackageOp */
+			e[len++] = 12;				/* PkgLength */
+			e[len++] = 4;				/* NumElements */
+			e[len++] = 0x0c;			/* DWordPrefix */
+			memcpy(&e[len], &addr, 4);
+			len += 4;
+			e[len++] = 0x0a;			/* BytePrefix */
+			e[len++] = (u8)pin;
+			e[len++] = 0x00;			/* Zero: a GSI */
+			e[len++] = 0x0a;
+			e[len++] = (u8)(16 + (slot + pin) % 4);
+			body += len;
+		}
+	}
+	return n + aml__wrap(pkg, body);
+}
+
+/* An address space descriptor's common head (ACPI 6.0, 6.4.3.5). */
+static size_t aml__addr_head(u8 *p, u8 tag, u16 len, u8 type, u8 type_flags)
+{
+	p[0] = tag;
+	memcpy(p + 1, &len, 2);
+	p[3] = type;
+	p[4] = 0x0c;		/* MinFixed, MaxFixed, positive decode, producer */
+	p[5] = type_flags;
+	return 6;
+}
+
+/* WordBusNumber / WordIO: granularity, min, max, translation, length. */
+static size_t aml__word(u8 *p, u8 type, u8 type_flags, u16 min, u16 max)
+{
+	u16 w[5] = { 0, min, max, 0, (u16)(max - min + 1) };
+	size_t n = aml__addr_head(p, 0x88, 13, type, type_flags);
+
+	memcpy(p + n, w, sizeof(w));
+	return n + sizeof(w);
+}
+
+static size_t aml__dword_mem(u8 *p, u32 min, u32 max)
+{
+	u32 d[5] = { 0, min, max, 0, max - min + 1 };
+	size_t n = aml__addr_head(p, 0x87, 23, 0, 0x01);	/* read-write */
+
+	memcpy(p + n, d, sizeof(d));
+	return n + sizeof(d);
+}
+
+static size_t aml__qword_mem(u8 *p, u64 min, u64 max)
+{
+	u64 q[5] = { 0, min, max, 0, max - min + 1 };
+	size_t n = aml__addr_head(p, 0x8a, 43, 0, 0x01);
+
+	memcpy(p + n, q, sizeof(q));
+	return n + sizeof(q);
+}
+
+/*
+ * _CRS: the windows the bridge forwards, where pci/pci.c places BARs.
+ * Linux takes them as the root bus's resources and refuses BARs outside
+ * them; without a _CRS the root bus would have none.
+ */
+static size_t aml__crs(u8 *p)
+{
+	static const u8 name[] = { 0x08, '_', 'C', 'R', 'S', 0x11 };
+	size_t n = aml__bytes(p, name, sizeof(name)), b = 0;
+	u8 *buf = p + n, *d;
+
+	buf[b++] = 0x0a;				/* BufferSize, a byte */
+	buf[b++] = 0;
+	d = buf + b;
+	b += aml__word(buf + b, 2, 0, 0, 0xff);		/* bus numbers */
+	b += aml__word(buf + b, 1, 3, 0, PCI_CONFIG_ADDRESS - 1);
+	b += aml__word(buf + b, 1, 3, PCI_CONFIG_DATA + 4, 0xffff);
+	b += aml__dword_mem(buf + b, (u32)PCI_MMIO32_START, (u32)(PCI_MMIO32_END - 1));
+	b += aml__qword_mem(buf + b, PCI_MMIO64_START, PCI_MMIO64_START + PCI_MMIO64_SIZE - 1);
+	buf[b++] = 0x79;				/* EndTag, checksum 0 */
+	buf[b++] = 0;
+	buf[1] = (u8)(buf + b - d);
+	return n + aml__wrap(buf, b);
+}
+
+/*
+ * Scope (\_SB) { Device (PCI0) { Name (_HID, EisaId ("PNP0A03"))
+ * Name (_UID, Zero) Name (_CRS, ...) Name (_PRT, ...) } }: Linux with
+ * ACPI only scans PCI below a host bridge of the namespace
+ * (Documentation/vmm.rst).
+ */
+size_t acpi__pci_aml(u8 *p)
+{
+	static const u8 scope[] = { '\\', '_', 'S', 'B', '_' };
+	static const u8 dev[] = { 'P', 'C', 'I', '0',
+				  0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03,
+				  0x08, '_', 'U', 'I', 'D', 0x00 };
+	size_t n = 0, d;
+	u8 *body;
+
+	p[n++] = 0x10;				/* ScopeOp */
+	body = p + n;
+	d = aml__bytes(body, scope, sizeof(scope));
+	body[d++] = 0x5b;			/* DeviceOp */
+	body[d++] = 0x82;
+	{
+		u8 *devp = body + d;
+		size_t dl = aml__bytes(devp, dev, sizeof(dev));
+
+		dl += aml__crs(devp + dl);
+		dl += aml__prt(devp + dl);
+		d += aml__wrap(devp, dl);
+	}
+	return n + aml__wrap(body, d);
+}
 
 u8 acpi__sum(const void *p, size_t len)
 {
@@ -164,11 +342,13 @@ int acpi__write(void *area, u64 gpa, unsigned int nr_cpus)
 	struct acpi_table_header *dsdt = (void *)(base + ACPI_DSDT_OFFSET);
 	struct acpi_madt *madt = (void *)(base + ACPI_MADT_OFFSET);
 	u64 entries[2] = { gpa + ACPI_FADT_OFFSET, gpa + ACPI_MADT_OFFSET };
+	size_t aml_len;
+	u8 *aml;
 
 	if (!nr_cpus || nr_cpus > 254 ||
 	    ACPI_MADT_OFFSET + sizeof(*madt) + nr_cpus * sizeof(struct acpi_madt_lapic) +
 	    sizeof(struct acpi_madt_ioapic) + sizeof(struct acpi_madt_int_override) +
-	    sizeof(struct acpi_madt_lapic_nmi) > ACPI_AREA_SIZE || gpa + ACPI_AREA_SIZE > 1ULL << 32)
+	    sizeof(struct acpi_madt_lapic_nmi) > ACPI_DSDT_OFFSET || gpa + ACPI_AREA_SIZE > 1ULL << 32)
 		return -E2BIG;
 	memset(area, 0, ACPI_AREA_SIZE);
 
@@ -176,8 +356,10 @@ int acpi__write(void *area, u64 gpa, unsigned int nr_cpus)
 	facs->length = sizeof(*facs);
 	facs->version = 2;
 
-	memcpy((u8 *)(dsdt + 1), acpi_dsdt_aml, sizeof(acpi_dsdt_aml));
-	acpi__header(dsdt, "DSDT", sizeof(*dsdt) + sizeof(acpi_dsdt_aml), 2);
+	aml = (u8 *)(dsdt + 1);
+	memcpy(aml, acpi_dsdt_aml, sizeof(acpi_dsdt_aml));
+	aml_len = sizeof(acpi_dsdt_aml) + acpi__pci_aml(aml + sizeof(acpi_dsdt_aml));
+	acpi__header(dsdt, "DSDT", sizeof(*dsdt) + aml_len, 2);
 
 	acpi__write_fadt(fadt, gpa);
 	acpi__write_madt(madt, nr_cpus);

@@ -44,7 +44,10 @@ struct vmm_config {
 	unsigned int nr_upgrade_allow;
 };
 
-/* config.c: parse a command line.  0, CONFIG_HELP, or 2 on bad usage. */
+/*
+ * config.c: parse a command line.  0, CONFIG_HELP (--help or --version
+ * answered: exit 0), or 2 on bad usage.
+ */
 #define CONFIG_HELP	-1
 int config__parse(int argc, char **argv, struct vmm_config *cfg);
 

@@ -25,6 +25,7 @@ struct kvm {
 	unsigned int nr_msrs;
 	u32 xsave_size;			/* KVM_CAP_XSAVE2 size, 0: plain XSAVE */
 	bool is_pvm;			/* this host's PVM backend (section 4) */
+	u64 memslots_used;		/* kvm__memslot_alloc(), atomic bits */
 };
 
 /*
@@ -45,6 +46,21 @@ int kvm__get_supported_cpuid(struct kvm *kvm);
 void kvm__close(struct kvm *kvm);
 
 int kvm__set_memslot(struct kvm *kvm, u32 slot, u64 gpa, u64 size, void *hva);
+
+/*
+ * Memslot numbers for what is mapped straight into the guest besides RAM
+ * (BARs backed by host memory).  Guest RAM has the first KVM_RAM_SLOTS
+ * (guest_mem.c); these come from the next KVM_MAX_SLOTS - KVM_RAM_SLOTS,
+ * any thread.  kvm__memslot_alloc() returns a free slot or -ENOSPC;
+ * kvm__memslot_reserve() marks one a kept VM still has (adopt), -EBUSY if
+ * taken; kvm__memslot_free() only gives the number back: delete the slot
+ * (size 0) first.
+ */
+#define KVM_RAM_SLOTS	2
+#define KVM_MAX_SLOTS	64
+int kvm__memslot_alloc(struct kvm *kvm);
+int kvm__memslot_reserve(struct kvm *kvm, u32 slot);
+void kvm__memslot_free(struct kvm *kvm, u32 slot);
 int kvm__irq_line(struct kvm *kvm, u32 irq, int level);
 
 /* Learn which MSRs of KVM_GET_MSR_INDEX_LIST this vCPU really has. */

@@ -58,6 +58,10 @@ enum state_type {
 	STATE_DEV_RTC		= 49,	/* struct rtc_state */
 	STATE_DEV_BUILTIN	= 50,	/* struct state_builtin */
 	/* 51-63 and 80-127: further devices, each its own (device.h). */
+	STATE_DEV_IRQ_ROUTES	= 80,	/* struct state_irq_route[]: MSI routes */
+	STATE_DEV_IRQFD		= 81,	/* id = n: struct state_irqfd */
+	STATE_DEV_IOEVENTFD	= 82,	/* id = n: struct state_ioeventfd */
+	STATE_DEV_PCI_FN	= 83,	/* id = devfn: struct state_pci_fn */
 
 	/* Live upgrade: what a new image needs to re-create the VMM. */
 	STATE_UPG_INFO		= 64,	/* struct state_upgrade_info */
@@ -92,6 +96,59 @@ struct state_builtin {
 	struct {
 		u64 reported, reported_tsc, regressions, nr_reports;
 	} host[64];
+};
+
+/*
+ * The interrupt routing (irq.c).  The default IOAPIC/PIC routes are not
+ * saved: every table starts with them.  Kept eventfds are the irq device's
+ * files @fd_n (and @resample_n, STATE_IRQFD_RESAMPLE).
+ */
+struct state_irq_route {
+	u32 gsi;
+	u32 data;
+	u64 addr;
+};
+
+struct state_irqfd {
+	u32 tag;
+	u32 gsi;
+	u32 flags;		/* STATE_IRQFD_* */
+	u16 fd_n;
+	u16 resample_n;
+};
+#define STATE_IRQFD_RESAMPLE	1
+#define STATE_IRQFD_MASKED	2	/* not assigned in KVM (masked vector) */
+
+struct state_ioeventfd {
+	u32 tag;
+	u32 flags;		/* STATE_IOEVENTFD_* */
+	u64 addr;
+	u64 data;
+	u32 len;
+	u16 fd_n;
+	u16 pad;
+};
+#define STATE_IOEVENTFD_PIO		1
+#define STATE_IOEVENTFD_DATAMATCH	2
+
+/*
+ * An emulated PCI function's config space and vector state (pci/): what a
+ * new VM needs to decode its BARs and raise its vectors as the guest set
+ * them up.
+ */
+struct state_pci_fn {
+	u8 cfg[256];
+	s32 memslots[6][3];	/* mapped BARs' KVM memslots, -1: none */
+	u32 msi_gsi[32];	/* MSI vectors' routes, 0: none */
+	u32 nr_msix;		/* MSI-X vectors: entries follow in the record */
+	u32 pad;
+	struct {
+		u64 addr;
+		u32 data;
+		u32 ctrl;	/* vector control (bit 0: masked) */
+		u32 gsi;	/* its route, 0: none */
+		u32 pad;
+	} msix[];
 };
 
 /*

@@ -38,6 +38,28 @@ void pr_debug(const char *fmt, ...) __printf(1, 2);
 extern bool vmm_verbose;
 
 /*
+ * How messages look (Documentation/vmm.rst, "Logging"): "auto" is
+ * "syslog" when stderr is the journal, else "plain"; "syslog" prefixes the
+ * priority ("<3>" for errors) for journald; "time" prefixes the UTC time.
+ */
+enum log_format {
+	LOG_FMT_AUTO,
+	LOG_FMT_PLAIN,
+	LOG_FMT_SYSLOG,
+	LOG_FMT_TIME,
+};
+/* The format named @name, or -1. */
+int log__parse_format(const char *name);
+void log__set_format(enum log_format format);
+/* Messages name upgrade @id until it is set to 0 (no upgrade running). */
+void log__set_upgrade_id(u64 id);
+/*
+ * The line pr_err("%s", @msg) would print now, newline included, for a
+ * process that can only write() it later (upgrade/watch.c).
+ */
+void log__error_line(char *line, size_t len, const char *msg);
+
+/*
  * Parse "64M", "1G", "512k", "4096" into bytes.  Returns -1 on a malformed
  * string or overflow; the caller names the option in its error.
  */

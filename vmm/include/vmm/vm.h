@@ -15,6 +15,7 @@
 #include "vmm/guest_mem.h"
 #include "vmm/ioport.h"
 #include "vmm/kvm.h"
+#include "vmm/mmio.h"
 #include "vmm/vcpu.h"
 
 #define VM_MAX_VCPUS	BG_MAX_VCPUS
@@ -37,6 +38,8 @@ struct serial8250;
 struct power;
 struct rtc;
 struct boot_linux_image;
+struct irq_routing;
+struct pci_bus;
 struct device_in;
 
 struct vm {
@@ -44,6 +47,7 @@ struct vm {
 	struct kvm kvm;
 	struct guest_mem mem;
 	struct ioport_bus bus;
+	struct mmio_bus mmio;
 	unsigned int nr_vcpus;
 	struct vcpu *vcpus;
 	u32 tsc_khz;
@@ -53,6 +57,8 @@ struct vm {
 	struct power *power;
 	struct rtc *rtc;
 	struct builtin_guest *bg;
+	struct irq_routing *irq;	/* irq.c: GSI routes, irqfds, ioeventfds */
+	struct pci_bus *pci;		/* pci/pci.c */
 
 	/* Pause protocol (vcpu.c); lock order: vm->lock, then device locks. */
 	pthread_mutex_t lock;

@@ -15,13 +15,13 @@
  * (0xe0000-0xfffff, 16-byte steps) finds the RSDP at its start.
  */
 #define ACPI_AREA_GPA		0xe0000
-#define ACPI_AREA_SIZE		0x1000
+#define ACPI_AREA_SIZE		0x2000
 #define ACPI_RSDP_OFFSET	0x000
 #define ACPI_FACS_OFFSET	0x040	/* 64-byte aligned */
 #define ACPI_XSDT_OFFSET	0x080
 #define ACPI_FADT_OFFSET	0x100
-#define ACPI_DSDT_OFFSET	0x240
-#define ACPI_MADT_OFFSET	0x280
+#define ACPI_MADT_OFFSET	0x240	/* up to 254 CPUs: below 0xc00 */
+#define ACPI_DSDT_OFFSET	0x1000	/* 4 KiB for its AML */
 
 /* PM1a event block (status, enable: 16 bits each) and control block. */
 #define ACPI_PM1A_EVT_PORT	0x600
@@ -172,8 +172,10 @@ struct acpi_madt_lapic_nmi {
 	u8 lint;
 } __attribute__((packed));
 
-/* The DSDT's AML: Name (\_S5, Package (4) { 5, 5, 0, 0 }). */
+/* The DSDT's AML: Name (\_S5, Package (4) { 5, 5, 0, 0 }), then... */
 extern const u8 acpi_dsdt_aml[15];
+/* ...\_SB.PCI0, the host bridge with its _PRT, written at @p: its size. */
+size_t acpi__pci_aml(u8 *p);
 
 /* Sum of @len bytes, 0 for a table with a correct checksum. */
 u8 acpi__sum(const void *p, size_t len);
