@@ -404,18 +404,30 @@ static void keep_path_end_orphans(struct cprstash_kvm_keep *k,
 	} while (found);
 }
 
-/* An invalidation we could not note must end on its own before a cut. */
+/*
+ * An invalidation we could not note must end on its own before a cut.
+ * They take microseconds; should one not end within seconds, say so and
+ * cut anyway rather than hang the caller for ever.
+ */
+#define KEEP_UNKNOWN_WAIT_MS	10000
+
 static void keep_path_wait_unknown(struct cprstash_kvm_keep *k,
 				   struct keep_path *p)
 {
-	for (;;) {
+	unsigned int waited_ms;
+	long unknown;
+
+	for (waited_ms = 0; ; waited_ms++) {
 		spin_lock(&k->lock);
-		if (p->unknown <= 0) {
-			spin_unlock(&k->lock);
-			return;
-		}
+		unknown = p->unknown;
 		spin_unlock(&k->lock);
-		usleep_range(100, 200);
+		if (unknown <= 0)
+			return;
+		if (WARN_ONCE(waited_ms >= KEEP_UNKNOWN_WAIT_MS,
+			      "%ld invalidations of unknown range still running\n",
+			      unknown))
+			return;
+		usleep_range(1000, 2000);
 	}
 }
 
