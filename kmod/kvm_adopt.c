@@ -44,9 +44,15 @@
  *   that the first fault after adoption finds the guest's own memory.
  * - The old mm must have no task left (EBUSY otherwise): a CLONE_VM child
  *   must not take the VM from a parent that still runs it.
+ * - With CPRSTASH_ADOPT_KEEP_MAPPINGS and the old mm kept, none of the
+ *   notifier moves below happens here: kvm_keep.c keeps the guest's
+ *   mappings and moves the notifier later, at SETTLE_KVM.
  *
  * Lock order (stash->lock, then KVM's own, Documentation/virt/kvm/locking.rst):
  *   stash->lock -> kvm->lock -> vcpu->mutex -> kvm->slots_lock -> mmap_lock
+ * Keeping the mappings adds (kvm_keep.c): vcpu->mutex -> mmap_lock (the
+ * forwarder's registration) and keep->lock -> kvm->mn_invalidate_lock;
+ * SETTLE_KVM takes kvm->slots_lock -> mmap_lock without stash->lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -477,8 +483,30 @@ static void kvm_adopt_forget_vcpu_pids(struct kvm *kvm)
 	stash_queue_rcu_work(&old->rwork);
 }
 
+/*
+ * Keep the guest's mappings: KVM's notifier stays on the kept old mm,
+ * which the adoption now holds; only kvm->mm moves.
+ */
+static int kvm_adopt_keep(struct kvm *kvm, const struct stash_entry *e,
+			  struct mm_struct *mm, struct cprstash_kvm_keep **keep)
+{
+	struct mm_struct *old = kvm->mm;
+	struct cprstash_kvm_keep *k;
+
+	kvm_adopt_flush_async_pf(kvm);
+	k = cprstash_kvm_keep_begin(kvm, e->file, e->name, old, mm);
+	if (IS_ERR(k))
+		return PTR_ERR(k);
+	mmgrab(mm);
+	WRITE_ONCE(kvm->mm, mm);
+	mmdrop(old);
+	*keep = k;
+	return 0;
+}
+
 static int kvm_adopt(struct kvm *kvm, const struct stash_entry *e,
-		     struct mm_struct *kept)
+		     struct mm_struct *kept, u32 flags,
+		     struct cprstash_kvm_keep **keep)
 {
 	struct mm_struct *mm = current->mm;
 	int ret;
@@ -489,7 +517,10 @@ static int kvm_adopt(struct kvm *kvm, const struct stash_entry *e,
 	if (ret)
 		goto out_unlock;
 	ret = kvm_adopt_check(kvm, mm, e, kept);
-	if (!ret)
+	if (!ret && (flags & CPRSTASH_ADOPT_KEEP_MAPPINGS) && kept &&
+	    e->vm_mm == kept)
+		ret = kvm_adopt_keep(kvm, e, mm, keep);
+	else if (!ret)
 		ret = kvm_adopt_swap_mm(kvm, mm);
 	if (!ret)
 		kvm_adopt_forget_vcpu_pids(kvm);
@@ -499,11 +530,12 @@ out_unlock:
 	return ret;
 }
 
-static int kvm_adopt_file(const struct stash_entry *e, struct mm_struct *kept)
+static int kvm_adopt_file(const struct stash_entry *e, struct mm_struct *kept,
+			  u32 flags, struct cprstash_kvm_keep **keep)
 {
 	struct kvm *kvm = kvm_from_file(e->file);
 
-	return kvm ? kvm_adopt(kvm, e, kept) : -EINVAL;
+	return kvm ? kvm_adopt(kvm, e, kept, flags, keep) : -EINVAL;
 }
 
 /*
@@ -538,7 +570,8 @@ int cprstash_kvm_preserve(struct stash_entry *e, struct file *file)
 
 #else /* !CPRSTASH_ADOPT_SUPPORTED */
 
-static int kvm_adopt_file(const struct stash_entry *e, struct mm_struct *kept)
+static int kvm_adopt_file(const struct stash_entry *e, struct mm_struct *kept,
+			  u32 flags, struct cprstash_kvm_keep **keep)
 {
 	return -EOPNOTSUPP;
 }
@@ -556,10 +589,12 @@ int cprstash_kvm_preserve(struct stash_entry *e, struct file *file)
 
 /*
  * Under stash->lock, so that the entry and the kept mm stay put; once the
- * VM has left the kept mm, that mm has done its job.
+ * VM has left the kept mm, that mm has done its job.  An adoption that
+ * keeps the mappings takes the kept mm over until it is settled.
  */
-int stash_adopt_kvm(struct stash *s, const char *name)
+int stash_adopt_kvm(struct stash *s, const char *name, u32 flags)
 {
+	struct cprstash_kvm_keep *keep = NULL;
 	struct stash_entry *e;
 	int ret;
 
@@ -573,9 +608,30 @@ int stash_adopt_kvm(struct stash *s, const char *name)
 		 e->kind != CPRSTASH_KIND_KVM_VM)
 		ret = -EINVAL;
 	else
-		ret = kvm_adopt_file(e, s->kept_mm);
-	if (!ret && e->vm_mm == s->kept_mm)
+		ret = kvm_adopt_file(e, s->kept_mm, flags, &keep);
+	if (!ret && keep) {
+		stash_take_kept_mm(s);	/* @keep holds its reference */
+		cprstash_kvm_keeps_add(&s->keeps, keep);
+	} else if (!ret && e->vm_mm == s->kept_mm) {
 		stash_release_kept_mm(s);
+	}
 	mutex_unlock(&s->lock);
 	return ret;
+}
+
+/* SETTLE_KVM: the adoption is ended outside stash->lock. */
+int stash_settle_kvm(struct stash *s, const char *name)
+{
+	struct cprstash_kvm_keep *keep;
+	int ret;
+
+	ret = stash_lock(s);
+	if (ret)
+		return ret;
+	keep = cprstash_kvm_keeps_take(&s->keeps, name);
+	mutex_unlock(&s->lock);
+	if (!keep)
+		return -ENOENT;
+	cprstash_kvm_keep_end(keep);
+	return 0;
 }

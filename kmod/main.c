@@ -162,9 +162,21 @@ static long cprstash_ioctl_adopt_kvm(struct stash *s, void __user *uarg)
 	int ret;
 
 	ret = cprstash_arg_in(&arg, sizeof(arg),
+			      CPRSTASH_ADOPT_KVM_SIZE_VER0, uarg,
+			      CPRSTASH_ADOPT_KEEP_MAPPINGS) ?:
+	      cprstash_arg_check(arg.reserved, sizeof(arg.reserved), arg.name);
+	return ret ?: stash_adopt_kvm(s, arg.name, arg.flags);
+}
+
+static long cprstash_ioctl_settle_kvm(struct stash *s, void __user *uarg)
+{
+	struct cprstash_adopt_kvm arg;
+	int ret;
+
+	ret = cprstash_arg_in(&arg, sizeof(arg),
 			      CPRSTASH_ADOPT_KVM_SIZE_VER0, uarg, 0) ?:
 	      cprstash_arg_check(arg.reserved, sizeof(arg.reserved), arg.name);
-	return ret ?: stash_adopt_kvm(s, arg.name);
+	return ret ?: stash_settle_kvm(s, arg.name);
 }
 
 static long cprstash_ioctl_op(struct stash *s, void __user *uarg,
@@ -213,6 +225,8 @@ static long cprstash_ioctl(struct file *file, unsigned int cmd,
 		return cprstash_ioctl_op(s, uarg, stash_finish);
 	case _IOC_NR(CPRSTASH_IOC_ADOPT_KVM):
 		return cprstash_ioctl_adopt_kvm(s, uarg);
+	case _IOC_NR(CPRSTASH_IOC_SETTLE_KVM):
+		return cprstash_ioctl_settle_kvm(s, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -127,7 +127,7 @@ static bool stash_owner_alive(struct stash *s)
 	return alive;
 }
 
-static struct mm_struct *stash_take_kept_mm(struct stash *s)
+struct mm_struct *stash_take_kept_mm(struct stash *s)
 {
 	struct mm_struct *mm = s->kept_mm;
 
@@ -139,13 +139,15 @@ static struct mm_struct *stash_take_kept_mm(struct stash *s)
 }
 
 /*
- * Files first, then the kept mm: a VM that still has a file should not
- * outlive the teardown of the address space it was bound to by more than
- * it must.
+ * Adoptions not settled first (each holds its VM and its old mm), then
+ * files, then the kept mm: a VM that still has a file should not outlive
+ * the teardown of the address space it was bound to by more than it must.
  */
-static void stash_release_contents(struct list_head *doomed,
+static void stash_release_contents(struct list_head *keeps,
+				   struct list_head *doomed,
 				   struct mm_struct *kept)
 {
+	cprstash_kvm_keeps_end(keeps);
 	stash_entries_free(doomed);
 	if (kept)
 		mmput_async(kept);
@@ -156,17 +158,19 @@ static void stash_release_contents(struct list_head *doomed,
  * outside the lock, because releasing a file may take long (a KVM VM tears
  * down its MMU).
  */
-static void stash_unlink(struct stash *s, struct list_head *doomed)
+static void stash_unlink(struct stash *s, struct list_head *doomed,
+			 struct list_head *keeps)
 {
 	lockdep_assert_held(&s->lock);
 
 	WRITE_ONCE(s->state, STASH_DEAD);
 	list_splice_init(&s->entries, doomed);
+	list_splice_init(&s->keeps, keeps);
 }
 
 static void stash_bury(struct stash *s, struct list_head *doomed,
-		       struct mm_struct *kept, unsigned int nr_files,
-		       const char *why)
+		       struct list_head *keeps, struct mm_struct *kept,
+		       unsigned int nr_files, const char *why)
 {
 	mutex_lock(&stash_list_lock);
 	list_del_rcu(&s->node);
@@ -177,7 +181,7 @@ static void stash_bury(struct stash *s, struct list_head *doomed,
 		pr_info("stash of pid %d destroyed (%s): released %u files\n",
 			pid_nr(s->owner), why, nr_files);
 
-	stash_release_contents(doomed, kept);
+	stash_release_contents(keeps, doomed, kept);
 	remove_wait_queue(&s->owner->wait_pidfd, &s->exit_wait);
 	if (cancel_delayed_work(&s->expire_work))
 		stash_put(s);
@@ -194,20 +198,21 @@ static void stash_kill(struct stash *s, bool (*still_wanted)(struct stash *),
 {
 	struct mm_struct *kept = NULL;
 	LIST_HEAD(doomed);
+	LIST_HEAD(keeps);
 	unsigned int nr_files = 0;
 	bool killed = false;
 
 	mutex_lock(&s->lock);
 	if (s->state != STASH_DEAD && !still_wanted(s)) {
 		nr_files = s->nr_files;
-		stash_unlink(s, &doomed);
+		stash_unlink(s, &doomed, &keeps);
 		kept = stash_take_kept_mm(s);
 		killed = true;
 	}
 	mutex_unlock(&s->lock);
 
 	if (killed)
-		stash_bury(s, &doomed, kept, nr_files, why);
+		stash_bury(s, &doomed, &keeps, kept, nr_files, why);
 }
 
 /* Deadline work may race with UNSEAL or a new SEAL: decide under the lock. */
@@ -227,18 +232,28 @@ static void stash_expire_work(struct work_struct *work)
 
 /*
  * The cap of a kept mm.  UNSEAL, FINISH and ADOPT_KVM let it go without
- * cancelling this: it then finds none, or a newer one not yet due.
+ * cancelling this: it then finds none, or a newer one not yet due.  An
+ * adoption keeping the guest's mappings holds the kept mm until settled:
+ * at the cap it is ended as if by the stash's end.
  */
 static void stash_keep_mm_work(struct work_struct *work)
 {
 	struct stash *s = container_of(to_delayed_work(work), struct stash,
 				       keep_mm_work);
 	struct mm_struct *mm = NULL;
+	LIST_HEAD(keeps);
 
 	mutex_lock(&s->lock);
-	if (s->kept_mm && time_after_eq(jiffies, s->kept_mm_until))
+	if (time_after_eq(jiffies, s->kept_mm_until)) {
 		mm = stash_take_kept_mm(s);
+		list_splice_init(&s->keeps, &keeps);
+	}
 	mutex_unlock(&s->lock);
+
+	if (!list_empty(&keeps))
+		pr_info("stash of pid %d: adoption not settled within max_keep_mm_ms: mappings dropped\n",
+			pid_nr(s->owner));
+	cprstash_kvm_keeps_end(&keeps);
 
 	if (mm) {
 		pr_info("stash of pid %d: kept address space released (max_keep_mm_ms)\n",
@@ -340,6 +355,7 @@ static struct stash *stash_create(struct pid *tgid)
 	mutex_init(&s->lock);
 	s->state = STASH_OPEN;
 	INIT_LIST_HEAD(&s->entries);
+	INIT_LIST_HEAD(&s->keeps);
 	INIT_DELAYED_WORK(&s->expire_work, stash_expire_work);
 	INIT_DELAYED_WORK(&s->keep_mm_work, stash_keep_mm_work);
 	INIT_WORK(&s->exit_work, stash_exit_work);
@@ -525,17 +541,19 @@ struct stash *stash_open(void)
 void stash_close(struct stash *s)
 {
 	LIST_HEAD(doomed);
+	LIST_HEAD(keeps);
 	bool killed = false;
 
 	mutex_lock(&s->lock);
 	if (!--s->nr_fds && s->state == STASH_OPEN) {
-		stash_unlink(s, &doomed);	/* OPEN: nothing kept */
+		/* OPEN: no mm kept, but adoptions may be unsettled */
+		stash_unlink(s, &doomed, &keeps);
 		killed = true;
 	}
 	mutex_unlock(&s->lock);
 
 	if (killed)
-		stash_bury(s, &doomed, NULL, 0, "last file closed");
+		stash_bury(s, &doomed, &keeps, NULL, 0, "last file closed");
 	stash_put(s);
 }
 
@@ -601,6 +619,24 @@ static void stash_keep_mm(struct stash *s)
 		stash_put(s);	/* was pending: that run's reference serves */
 }
 
+/*
+ * An adoption keeping the guest's mappings holds the mm of the image
+ * before: it must end before this image can exec in turn.  SETTLE_KVM
+ * would have done it; doing it here costs the caller the populate.
+ */
+static int stash_settle_all(struct stash *s)
+{
+	LIST_HEAD(keeps);
+	int ret = stash_lock(s);
+
+	if (ret)
+		return ret;
+	list_splice_init(&s->keeps, &keeps);
+	mutex_unlock(&s->lock);
+	cprstash_kvm_keeps_end(&keeps);
+	return 0;
+}
+
 int stash_seal(struct stash *s, u32 deadline_ms, u32 flags)
 {
 	int ret;
@@ -610,10 +646,13 @@ int stash_seal(struct stash *s, u32 deadline_ms, u32 flags)
 	if (deadline_ms > READ_ONCE(max_deadline))
 		return -EINVAL;
 
+	ret = stash_settle_all(s);
+	if (ret)
+		return ret;
 	ret = stash_lock(s);
 	if (ret)
 		return ret;
-	if (s->state != STASH_OPEN) {
+	if (s->state != STASH_OPEN || !list_empty(&s->keeps)) {
 		ret = -EBUSY;
 	} else {
 		WRITE_ONCE(s->state, STASH_SEALED);
@@ -658,6 +697,7 @@ int stash_finish(struct stash *s)
 {
 	struct mm_struct *kept;
 	LIST_HEAD(doomed);
+	LIST_HEAD(keeps);	/* stays empty: adoptions outlive FINISH */
 	int ret = stash_lock(s);
 
 	if (ret)
@@ -672,7 +712,7 @@ int stash_finish(struct stash *s)
 	WRITE_ONCE(s->record_bytes, 0);
 	mutex_unlock(&s->lock);
 
-	stash_release_contents(&doomed, kept);
+	stash_release_contents(&keeps, &doomed, kept);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
  * entry.c	entries: preserved files, records, LIST, RETRIEVE, read()
  * classify.c	what kind of file a preserved file is
  * kvm_adopt.c	ADOPT_KVM: re-home a stashed KVM VM into the caller's mm
+ * kvm_keep.c	ADOPT_KVM keeping the guest's mappings, SETTLE_KVM
  * debugfs.c	/sys/kernel/debug/cprstash/: stashes, live object counters
  */
 #ifndef _CPRSTASH_STASH_H
@@ -20,7 +21,10 @@
 #include <linux/workqueue.h>
 #include <linux/cprstash.h>
 
+struct cprstash_kvm_keep;
 struct cprstash_kvm_slots;
+struct kvm;
+struct mm_struct;
 struct file;
 struct pid;
 struct seq_file;
@@ -56,6 +60,7 @@ struct stash {
 	unsigned long deadline;		/* jiffies; meaningful when sealed */
 	struct mm_struct *kept_mm;	/* CPRSTASH_SEAL_KEEP_MM: mmget() */
 	unsigned long kept_mm_until;	/* jiffies; max_keep_mm_ms from SEAL */
+	struct list_head keeps;		/* adoptions not settled (kvm_keep.c) */
 
 	struct delayed_work expire_work;
 	struct delayed_work keep_mm_work;	/* lets kept_mm go at its cap */
@@ -103,6 +108,7 @@ int stash_check_caller(struct stash *s);
 int stash_lock(struct stash *s);
 int stash_seal(struct stash *s, u32 deadline_ms, u32 flags);
 void stash_release_kept_mm(struct stash *s);
+struct mm_struct *stash_take_kept_mm(struct stash *s);
 int stash_unseal(struct stash *s);
 int stash_finish(struct stash *s);
 u32 stash_deadline_left_ms(const struct stash *s);
@@ -129,9 +135,23 @@ loff_t stash_llseek(struct stash *s, struct file *file, loff_t offset,
 void stash_entries_free(struct list_head *entries);
 
 /* kvm_adopt.c */
-int stash_adopt_kvm(struct stash *s, const char *name);
+int stash_adopt_kvm(struct stash *s, const char *name, u32 flags);
+int stash_settle_kvm(struct stash *s, const char *name);
 int cprstash_kvm_preserve(struct stash_entry *e, struct file *file);
 void cprstash_kvm_slots_free(struct cprstash_kvm_slots *slots);
+
+/* kvm_keep.c */
+struct cprstash_kvm_keep *cprstash_kvm_keep_begin(struct kvm *kvm,
+						  struct file *vm_file,
+						  const char *name,
+						  struct mm_struct *old,
+						  struct mm_struct *new);
+void cprstash_kvm_keep_end(struct cprstash_kvm_keep *keep);
+void cprstash_kvm_keeps_add(struct list_head *keeps,
+			    struct cprstash_kvm_keep *keep);
+struct cprstash_kvm_keep *cprstash_kvm_keeps_take(struct list_head *keeps,
+						  const char *name);
+void cprstash_kvm_keeps_end(struct list_head *keeps);
 
 /* classify.c */
 u32 cprstash_classify(struct file *file);

@@ -105,12 +105,28 @@ int cprstash_retrieve_fd(int stash, const char *name, uint32_t flags,
 	return arg.fd;
 }
 
-int cprstash_adopt_kvm(int stash, const char *name)
+static int cprstash_kvm_cmd(int stash, unsigned long cmd, const char *name,
+			    uint32_t flags)
 {
-	struct cprstash_adopt_kvm arg = { .size = sizeof(arg) };
+	struct cprstash_adopt_kvm arg = { .size = sizeof(arg), .flags = flags };
 	int ret = cprstash_copy_name(arg.name, name);
 
-	return ret ? ret : cprstash_ioctl(stash, CPRSTASH_IOC_ADOPT_KVM, &arg);
+	return ret ? ret : cprstash_ioctl(stash, cmd, &arg);
+}
+
+int cprstash_adopt_kvm(int stash, const char *name)
+{
+	return cprstash_kvm_cmd(stash, CPRSTASH_IOC_ADOPT_KVM, name, 0);
+}
+
+int cprstash_adopt_kvm_flags(int stash, const char *name, uint32_t flags)
+{
+	return cprstash_kvm_cmd(stash, CPRSTASH_IOC_ADOPT_KVM, name, flags);
+}
+
+int cprstash_settle_kvm(int stash, const char *name)
+{
+	return cprstash_kvm_cmd(stash, CPRSTASH_IOC_SETTLE_KVM, name, 0);
 }
 
 static int cprstash_list_into(int stash, struct cprstash_list *arg,

@@ -39,6 +39,10 @@ int cprstash_retrieve_fd(int stash, const char *name, uint32_t flags,
 
 /* Re-home the preserved KVM VM @name into the caller's address space. */
 int cprstash_adopt_kvm(int stash, const char *name);
+/* @flags: 0 or CPRSTASH_ADOPT_KEEP_MAPPINGS (see uapi/linux/cprstash.h). */
+int cprstash_adopt_kvm_flags(int stash, const char *name, uint32_t flags);
+/* End a CPRSTASH_ADOPT_KEEP_MAPPINGS adoption; -ENOENT: none pending. */
+int cprstash_settle_kvm(int stash, const char *name);
 
 int cprstash_list(int stash, struct cprstash_listing *out);
 void cprstash_listing_free(struct cprstash_listing *listing);

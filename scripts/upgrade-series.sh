@@ -20,6 +20,9 @@
 #                 upgrade gets a fresh VMM (implies one VMM per upgrade)
 #   --tag NAME    prefix of the progress lines (default: upgrade)
 #
+# MODE is a --upgrade-mode, or adopt-zap: adopt with --adopt-zap (the
+# guest's mappings dropped, as before CPRSTASH_ADOPT_KEEP_MAPPINGS).
+#
 # usage: upgrade-series.sh [--one-vmm] [--touch-ram] [--keep-going]
 #                          [--tag NAME] VMM MEM CPUS RUNS MODE...
 set -u
@@ -145,7 +148,12 @@ upgrade() {
 	mode=$1 n=$2
 	label="upgrade $((n + 1))/$((runs + 1))"
 	[ "$n" = 0 ] && label="$label (warm-up, not counted)"
-	"$vmm" --live-upgrade --control "$sock" --upgrade-mode "$mode" >"$out" 2>"$err"
+	# adopt-zap: adopt dropping the guest's mappings (--adopt-zap), to compare
+	case $mode in
+	adopt-zap) set -- --upgrade-mode adopt --adopt-zap ;;
+	*) set -- --upgrade-mode "$mode" ;;
+	esac
+	"$vmm" --live-upgrade --control "$sock" "$@" >"$out" 2>"$err"
 	rc=$?
 	if [ $rc != 0 ]; then
 		say "FAILED: $mode mode, $label: vmm --live-upgrade exited $rc:"

@@ -26,6 +26,7 @@ enum {
 	OPT_BINARY,
 	OPT_UPGRADE_MODE,
 	OPT_NO_PREFLIGHT,
+	OPT_ADOPT_ZAP,
 	OPT_UPGRADE_PREFLIGHT,
 	OPT_CONTROL_GROUP,
 	OPT_UPGRADE_ALLOW,
@@ -53,6 +54,7 @@ static const struct option long_options[] = {
 	{ "binary",	required_argument, NULL, OPT_BINARY },
 	{ "upgrade-mode", required_argument, NULL, OPT_UPGRADE_MODE },
 	{ "no-preflight", no_argument,	   NULL, OPT_NO_PREFLIGHT },
+	{ "adopt-zap",	no_argument,	   NULL, OPT_ADOPT_ZAP },
 	{ "upgrade-preflight", no_argument, NULL, OPT_UPGRADE_PREFLIGHT },
 	{ "upgrade-allow", required_argument, NULL, OPT_UPGRADE_ALLOW },
 	{ "vfio",	required_argument, NULL, OPT_VFIO },
@@ -126,6 +128,8 @@ static void usage(FILE *f)
 "      --upgrade-mode M  auto (default: adopt if /dev/cprstash exists, else\n"
 "                        cloexec), adopt, rebuild or cloexec\n"
 "      --no-preflight    do not run NEW --upgrade-preflight before pausing\n"
+"      --adopt-zap       adopt drops the guest's mappings, as before\n"
+"                        CPRSTASH_ADOPT_KEEP_MAPPINGS (for comparison)\n"
 "      --upgrade-preflight  print the upgrade record format this binary\n"
 "                        reads and exit 0 (what the preflight runs)\n"
 "      --upgrade-allow PATH  the VMM: a live upgrade may exec PATH (a file),\n"
@@ -174,8 +178,9 @@ static int config__check(struct vmm_config *cfg)
 	}
 	if (cfg->control_group && !cfg->control_path)
 		return bad_usage("%s", "--control-group needs --control SOCK");
-	if (cfg->upgrade_binary || cfg->upgrade_mode || cfg->no_preflight)
-		return bad_usage("%s", "--binary, --upgrade-mode and --no-preflight go with --live-upgrade");
+	if (cfg->upgrade_binary || cfg->upgrade_mode || cfg->no_preflight ||
+	    cfg->adopt_zap)
+		return bad_usage("%s", "--binary, --upgrade-mode, --no-preflight and --adopt-zap go with --live-upgrade");
 	why = guest_mem__check_size(cfg->mem_size, cfg->hugepages);
 	if (why)
 		return bad_usage("--mem: the size %s", why);
@@ -251,6 +256,7 @@ int config__parse(int argc, char **argv, struct vmm_config *cfg)
 		case OPT_LIVE_UPGRADE: cfg->live_upgrade = true; break;
 		case OPT_BINARY: cfg->upgrade_binary = optarg; break;
 		case OPT_NO_PREFLIGHT: cfg->no_preflight = true; break;
+		case OPT_ADOPT_ZAP: cfg->adopt_zap = true; break;
 		case OPT_UPGRADE_PREFLIGHT: cfg->upgrade_preflight = true; break;
 		case 'v': vmm_verbose = true; break;
 		case OPT_LOG:

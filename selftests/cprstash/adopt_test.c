@@ -14,6 +14,12 @@
  * replaced by other memory at the old addresses, a VM whose old address
  * space still runs it (a vfork child's), a VM with Xen state; while a
  * ROM slot mapped from a read-only fd comes back like RAM.
+ *
+ * CPRSTASH_ADOPT_KEEP_MAPPINGS: the guest's mappings survive adoption
+ * (KVM's pages_4k stat does not fall), and the guest never reads a page its
+ * VMM no longer maps: a page replaced in the new image between ADOPT and
+ * SETTLE, and pages migrated (soft-offlined) before and after SETTLE, are
+ * read back by the guest itself (a probe: mov eax, [ds:0]; out).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +48,12 @@
 #define GUEST_IRQ_VECTOR	0x80
 #define GUEST_IO_PORT		0x10
 #define IRQ_MARKER		0xbeef
+#define GUEST_PROBE_CODE	0x1200
+#define GUEST_PROBE_PORT	0x11
+#define GUEST_PROBE_FIRST	0x20000		/* probed pages: below 1 MiB */
+#define GUEST_PROBE_END		0xf0000
+#define GUEST_REPLACED		0x30000		/* remapped in the new image */
+#define REPLACED_VALUE		0x5eed1e55u
 #define GUEST_ROM		0x200000	/* just above RAM */
 #define GUEST_ROM_SIZE		(64u << 10)
 #define ROM_SEED		0x7e57
@@ -57,6 +69,9 @@ struct adopt_record {
 	int32_t vm_fd;		/* names the VM's KVM debugfs directory */
 	uint64_t rom_hva;	/* 0: no ROM slot */
 	struct kvm_regs regs;
+	int64_t pages_4k;	/* KVM's 4 KiB guest mappings before exec */
+	uint32_t nr_pfns;
+	uint64_t pfns[16];	/* of probed guest pages, to soft-offline */
 };
 
 struct test_vm {
@@ -70,6 +85,13 @@ static const uint8_t guest_code[] = {
 	0x66, 0xff, 0x06, 0x00, 0x20,	/* 1: inc dword [GUEST_COUNTER] */
 	0xe6, GUEST_IO_PORT,		/*    out GUEST_IO_PORT, al     */
 	0xeb, 0xf7,			/*    jmp 1b                    */
+};
+
+/* Real mode, DS based at the probed page: report its first dword. */
+static const uint8_t guest_probe[] = {
+	0x66, 0x8b, 0x07,		/* mov eax, [bx] (bx = 0) */
+	0xe6, GUEST_PROBE_PORT,		/* out GUEST_PROBE_PORT, al */
+	0xf4,				/* hlt */
 };
 
 static const uint8_t guest_irq_handler[] = {
@@ -148,6 +170,7 @@ static void guest_load(struct test_vm *t)
 	uint16_t ivt_entry[2] = { GUEST_IRQ_HANDLER, 0 };
 
 	memcpy(t->ram + GUEST_CODE, guest_code, sizeof(guest_code));
+	memcpy(t->ram + GUEST_PROBE_CODE, guest_probe, sizeof(guest_probe));
 	memcpy(t->ram + GUEST_IRQ_HANDLER, guest_irq_handler,
 	       sizeof(guest_irq_handler));
 	memcpy(t->ram + GUEST_IRQ_VECTOR * 4, ivt_entry, sizeof(ivt_entry));
@@ -331,9 +354,12 @@ static int map_ram_at(struct test_vm *t, uint64_t hva)
 	return t->ram == (void *)(uintptr_t)hva ? 0 : -1;
 }
 
+/* CPRSTASH_ADOPT_KEEP_MAPPINGS for the stages that keep mappings. */
+static uint32_t adopt_flags;
+
 static int adopt(int stash)
 {
-	return cprstash_adopt_kvm(stash, "vm");
+	return cprstash_adopt_kvm_flags(stash, "vm", adopt_flags);
 }
 
 /* Post-exec: take the VM back (RAM mapped first unless @map_ram is false). */
@@ -396,22 +422,252 @@ static int stage_open_stash(void)
 	return stash;
 }
 
-/* The pid KVM shows for vCPU 0 (0: none yet), or -1 without debugfs. */
-static long vcpu0_pid(const struct adopt_record *rec)
+/* A number from the VM's KVM debugfs directory, or -1 without debugfs. */
+static long vm_debugfs_read(int vm_fd, const char *file)
 {
 	char path[128];
-	long pid = -1;
+	long val = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d/vcpu0/pid",
-		 getpid(), rec->vm_fd);
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d/%s",
+		 getpid(), vm_fd, file);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
-	if (fscanf(f, "%ld", &pid) != 1)
-		pid = -1;
+	if (fscanf(f, "%ld", &val) != 1)
+		val = -1;
 	fclose(f);
-	return pid;
+	return val;
+}
+
+/* The pid KVM shows for vCPU 0 (0: none yet), or -1 without debugfs. */
+static long vcpu0_pid(const struct adopt_record *rec)
+{
+	return vm_debugfs_read(rec->vm_fd, "vcpu0/pid");
+}
+
+/*
+ * The first dword of the page at @gpa as the guest reads it, through KVM's
+ * mapping of it: the probe runs in real mode with DS based at the page.
+ * -1 if the vCPU did not get there.
+ */
+static int64_t guest_probe_read(struct test_vm *t, uint64_t gpa)
+{
+	struct kvm_regs regs = { .rip = GUEST_PROBE_CODE, .rflags = 0x2 };
+	struct kvm_sregs sregs;
+
+	if (ioctl(t->vcpu, KVM_GET_SREGS, &sregs))
+		return -1;
+	sregs.ds.base = gpa;
+	sregs.ds.selector = gpa >> 4;
+	if (ioctl(t->vcpu, KVM_SET_SREGS, &sregs) ||
+	    ioctl(t->vcpu, KVM_SET_REGS, &regs) || ioctl(t->vcpu, KVM_RUN, 0))
+		return -1;
+	if (t->run->exit_reason != KVM_EXIT_IO ||
+	    t->run->io.port != GUEST_PROBE_PORT ||
+	    ioctl(t->vcpu, KVM_GET_REGS, &regs))
+		return -1;
+	return (uint32_t)regs.rax;
+}
+
+static uint32_t pattern_dword_at(uint64_t seed, uint64_t gpa)
+{
+	return (uint32_t)pattern_at(seed, (gpa - GUEST_PATTERN) / 8);
+}
+
+/* Probed pages whose first dword the guest does not read as @seed's. */
+static unsigned int guest_probe_errors(struct test_vm *t, uint64_t seed)
+{
+	unsigned int bad = 0;
+	int64_t v;
+
+	for (uint64_t gpa = GUEST_PROBE_FIRST; gpa < GUEST_PROBE_END;
+	     gpa += 4096) {
+		v = guest_probe_read(t, gpa);
+		if (v == pattern_dword_at(seed, gpa))
+			continue;
+		if (!bad++)
+			printf("# guest reads %#llx at %#llx, its VMM %#x\n",
+			       (long long)v, (unsigned long long)gpa,
+			       pattern_dword_at(seed, gpa));
+	}
+	return bad;
+}
+
+/* The page frame behind @addr in this mm (root: /proc/self/pagemap), or 0. */
+static uint64_t page_pfn(const void *addr)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	uint64_t entry = 0;
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &entry, sizeof(entry),
+		  (uintptr_t)addr / 4096 * sizeof(entry)) != sizeof(entry))
+		entry = 0;
+	close(fd);
+	return entry >> 63 ? entry & ((1ull << 55) - 1) : 0;
+}
+
+/*
+ * Move guest pages by soft-offlining them (CONFIG_MEMORY_FAILURE): the
+ * kernel migrates each to a new page, invalidating only the mms that map
+ * it, and never uses the old page again, which keeps its old contents.
+ * How many moved; -1 without the interface.
+ */
+static int soft_offline_pfns(const uint64_t *pfns, uint32_t nr)
+{
+	int fd = open("/sys/devices/system/memory/soft_offline_page", O_WRONLY);
+	char addr[32];
+	int moved = 0;
+
+	if (fd < 0)
+		return -1;
+	for (uint32_t i = 0; i < nr; i++) {
+		int n = snprintf(addr, sizeof(addr), "%#llx",
+				 (unsigned long long)pfns[i] * 4096);
+
+		moved += pfns[i] && write(fd, addr, n) == n;
+	}
+	close(fd);
+	return moved;
+}
+
+/* Map another memfd's page, holding @value, over guest page @gpa. */
+static int replace_guest_page(struct test_vm *t, uint64_t gpa, uint32_t value)
+{
+	int fd = memfd_create("adopt-replaced", MFD_CLOEXEC);
+	void *p;
+
+	if (fd < 0 || ftruncate(fd, 4096) ||
+	    pwrite(fd, &value, sizeof(value), 0) != sizeof(value))
+		return -1;
+	p = mmap(t->ram + gpa, 4096, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, fd, 0);
+	close(fd);
+	return p == t->ram + gpa ? 0 : -1;
+}
+
+static int restore_guest_page(struct test_vm *t, uint64_t gpa)
+{
+	void *p = mmap(t->ram + gpa, 4096, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_FIXED, t->memfd, gpa);
+
+	return p == t->ram + gpa ? 0 : -1;
+}
+
+/* The pattern of @seed written through the memfd: no page gets mapped. */
+static int guest_pwrite_pattern(struct test_vm *t, uint64_t seed)
+{
+	size_t len = GUEST_RAM_SIZE - GUEST_PATTERN;
+	uint64_t *p = malloc(len);
+	ssize_t n;
+
+	if (!p)
+		return -1;
+	for (size_t i = 0; i < len / 8; i++)
+		p[i] = pattern_at(seed, i);
+	n = pwrite(t->memfd, p, len, GUEST_PATTERN);
+	free(p);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/*
+ * The guest's mappings survive ADOPT_KVM, and what it reads is always what
+ * its VMM has at the guest's addresses:
+ * - a page the VMM replaces between ADOPT and SETTLE (only the new mm
+ *   unmaps it: the forwarder must pass that on);
+ * - guest pages migrated (soft-offlined) before SETTLE, and others after
+ *   it: migration invalidates only the mms that map a page, and this image
+ *   never touched those pages through its own mapping, so after SETTLE only
+ *   its populate has them mapped here: without it KVM would go on mapping
+ *   the old pages.
+ * After each, the pattern is rewritten with pwrite() (which maps nothing)
+ * and the guest must read the new one.  Sealed without SEAL_KEEP_MM (even
+ * cycle), there is nothing to keep and nothing to settle.
+ */
+static int stage_adopt_keep(void)
+{
+	struct adopt_record rec;
+	struct kvm_regs regs;
+	struct test_vm t;
+	int stash = stage_open_stash();
+	int64_t counter;
+	int ret, moved;
+	bool kept;
+	long pages;
+
+	adopt_flags = CPRSTASH_ADOPT_KEEP_MAPPINGS;
+	ret = recover_vm(stash, &t, &rec, true);
+	STAGE_CHECK(!ret, "ADOPT_KVM keeping mappings: %s", strerror(-ret));
+	kept = rec.cycle % 2;
+	pages = vm_debugfs_read(rec.vm_fd, "pages_4k");
+	printf("# pages_4k: %lld before exec, %ld after adopt\n",
+	       (long long)rec.pages_4k, pages);
+	if (pages >= 0 && rec.pages_4k > 0 && kept)
+		STAGE_CHECK(pages >= rec.pages_4k - rec.pages_4k / 8,
+			    "guest mappings dropped: pages_4k %lld before exec, %ld after adopt",
+			    (long long)rec.pages_4k, pages);
+	if (pages >= 0 && !kept)
+		STAGE_CHECK(pages == 0, "pages_4k %ld without a kept mm", pages);
+
+	/* As check_adopted_guest(), without reading RAM through our mapping. */
+	STAGE_CHECK(!ioctl(t.vcpu, KVM_GET_REGS, &regs), "KVM_GET_REGS");
+	STAGE_CHECK(!memcmp(&regs, &rec.regs, sizeof(regs)), "registers changed");
+	counter = vcpu_run_to_report(&t);
+	STAGE_CHECK(counter == rec.counter + 1, "guest reported %lld, expected %u",
+		    (long long)counter, rec.counter + 1);
+	STAGE_CHECK(!guest_probe_errors(&t, rec.pattern_seed),
+		    "guest reads other memory than its VMM after adopt");
+
+	STAGE_CHECK(!replace_guest_page(&t, GUEST_REPLACED, REPLACED_VALUE),
+		    "replace page: %s", strerror(errno));
+	STAGE_CHECK(guest_probe_read(&t, GUEST_REPLACED) == REPLACED_VALUE,
+		    "guest reads %#llx in a page its VMM replaced, expected %#x",
+		    (long long)guest_probe_read(&t, GUEST_REPLACED),
+		    REPLACED_VALUE);
+	STAGE_CHECK(!restore_guest_page(&t, GUEST_REPLACED), "restore page: %s",
+		    strerror(errno));
+
+	moved = soft_offline_pfns(rec.pfns, rec.nr_pfns / 2);
+	printf("# soft-offlined %d guest pages before SETTLE\n", moved);
+	STAGE_CHECK(!guest_pwrite_pattern(&t, rec.pattern_seed + 1), "pwrite");
+	STAGE_CHECK(!guest_probe_errors(&t, rec.pattern_seed + 1),
+		    "stale guest mapping after migration, before SETTLE");
+
+	ret = cprstash_settle_kvm(stash, "vm");
+	STAGE_CHECK(ret == (kept ? 0 : -ENOENT), "SETTLE_KVM: %s",
+		    strerror(-ret));
+	ret = cprstash_settle_kvm(stash, "vm");
+	STAGE_CHECK(ret == -ENOENT, "second SETTLE_KVM: %s", strerror(-ret));
+	pages = vm_debugfs_read(rec.vm_fd, "pages_4k");
+	printf("# pages_4k: %ld after settle\n", pages);
+	if (kept && pages >= 0)
+		STAGE_CHECK(pages > 0, "SETTLE_KVM dropped the guest's mappings");
+
+	moved = soft_offline_pfns(rec.pfns + rec.nr_pfns / 2,
+				  rec.nr_pfns - rec.nr_pfns / 2);
+	printf("# soft-offlined %d guest pages after SETTLE\n", moved);
+	STAGE_CHECK(!guest_pwrite_pattern(&t, rec.pattern_seed + 2), "pwrite");
+	STAGE_CHECK(!guest_probe_errors(&t, rec.pattern_seed + 2),
+		    "stale guest mapping after migration, after SETTLE");
+	STAGE_CHECK(!cprstash_finish(stash), "finish");
+	return KSFT_PASS;
+}
+
+/* Adopted keeping mappings, then gone without SETTLE: the stash ends it. */
+static int stage_adopt_keep_exit(void)
+{
+	struct adopt_record rec;
+	struct test_vm t;
+	int stash = stage_open_stash();
+	int ret;
+
+	adopt_flags = CPRSTASH_ADOPT_KEEP_MAPPINGS;
+	ret = recover_vm(stash, &t, &rec, true);
+	STAGE_CHECK(!ret, "ADOPT_KVM keeping mappings: %s", strerror(-ret));
+	check_adopted_guest(&t, &rec);
+	return KSFT_PASS;
 }
 
 static int stage_adopt(void)
@@ -513,10 +769,21 @@ static int stage_adopt_cycle(void)
 	int stash = stage_open_stash();
 	int ret;
 
+	/*
+	 * Kept mms (odd cycles) keep the mappings; one in two of those is
+	 * settled, the others end when the stash dies at close().
+	 */
+	STAGE_CHECK(!read_record(stash, &rec), "record");
+	adopt_flags = 0;
+	if (rec.cycle % 2 == 1)
+		adopt_flags = CPRSTASH_ADOPT_KEEP_MAPPINGS;
 	ret = recover_vm(stash, &t, &rec, true);
 	STAGE_CHECK(!ret, "cycle %u: ADOPT_KVM: %s", rec.cycle, strerror(-ret));
 	check_adopted_guest(&t, &rec);
 	STAGE_CHECK(!cprstash_finish(stash), "finish");
+	if (rec.cycle % 4 == 1)
+		STAGE_CHECK(!cprstash_settle_kvm(stash, "vm"), "cycle %u: settle",
+			    rec.cycle);
 	close(stash);
 	if (++rec.cycle == rec.cycles)
 		return KSFT_PASS;
@@ -577,6 +844,7 @@ struct exec_case {
 	uint32_t cycles;
 	bool queue_irq;
 	bool rom;		/* with a ROM slot from a read-only fd */
+	bool probe;		/* the guest reads its RAM before exec */
 };
 
 static const struct exec_case *exec_case;
@@ -594,6 +862,25 @@ static int start_and_exec(struct __test_metadata *_metadata)
 	if (exec_case->queue_irq) {
 		EXPECT_EQ(0, vcpu_queue_irq(&t));
 		rec.expect_irq = 1;
+	}
+	if (exec_case->probe) {
+		struct kvm_sregs sregs;
+
+		ASSERT_EQ(0, ioctl(t.vcpu, KVM_GET_SREGS, &sregs));
+		ASSERT_EQ(0, guest_probe_errors(&t, rec.pattern_seed));
+		ASSERT_EQ(0, ioctl(t.vcpu, KVM_SET_SREGS, &sregs));
+		ASSERT_EQ(0, ioctl(t.vcpu, KVM_SET_REGS, &rec.regs));
+		/*
+		 * The probes consumed the pending `out`'s completion: run
+		 * it again (it reports the same count) to leave the vCPU
+		 * as start_vm() did.
+		 */
+		ASSERT_EQ(rec.counter, vcpu_run_to_report(&t));
+		rec.pages_4k = vm_debugfs_read(t.vm, "pages_4k");
+		for (uint64_t gpa = GUEST_PROBE_FIRST; gpa < GUEST_PROBE_END &&
+		     rec.nr_pfns < ARRAY_SIZE(rec.pfns); gpa += 13 * 4096)
+			if (gpa != GUEST_REPLACED)
+				rec.pfns[rec.nr_pfns++] = page_pfn(t.ram + gpa);
 	}
 	rec.cycle = exec_case->cycle;
 	rec.cycles = exec_case->cycles;
@@ -622,6 +909,48 @@ TEST(adopt_after_exec_from_kept_mm)
 
 	REQUIRE_ADOPT();
 	ASSERT_EQ(KSFT_PASS, run_exec_case(_metadata, &c));
+}
+
+/*
+ * KEEP_MAPPINGS: no zap at adopt nor at settle; a page the VMM replaces
+ * and pages compaction moves are read by the guest as the VMM has them.
+ */
+TEST(adopt_keep_mappings_guest_reads_what_its_vmm_maps)
+{
+	static const struct exec_case c = { .stage = "adopt_keep", .cycle = 1,
+					    .probe = true };
+
+	REQUIRE_ADOPT();
+	ASSERT_EQ(KSFT_PASS, run_exec_case(_metadata, &c));
+}
+
+/* Without SEAL_KEEP_MM there is nothing to keep: a plain adoption. */
+TEST(adopt_keep_mappings_without_kept_mm)
+{
+	static const struct exec_case c = { .stage = "adopt_keep",
+					    .probe = true };
+
+	REQUIRE_ADOPT();
+	ASSERT_EQ(KSFT_PASS, run_exec_case(_metadata, &c));
+}
+
+static bool kvm_has_vm_of(pid_t pid);
+
+/* The new image exits without SETTLE: the stash's end ends the adoption. */
+TEST(adopt_keep_mappings_exit_before_settle)
+{
+	static const struct exec_case c = { .stage = "adopt_keep_exit",
+					    .cycle = 1 };
+	bool vm_left = true;
+
+	REQUIRE_ADOPT();
+	ASSERT_EQ(KSFT_PASS, run_exec_case(_metadata, &c));
+	for (int waited_ms = 0; vm_left && waited_ms < LIVENESS_MS; waited_ms += 50) {
+		vm_left = kvm_has_vm_of(last_child);
+		if (vm_left)
+			usleep(50000);
+	}
+	EXPECT_FALSE(vm_left);
 }
 
 TEST(adopt_refused_until_guest_ram_is_mapped)
@@ -930,6 +1259,10 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "--stage")) {
 		if (!strcmp(argv[2], "adopt"))
 			return stage_adopt();
+		if (!strcmp(argv[2], "adopt_keep"))
+			return stage_adopt_keep();
+		if (!strcmp(argv[2], "adopt_keep_exit"))
+			return stage_adopt_keep_exit();
 		if (!strcmp(argv[2], "adopt_unmapped"))
 			return stage_adopt_unmapped();
 		if (!strcmp(argv[2], "adopt_cycle"))

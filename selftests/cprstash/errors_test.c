@@ -541,8 +541,8 @@ TEST_F(errors, unknown_ioctl_is_enotty)
 		const char *what;
 	} cmds[] = {
 		{ _IO(CPRSTASH_IOCTL_MAGIC, 0x00), "command 0x00" },
-		{ _IOW(CPRSTASH_IOCTL_MAGIC, 0x09, struct cprstash_op),
-		  "command 0x09, one past the last" },
+		{ _IOW(CPRSTASH_IOCTL_MAGIC, 0x0a, struct cprstash_op),
+		  "command 0x0a, one past the last" },
 		{ _IOWR(CPRSTASH_IOCTL_MAGIC, 0x1f, struct cprstash_op),
 		  "command 0x1f" },
 		{ _IOW(CPRSTASH_IOCTL_MAGIC - 1, 0x07, struct cprstash_op),

@@ -218,15 +218,20 @@ struct cprstash_op {
 };
 
 /**
- * struct cprstash_adopt_kvm - CPRSTASH_IOC_ADOPT_KVM argument
+ * struct cprstash_adopt_kvm - CPRSTASH_IOC_ADOPT_KVM and _SETTLE_KVM argument
  * @size:	sizeof(struct cprstash_adopt_kvm), at least its SIZE_VER0
- * @flags:	must be 0
+ * @flags:	ADOPT_KVM: 0 or CPRSTASH_ADOPT_KEEP_MAPPINGS; SETTLE_KVM: 0
  * @name:	name of a preserved CPRSTASH_KIND_KVM_VM file
  * @reserved:	must be 0
  *
- * Re-homes the VM into the caller's address space: the VM keeps its vCPUs,
- * registers, irqchip, clock, routing, irqfds and ioeventfds.  Guest memory
- * must already be mapped at the same addresses as before exec.
+ * ADOPT_KVM re-homes the VM into the caller's address space: the VM keeps
+ * its vCPUs, registers, irqchip, clock, routing, irqfds and ioeventfds.
+ * Guest memory must already be mapped at the same addresses as before exec.
+ *
+ * SETTLE_KVM ends an adoption made with CPRSTASH_ADOPT_KEEP_MAPPINGS, by
+ * the name the VM had in the stash (FINISH does not end it): it maps guest
+ * RAM into the caller's page tables and lets the old address space go.
+ * ENOENT when there is nothing to settle.
  */
 struct cprstash_adopt_kvm {
 	__u32 size;
@@ -234,6 +239,15 @@ struct cprstash_adopt_kvm {
 	char name[CPRSTASH_NAME_MAX];
 	__u64 reserved[2];
 };
+
+/*
+ * Keep the guest's mappings: when the VM's old address space was kept
+ * (CPRSTASH_SEAL_KEEP_MM), KVM goes on using the translations it had
+ * instead of dropping them all and faulting guest RAM in again.  The old
+ * address space is kept until SETTLE_KVM (or the stash's end, or
+ * max_keep_mm_ms).  Without a kept address space, a plain adoption.
+ */
+#define CPRSTASH_ADOPT_KEEP_MAPPINGS	_BITUL(0)
 
 /*
  * The first published size of each struct: the smallest @size (and LIST
@@ -271,5 +285,7 @@ struct cprstash_adopt_kvm {
 	_IOW(CPRSTASH_IOCTL_MAGIC, 0x07, struct cprstash_op)
 #define CPRSTASH_IOC_ADOPT_KVM \
 	_IOW(CPRSTASH_IOCTL_MAGIC, 0x08, struct cprstash_adopt_kvm)
+#define CPRSTASH_IOC_SETTLE_KVM \
+	_IOW(CPRSTASH_IOCTL_MAGIC, 0x09, struct cprstash_adopt_kvm)
 
 #endif /* _UAPI_LINUX_CPRSTASH_H */

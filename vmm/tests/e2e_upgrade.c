@@ -13,11 +13,14 @@
  *   - every vCPU's counter did not go backwards and keeps advancing, the
  *     guest's TSC never stepped back and its own memory checksum holds;
  *   - a pattern this test wrote into guest RAM through the memfd is intact;
- *   - a control connection opened before the first upgrade still works.
+ *   - a control connection opened before the first upgrade still works;
+ *   - adopt kept the guest's mappings (kept_mappings, with settle_us), and
+ *     did not with --adopt-zap.
  * Prints the median of every phase (no assertion on any duration).
  *
  * usage: e2e_upgrade VMM MODE N [MEM [CPUS [--touch-ram]]]
- *        MODE: auto, adopt, rebuild or cloexec
+ *        MODE: auto, adopt, rebuild, cloexec, or adopt-zap (adopt with
+ *        --adopt-zap)
  */
 #include <string.h>
 #include <sys/mman.h>
@@ -51,6 +54,21 @@ static void wait_all_above(int fd, const unsigned long long *min,
 			   unsigned long long *now, pid_t pid)
 {
 	test_wait_counters_above(fd, nr_cpus, min, now, pid);
+}
+
+/* adopt keeps the guest's mappings, and says how long SETTLE_KVM took. */
+static void check_kept_mappings(struct json_object *rep, bool want, int round)
+{
+	struct json_object *v;
+	bool kept = json_object_object_get_ex(rep, "kept_mappings", &v) &&
+		    json_object_get_boolean(v);
+
+	TEST_ASSERT(kept == want, "round %d: kept_mappings %d, wanted %d", round,
+		    kept, want);
+	if (kept)
+		TEST_ASSERT(json_object_object_get_ex(rep, "settle_us", &v) &&
+			    json_object_is_type(v, json_type_int),
+			    "round %d: kept mappings but no settle_us", round);
 }
 
 /*
@@ -158,6 +176,7 @@ int main(int argc, char **argv)
 	char sock[300], log[300], cpus[16];
 	unsigned char *ram, *copy;
 	int rounds, round, fd, memfd, fd_count, status;
+	bool zap;
 	unsigned long long mem_bytes;
 	unsigned int p, i;
 	ino_t ino;
@@ -165,6 +184,9 @@ int main(int argc, char **argv)
 	TEST_ASSERT(argc >= 4, "usage: %s VMM MODE N [MEM [CPUS [--touch-ram]]]", argv[0]);
 	vmm = argv[1];
 	mode = argv[2];
+	zap = !strcmp(mode, "adopt-zap");
+	if (zap)
+		mode = "adopt";
 	rounds = atoi(argv[3]);
 	mem = argc > 4 ? argv[4] : "1G";
 	nr_cpus = argc > 5 ? atoi(argv[5]) : 2;
@@ -214,11 +236,13 @@ int main(int argc, char **argv)
 		int n;
 
 		read_counters(fd, a, test_vmm_pid);
-		status = test_live_upgrade(vmm, sock, mode, NULL, NULL, &line, &rep);
+		status = test_live_upgrade(vmm, sock, mode, NULL,
+					   zap ? "--adopt-zap" : NULL, &line, &rep);
 		TEST_ASSERT(status == 0 && rep, "round %d: --live-upgrade exit %d: %s (%s)",
 			    round, status, line, rep ? json_object_to_json_string(rep) : "no report");
 		TEST_ASSERT(!strncmp(line, "live-upgrade: ok", 16), "round %d: %s", round, line);
 		check_report(rep, want_mode, test_vmm_pid, round);
+		check_kept_mappings(rep, !strcmp(want_mode, "adopt") && !zap, round);
 		check_after_the_fact(fd, rep, log, round);
 		printf("round %d: %s\n", round, line);
 		free(line);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * "vmm --live-upgrade --control SOCK [--binary NEW] [--upgrade-mode M]
- * [--no-preflight]": send one live-upgrade request and wait for the one
+ * [--no-preflight] [--adopt-zap]": send one live-upgrade request and wait for the one
  * reply, which comes from the new image (or from the old one, or from the
  * old binary re-executed, when the upgrade did not happen).  Prints a
  * one-line result, then the reply (the JSON report); exits 0 only if the
@@ -40,6 +40,8 @@ static char *client__request(const struct vmm_config *cfg)
 		json_object_object_add(req, "mode", json_object_new_string(cfg->upgrade_mode));
 	if (cfg->no_preflight)
 		json_object_object_add(req, "preflight", json_object_new_boolean(false));
+	if (cfg->adopt_zap)
+		json_object_object_add(req, "adopt_zap", json_object_new_boolean(true));
 	line = strdup(json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
 	json_object_put(req);
 	return line;

@@ -12,6 +12,9 @@
  *   recover_us  t_recovered - t_read          VM back, devices restored
  *   resume_us   t_resumed - t_recovered       vCPU threads running
  *   downtime_us t_resumed - t_pause_start
+ *   settle_us   t_settled - t_settle          adopt kept the guest's mappings
+ *                                             (kept_mappings): SETTLE_KVM,
+ *                                             after the resume, in finish_us
  *
  * With --vfio devices, "vfio" has their count and the new image's VFIO
  * phases, all inside recover_us: take_back_us (kept files checked),
@@ -285,6 +288,10 @@ struct json_object *report__incoming(struct upgrade_in *in)
 	report__us(reply, "resume_us", in->t_recovered, in->t_resumed);
 	report__us(reply, "save_us", info->t_paused, info->t_saved);
 	report__us(reply, "finish_us", in->t_gap, in->t_finished);
+	json_object_object_add(reply, "kept_mappings",
+			       json_object_new_boolean(in->kept_mappings));
+	if (in->kept_mappings)
+		report__us(reply, "settle_us", in->t_settle, in->t_settled);
 	report__guest_view(in, reply);
 	report__vfio(in, reply);
 	/* After a rollback this image is the old one: no new version ran. */

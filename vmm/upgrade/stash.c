@@ -200,9 +200,44 @@ static int stash__get_fd(struct upgrade_in *in, u32 role, u32 index)
 	return stash_retry(cprstash_retrieve_fd(in->stash, name, 0, NULL));
 }
 
+/*
+ * adopt keeps the guest's mappings unless the request said "adopt_zap"; a
+ * module without CPRSTASH_ADOPT_KEEP_MAPPINGS refuses the flag (EINVAL),
+ * and then adopts as before.  It keeps them only from a kept old mm
+ * (SEAL_KEEP_MM): SETTLE_KVM then says ENOENT, which is no error.
+ */
 static int stash__adopt_vm(struct upgrade_in *in)
 {
-	return stash_retry(cprstash_adopt_kvm(in->stash, "kvm-vm"));
+	int ret = -EINVAL;
+
+	if (!(in->info.flags & STATE_UPG_ADOPT_ZAP)) {
+		ret = stash_retry(cprstash_adopt_kvm_flags(in->stash, "kvm-vm",
+							   CPRSTASH_ADOPT_KEEP_MAPPINGS));
+		in->kept_mappings = !ret;
+	}
+	if (ret == -EINVAL)
+		ret = stash_retry(cprstash_adopt_kvm(in->stash, "kvm-vm"));
+	return ret;
+}
+
+/*
+ * The guest runs on: KVM's notifier moves to this mm without dropping a
+ * mapping, once the kernel has mapped guest RAM here.  Off the pause; the
+ * time it takes is reported as settle_us.
+ */
+static void stash__settle(struct upgrade_in *in)
+{
+	int ret;
+
+	if (!in->kept_mappings)
+		return;
+	in->t_settle = now_ns();
+	ret = stash_retry(cprstash_settle_kvm(in->stash, "kvm-vm"));
+	in->t_settled = now_ns();
+	if (ret == -ENOENT)
+		in->kept_mappings = false;	/* no kept mm: nothing was kept */
+	else if (ret)
+		pr_warn("incoming: SETTLE_KVM: %s", strerror(-ret));
 }
 
 /*
@@ -215,6 +250,7 @@ static void stash__finish(struct upgrade_in *in)
 
 	if (in->stash < 0)
 		return;
+	stash__settle(in);
 	keeper = stash__get_fd(in, STATE_FD_MM_KEEPER, 0);
 	ret = stash_retry(cprstash_finish(in->stash));
 	if (ret)

@@ -292,6 +292,13 @@ static int upgrade__args(const struct control_request *req, struct upgrade_out *
 		snprintf(err, errlen, "\"mode\" must be auto, adopt, rebuild or cloexec");
 		return -EINVAL;
 	}
+	if (json_object_object_get_ex(req->obj, "adopt_zap", &v)) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			snprintf(err, errlen, "\"adopt_zap\" must be true or false");
+			return -EINVAL;
+		}
+		up->adopt_zap = json_object_get_boolean(v);
+	}
 	*preflight = true;
 	if (json_object_object_get_ex(req->obj, "preflight", &v)) {
 		if (!json_object_is_type(v, json_type_boolean)) {
@@ -393,6 +400,8 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 	up.info.generation = run->generation + 1;
 	up.info.mode = up.mode;
 	up.info.requested_mode = up.requested;
+	if (up.adopt_zap)
+		up.info.flags |= STATE_UPG_ADOPT_ZAP;
 	up.info.t_vm_start = vm->start_ns;
 	if (run->tty_raw) {
 		up.info.flags |= STATE_UPG_TTY_RAW;

@@ -65,6 +65,7 @@ struct upgrade_out {
 	const struct upgrade_transport *tr;
 	enum upgrade_mode mode;
 	enum upgrade_mode requested;
+	bool adopt_zap;			/* request: "adopt_zap": true */
 	char binary[PATH_MAX];
 	int exe_fd;			/* this binary, for a rollback */
 	struct state_upgrade_info info;
@@ -99,6 +100,9 @@ struct upgrade_in {
 	char old_version[64];		/* the old image's, "" if it did not say */
 	const char *argv0;
 	u64 t_main, t_exec, t_read, t_recovered, t_resumed, t_gap, t_finished;
+	/* adopt kept the guest's mappings: SETTLE_KVM after the resume. */
+	bool kept_mappings;
+	u64 t_settle, t_settled;
 	/* The state stream and what was decoded from it. */
 	u8 *data;
 	size_t len;

@@ -133,6 +133,15 @@ const struct stash_cmd stash_cmds[] = {
 		CMD(CPRSTASH_IOC_ADOPT_KVM),
 		.size = sizeof(struct cprstash_adopt_kvm),
 		.size_ver0 = CPRSTASH_ADOPT_KVM_SIZE_VER0,
+		.known_flags = CPRSTASH_ADOPT_KEEP_MAPPINGS,
+		.states = STASH_ANY_STATE,
+		.has_name = true,
+		.reserved = { RESERVED(cprstash_adopt_kvm) },
+		.valid = valid_adopt,
+	}, {
+		CMD(CPRSTASH_IOC_SETTLE_KVM),
+		.size = sizeof(struct cprstash_adopt_kvm),
+		.size_ver0 = CPRSTASH_ADOPT_KVM_SIZE_VER0,
 		.states = STASH_ANY_STATE,
 		.has_name = true,
 		.reserved = { RESERVED(cprstash_adopt_kvm) },
@@ -154,7 +163,7 @@ char *stash_arg_name(const struct stash_cmd *c, union stash_arg *arg)
 		return arg->preserve.name;
 	if (c->cmd == CPRSTASH_IOC_PUT_RECORD)
 		return arg->put.name;
-	if (c->cmd == CPRSTASH_IOC_ADOPT_KVM)
+	if (c->cmd == CPRSTASH_IOC_ADOPT_KVM || c->cmd == CPRSTASH_IOC_SETTLE_KVM)
 		return arg->adopt.name;
 	TEST_ASSERT(c->cmd == CPRSTASH_IOC_RETRIEVE_FD, "%s has no name",
 		    c->name);

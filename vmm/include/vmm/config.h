@@ -38,6 +38,7 @@ struct vmm_config {
 	const char *upgrade_binary;	/* --binary: the new VMM */
 	const char *upgrade_mode;	/* --upgrade-mode: auto, adopt, ... */
 	bool no_preflight;		/* --no-preflight */
+	bool adopt_zap;			/* --adopt-zap */
 	bool upgrade_preflight;		/* --upgrade-preflight: answer it */
 
 	/* --upgrade-allow: what a live upgrade may exec besides this binary. */

@@ -199,6 +199,7 @@ struct state_upgrade_info {
 	u64 parked_tsc;		/* vCPU 0's guest TSC, every vCPU parked */
 };
 #define STATE_UPG_TTY_RAW	1	/* stdin is a terminal in raw mode */
+#define STATE_UPG_ADOPT_ZAP	2	/* adopt drops the guest's mappings */
 
 /* The host bridge's own state: what a config cycle in flight needs. */
 struct state_pci_bus {
