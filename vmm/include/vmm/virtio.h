@@ -111,4 +111,62 @@ void virtio__write_features(struct virtio_dev_status *s, unsigned int sel, u32 v
 u32 virtio__read_features(const struct virtio_dev_status *s, unsigned int sel,
 			  bool host);
 
+/*
+ * The modern PCI transport (pci.c): one trapped 32-bit memory BAR holding
+ * the common, ISR, device-config and notify structures (vendor
+ * capabilities in config space point at them) and the MSI-X table and
+ * PBA.  A device embeds a struct virtio_pci and fills @ops.
+ */
+#include <pthread.h>
+
+#include "vmm/pci.h"
+
+#define VIRTIO_PCI_MAX_QUEUES	4
+
+struct virtio_pci;
+struct vm;
+
+struct virtio_pci_ops {
+	/* A guest access to the device-specific config at @off (lock held). */
+	void (*config)(struct virtio_pci *vp, u64 off, bool is_write, u8 *data,
+		       unsigned int size);
+	/* The driver kicked queue @q (vCPU thread, no lock held). */
+	void (*notify)(struct virtio_pci *vp, unsigned int q);
+	/* Status went to 0: stop using the queues (lock held). */
+	void (*reset)(struct virtio_pci *vp);
+};
+
+struct virtio_pci {
+	struct pci_function fn;
+	const struct virtio_pci_ops *ops;
+	void *opaque;
+	/* Taken by vCPUs (BAR accesses) and the device's own thread. */
+	pthread_mutex_t lock;
+	const struct guest_mem *mem;
+	struct virtio_dev_status st;
+	u32 dfselect, gfselect;
+	u16 msix_config;
+	u16 queue_select;
+	u8 isr;
+	u8 config_generation;
+	unsigned int nr_queues;
+	struct virtq vqs[VIRTIO_PCI_MAX_QUEUES];
+};
+
+/*
+ * Set @vp up as virtio device @type (VIRTIO_ID_*) with @nr_queues queues
+ * offering @features (VIRTIO_F_VERSION_1 is added), PCI class
+ * @class_code; then pci__add() puts it on the bus.  0 or -errno.
+ */
+int virtio_pci__init(struct virtio_pci *vp, struct vm *vm, const char *name, u16 type,
+		     u32 class_code, unsigned int nr_queues, u64 features,
+		     const struct virtio_pci_ops *ops, void *opaque);
+/* Interrupt the driver for queue @q (its MSI-X vector); caller holds no lock. */
+void virtio_pci__signal_queue(struct virtio_pci *vp, unsigned int q);
+/* A ring is inconsistent: set DEVICE_NEEDS_RESET and tell the driver (lock held). */
+void virtio_pci__needs_reset(struct virtio_pci *vp, const char *why);
+
+/* Split a --disk argument into its path and options: 0 or -EINVAL. */
+int virtio_blk__parse(const char *arg, char *path, size_t len, bool *readonly);
+
 #endif
