@@ -16,6 +16,15 @@
  * disk.  We offer VIRTIO_BLK_F_FLUSH, so Linux sends a flush for every
  * fsync() and journal commit.
  *
+ * Live upgrade: requests in flight are completed before the pause ends
+ * (freeze stops taking new ones and waits for those in flight, bounded by
+ * BLK_DRAIN_MAX_S), so the records need only the ring indices and nothing
+ * can be lost, repeated or completed twice: the new image serves the ring
+ * from last_avail, on the same kept file (never reopened).  Carrying them
+ * instead would mean re-issuing I/O whose buffers the old image's ring
+ * already owns, with a different result possible for a read that raced
+ * a write.
+ *
  * A malformed request (a bad chain, no room for the status byte, a
  * sector range past the end, a length not a multiple of 512) completes
  * with VIRTIO_BLK_S_IOERR if it has a status byte, else with 0 bytes
@@ -30,6 +39,7 @@
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <liburing.h>
@@ -38,6 +48,7 @@
 #include <linux/virtio_ids.h>
 
 #include "vmm/device.h"
+#include "vmm/state.h"
 #include "vmm/virtio.h"
 #include "vmm/vm.h"
 
@@ -47,6 +58,8 @@
 #define BLK_TAG_KICK		(~0ull)
 #define BLK_TAG_STOP		(~0ull - 1)
 #define VIRTIO_BLK_DEVICE_ID	32
+/* A hang guard for the drain at a live upgrade: a disk stuck that long is broken. */
+#define BLK_DRAIN_MAX_S		10
 #define BLK_PCI_CLASS		0x010000	/* mass storage, SCSI, as QEMU has it */
 
 /* A request in flight, indexed by its chain's head (unique while in flight). */
@@ -71,6 +84,9 @@ struct virtio_blk {
 	bool ring_up, thread_up;
 	pthread_t thread;
 	unsigned int nr_inflight;
+	/* A live upgrade: take no new request; drained signalled at 0 in flight. */
+	bool frozen;
+	pthread_cond_t drained;
 	struct blk_req reqs[VIRTQ_MAX_SIZE];
 };
 
@@ -210,10 +226,11 @@ static void blk__process(struct virtio_blk *blk)
 {
 	struct virtq *vq = &blk->vp.vqs[0];
 	struct virtq_chain c;
+	struct virtq_buf *last;
 	char why[160];
 	int ret, status;
 
-	while ((ret = virtq__pop(vq, &c, why, sizeof(why))) != 0) {
+	while (!blk->frozen && (ret = virtq__pop(vq, &c, why, sizeof(why))) != 0) {
 		if (ret == -EIO) {
 			virtio_pci__needs_reset(&blk->vp, why);
 			vq->ready = false;
@@ -225,9 +242,8 @@ static void blk__process(struct virtio_blk *blk)
 			continue;
 		}
 		/* The status byte: the chain's last, in a writable buffer. */
-		blk->reqs[c.head].status = ret == 1 && c.nr_in ?
-			c.bufs[c.nr_out + c.nr_in - 1].hva + c.bufs[c.nr_out + c.nr_in - 1].len - 1 :
-			NULL;
+		last = &c.bufs[c.nr_out + c.nr_in - 1];
+		blk->reqs[c.head].status = ret == 1 && c.nr_in ? last->hva + last->len - 1 : NULL;
 		if (ret == -EBADMSG) {
 			pr_debug("%s: %s", blk->name, why);
 			blk__complete(blk, c.head, VIRTIO_BLK_S_IOERR, 0);
@@ -265,7 +281,8 @@ static bool blk__cqe(struct virtio_blk *blk, const struct io_uring_cqe *cqe, boo
 	if (tag >= VIRTQ_MAX_SIZE || !blk->reqs[tag].busy)
 		return true;
 	r = &blk->reqs[tag];
-	blk->nr_inflight--;
+	if (!--blk->nr_inflight)
+		pthread_cond_broadcast(&blk->drained);
 	if (cqe->res < 0)
 		pr_debug("%s: request %llu: %s", blk->name, (unsigned long long)tag,
 			 strerror(-cqe->res));
@@ -331,7 +348,12 @@ static const struct virtio_pci_ops blk_vp_ops = {
 	.reset = blk__reset,
 };
 
-static int blk__open(struct virtio_blk *blk, const char *arg)
+/*
+ * Open the disk, or after a live upgrade take the file the old image kept
+ * (a file replaced at @arg's path since must not be picked up).
+ */
+static int blk__open(struct virtio_blk *blk, const char *arg, struct device_in *in,
+		     unsigned int i)
 {
 	char path[4096];
 	struct stat st;
@@ -340,7 +362,13 @@ static int blk__open(struct virtio_blk *blk, const char *arg)
 		pr_err("disk %s: not FILE or FILE,readonly", arg);
 		return -EINVAL;
 	}
-	blk->fd = open(path, (blk->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (in) {
+		blk->fd = device_in__take_fd(in, &virtio_blk_ops, (u16)i);
+		if (blk->fd < 0)
+			return blk->fd;
+	} else {
+		blk->fd = open(path, (blk->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	}
 	if (blk->fd < 0 || fstat(blk->fd, &st)) {
 		pr_err("disk %s: cannot open it: %s", path, strerror(errno));
 		return -errno;
@@ -394,6 +422,7 @@ static void blk__destroy(struct vm *vm, struct virtio_blk *blk)
 		io_uring_queue_exit(&blk->ring);
 	pci__remove(vm, &blk->vp.fn);
 	pthread_mutex_destroy(&blk->vp.lock);
+	pthread_cond_destroy(&blk->drained);
 	if (blk->kick_fd >= 0)
 		close(blk->kick_fd);
 	if (blk->stop_fd >= 0)
@@ -403,7 +432,8 @@ static void blk__destroy(struct vm *vm, struct virtio_blk *blk)
 	free(blk);
 }
 
-static int blk__create(struct vm *vm, unsigned int i, struct virtio_blk **out)
+static int blk__create(struct vm *vm, unsigned int i, struct device_in *in,
+		       struct virtio_blk **out)
 {
 	struct virtio_blk *blk = calloc(1, sizeof(*blk));
 	u64 features = (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
@@ -414,7 +444,8 @@ static int blk__create(struct vm *vm, unsigned int i, struct virtio_blk **out)
 		return -ENOMEM;
 	blk->fd = blk->kick_fd = blk->stop_fd = -1;
 	snprintf(blk->name, sizeof(blk->name), "virtio-blk%u", i);
-	ret = blk__open(blk, vm->cfg->disks[i]);
+	pthread_cond_init(&blk->drained, NULL);
+	ret = blk__open(blk, vm->cfg->disks[i], in, i);
 	if (blk->readonly)
 		features |= 1ull << VIRTIO_BLK_F_RO;
 	if (!ret)
@@ -455,10 +486,6 @@ static int virtio_blk__init(struct vm *vm, struct device_in *in)
 
 	if (!vm->cfg->nr_disks)
 		return 0;
-	if (in) {
-		pr_err("virtio-blk: a live upgrade with --disk is not supported yet");
-		return -EOPNOTSUPP;
-	}
 	if (!vm->pci) {
 		pr_err("virtio-blk: --disk needs the PCI bus");
 		return -ENODEV;
@@ -468,19 +495,189 @@ static int virtio_blk__init(struct vm *vm, struct device_in *in)
 		return -ENOMEM;
 	vm->virtio_blk = b;
 	for (; b->nr < vm->cfg->nr_disks && !ret; b->nr += !ret)
-		ret = blk__create(vm, b->nr, &b->disks[b->nr]);
+		ret = blk__create(vm, b->nr, in, &b->disks[b->nr]);
 	if (ret)
 		virtio_blk__exit(vm);
 	return ret;
 }
 
-static int virtio_blk__can_upgrade(struct vm *vm, bool keep_vm, char *why, size_t len)
+_Static_assert(ARRAY_SIZE(((struct state_virtio_blk *)0)->vqs) == VIRTIO_PCI_MAX_QUEUES,
+	       "struct state_virtio_blk holds every queue");
+
+static void blk__save(struct virtio_blk *blk, unsigned int i, struct state_buf *b)
 {
+	struct virtio_pci *vp = &blk->vp;
+	struct state_virtio_blk *st;
+	unsigned int q;
+
+	st = state__put_space(b, STATE_DEV_VIRTIO_BLK, i, sizeof(*st));
+	if (!st)
+		return;
+	pthread_mutex_lock(&vp->lock);
+	st->host_features = vp->st.host_features;
+	st->guest_features = vp->st.guest_features;
+	st->capacity = blk->capacity;
+	st->dfselect = vp->dfselect;
+	st->gfselect = vp->gfselect;
+	st->msix_config = vp->msix_config;
+	st->queue_select = vp->queue_select;
+	st->status = vp->st.status;
+	st->isr = vp->isr;
+	st->config_generation = vp->config_generation;
+	st->nr_queues = vp->nr_queues;
+	for (q = 0; q < vp->nr_queues; q++) {
+		const struct virtq *vq = &vp->vqs[q];
+
+		st->vqs[q].desc = vq->desc_gpa;
+		st->vqs[q].avail = vq->avail_gpa;
+		st->vqs[q].used = vq->used_gpa;
+		st->vqs[q].size = vq->size;
+		st->vqs[q].msix_vector = vq->msix_vector;
+		st->vqs[q].last_avail = vq->last_avail;
+		st->vqs[q].used_idx = vq->used_idx;
+		st->vqs[q].ready = vq->ready;
+	}
+	pthread_mutex_unlock(&vp->lock);
+}
+
+static void virtio_blk__save(struct vm *vm, struct state_buf *b)
+{
+	struct virtio_blks *d = vm->virtio_blk;
+	unsigned int i;
+
+	for (i = 0; d && i < d->nr; i++)
+		blk__save(d->disks[i], i, b);
+}
+
+static int blk__restore(struct virtio_blk *blk, const struct state_virtio_blk *st)
+{
+	struct virtio_pci *vp = &blk->vp;
+	char why[160];
+	unsigned int q;
+	int ret = 0;
+
+	if (st->capacity != blk->capacity || st->host_features != vp->st.host_features ||
+	    st->nr_queues != vp->nr_queues) {
+		pr_err("%s: saved as another disk (%llu sectors, features 0x%llx, %u queues)",
+		       blk->name, (unsigned long long)st->capacity,
+		       (unsigned long long)st->host_features, st->nr_queues);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&vp->lock);
+	vp->st.guest_features = st->guest_features;
+	vp->st.status = st->status;
+	vp->dfselect = st->dfselect;
+	vp->gfselect = st->gfselect;
+	vp->msix_config = st->msix_config;
+	vp->queue_select = st->queue_select;
+	vp->isr = st->isr;
+	vp->config_generation = st->config_generation;
+	for (q = 0; q < vp->nr_queues && !ret; q++) {
+		struct virtq *vq = &vp->vqs[q];
+
+		vq->desc_gpa = st->vqs[q].desc;
+		vq->avail_gpa = st->vqs[q].avail;
+		vq->used_gpa = st->vqs[q].used;
+		vq->size = st->vqs[q].size;
+		vq->msix_vector = st->vqs[q].msix_vector;
+		vq->last_avail = st->vqs[q].last_avail;
+		vq->used_idx = st->vqs[q].used_idx;
+		/* The rings again, in this image's mapping of guest RAM. */
+		if (st->vqs[q].ready && virtq__enable(vq, vp->mem, why, sizeof(why))) {
+			pr_err("%s: queue %u cannot be restored: %s", blk->name, q, why);
+			ret = -EINVAL;
+		}
+	}
+	pthread_mutex_unlock(&vp->lock);
+	/* What the driver offered while the old image was frozen. */
+	if (!ret)
+		blk__notify(vp, 0);
+	return ret;
+}
+
+static int virtio_blk__restore(struct vm *vm, struct device_in *in)
+{
+	struct virtio_blks *d = vm->virtio_blk;
+	const struct state_rec *rec;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; d && i < d->nr; i++) {
+		rec = device_in__find(in, STATE_DEV_VIRTIO_BLK, i);
+		if (!rec) {
+			pr_err("%s: no saved state for it", d->disks[i]->name);
+			return -EINVAL;
+		}
+		ret = blk__restore(d->disks[i], rec->payload);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void virtio_blk__keep_fds(struct vm *vm, struct device_keep *k)
+{
+	struct virtio_blks *d = vm->virtio_blk;
+	unsigned int i;
+
+	for (i = 0; d && i < d->nr; i++)
+		device_keep__fd(k, &virtio_blk_ops, (u16)i, d->disks[i]->fd);
+}
+
+/* Take no new request and wait for those in flight: 0, or -ETIMEDOUT. */
+static int blk__drain(struct virtio_blk *blk, unsigned int *drained)
+{
+	struct timespec deadline;
+	int ret = 0;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += BLK_DRAIN_MAX_S;
+	pthread_mutex_lock(&blk->vp.lock);
+	blk->frozen = true;
+	*drained = blk->nr_inflight;
+	while (blk->nr_inflight && !ret)
+		ret = -pthread_cond_timedwait(&blk->drained, &blk->vp.lock, &deadline);
+	pthread_mutex_unlock(&blk->vp.lock);
+	return ret;
+}
+
+static void blk__thaw(struct virtio_blk *blk)
+{
+	pthread_mutex_lock(&blk->vp.lock);
+	blk->frozen = false;
+	pthread_mutex_unlock(&blk->vp.lock);
+	blk__notify(&blk->vp, 0);
+}
+
+static void virtio_blk__thaw(struct vm *vm)
+{
+	struct virtio_blks *d = vm->virtio_blk;
+	unsigned int i;
+
+	for (i = 0; d && i < d->nr; i++)
+		blk__thaw(d->disks[i]);
+}
+
+static int virtio_blk__freeze(struct vm *vm, bool keep_vm, char *why, size_t len)
+{
+	struct virtio_blks *d = vm->virtio_blk;
+	unsigned int i, n = 0;
+	u64 start = now_ns();
+	int ret = 0;
+
 	(void)keep_vm;
-	if (!vm->virtio_blk)
-		return 0;
-	snprintf(why, len, "virtio-blk (--disk) cannot be carried across a live upgrade yet");
-	return -EOPNOTSUPP;
+	for (i = 0; d && i < d->nr && !ret; i++) {
+		ret = blk__drain(d->disks[i], &n);
+		if (ret)
+			snprintf(why, len, "%s: %u requests still in flight after %d s",
+				 d->disks[i]->name, d->disks[i]->nr_inflight, BLK_DRAIN_MAX_S);
+		else if (n)
+			pr_info("%s: %u requests in flight completed in %llu us", d->disks[i]->name,
+				n, (unsigned long long)(now_ns() - start) / 1000);
+	}
+	if (ret)
+		virtio_blk__thaw(vm);
+	return ret;
 }
 
 static int virtio_blk__check_config(const struct vmm_config *cfg)
@@ -506,6 +703,10 @@ static const struct device_ops virtio_blk_ops = {
 	.check_config = virtio_blk__check_config,
 	.init = virtio_blk__init,
 	.exit = virtio_blk__exit,
-	.can_upgrade = virtio_blk__can_upgrade,
+	.restore = virtio_blk__restore,
+	.save = virtio_blk__save,
+	.keep_fds = virtio_blk__keep_fds,
+	.freeze = virtio_blk__freeze,
+	.thaw = virtio_blk__thaw,
 };
 DEVICE_REGISTER(virtio_blk_ops);
