@@ -4,6 +4,10 @@
  * operator asking "what is being held, for whom, and until when".  Fields
  * are read without the stash's lock, which a stuck reader may hold: the
  * line is a snapshot, never a reason to block.
+ *
+ * /sys/kernel/debug/cprstash/live: "name count" per kind of object the
+ * module holds (enum cprstash_live_obj), for tests proving that nothing
+ * leaked.  The counters are kept whether or not debugfs exists.
  */
 #include <linux/debugfs.h>
 #include <linux/pid.h>
@@ -13,6 +17,28 @@
 #include "stash.h"
 
 static struct dentry *cprstash_debugfs_dir;
+
+static atomic_long_t cprstash_live[CPRSTASH_NR_LIVE];
+
+static const char *const cprstash_live_names[CPRSTASH_NR_LIVE] = {
+	[CPRSTASH_LIVE_STASHES]		= "stashes",
+	[CPRSTASH_LIVE_ENTRIES]		= "entries",
+	[CPRSTASH_LIVE_KEPT_MMS]	= "kept_mms",
+	[CPRSTASH_LIVE_VM_MMS]		= "vm_mms",
+	[CPRSTASH_LIVE_KVM_SLOTS]	= "kvm_slots",
+	[CPRSTASH_LIVE_OLD_PIDS]	= "old_vcpu_pids",
+};
+
+void cprstash_live_inc(enum cprstash_live_obj obj)
+{
+	atomic_long_inc(&cprstash_live[obj]);
+}
+
+void cprstash_live_dec(enum cprstash_live_obj obj)
+{
+	/* Below zero is a double free in the making: say so once. */
+	WARN_ON_ONCE(atomic_long_dec_return(&cprstash_live[obj]) < 0);
+}
 
 static const char *stash_state_name(enum stash_state state)
 {
@@ -53,12 +79,32 @@ static int stashes_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(stashes);
 
+/*
+ * Frees already under way (RCU work, queued work items) are waited for
+ * first, so that a reader sees zero once the last user is gone instead of
+ * polling for it.  What only a timer will release (a sealed stash's
+ * deadline) is still counted: it is still held.
+ */
+static int live_show(struct seq_file *m, void *unused)
+{
+	int i;
+
+	stash_drain_deferred();
+	for (i = 0; i < CPRSTASH_NR_LIVE; i++)
+		seq_printf(m, "%s %ld\n", cprstash_live_names[i],
+			   atomic_long_read(&cprstash_live[i]));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(live);
+
 void cprstash_debugfs_init(void)
 {
 	/* debugfs is a diagnostic: the device works without it. */
 	cprstash_debugfs_dir = debugfs_create_dir("cprstash", NULL);
 	debugfs_create_file("stashes", 0400, cprstash_debugfs_dir, NULL,
 			    &stashes_fops);
+	debugfs_create_file("live", 0400, cprstash_debugfs_dir, NULL,
+			    &live_fops);
 }
 
 void cprstash_debugfs_exit(void)

@@ -56,15 +56,30 @@ struct stash_entry *stash_entry_find(struct stash *s, const char *name)
 	return NULL;
 }
 
+static struct stash_entry *stash_entry_alloc(u32 type, const char *name)
+{
+	struct stash_entry *e = kzalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
+
+	if (!e)
+		return NULL;
+	cprstash_live_inc(CPRSTASH_LIVE_ENTRIES);
+	e->type = type;
+	strscpy(e->name, name, sizeof(e->name));
+	return e;
+}
+
 static void stash_entry_free(struct stash_entry *e)
 {
 	cprstash_kvm_slots_free(e->kvm_slots);
-	if (e->vm_mm)
+	if (e->vm_mm) {
 		mmdrop(e->vm_mm);
+		cprstash_live_dec(CPRSTASH_LIVE_VM_MMS);
+	}
 	if (e->file)
 		fput(e->file);
 	kvfree(e->data);
 	kfree(e);
+	cprstash_live_dec(CPRSTASH_LIVE_ENTRIES);
 }
 
 void stash_entries_free(struct list_head *entries)
@@ -110,17 +125,15 @@ int stash_preserve_fd(struct stash *s, int fd, const char *name,
 		goto out_fput;
 
 	ret = -ENOMEM;
-	e = kzalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
+	e = stash_entry_alloc(CPRSTASH_ENTRY_FILE, name);
 	if (!e)
 		goto out_fput;
-	e->type = CPRSTASH_ENTRY_FILE;
 	e->kind = cprstash_classify(file);
 	if (e->kind == CPRSTASH_KIND_KVM_VM) {
 		ret = cprstash_kvm_preserve(e, file);
 		if (ret)
 			goto out_free;
 	}
-	strscpy(e->name, name, sizeof(e->name));
 	/* Report the kind before committing, so the commit cannot fail. */
 	ret = -EFAULT;
 	if (put_user(e->kind, ukind))
@@ -155,12 +168,10 @@ int stash_put_record(struct stash *s, const char *name,
 
 	if (len > limit)
 		return -E2BIG;
-	e = kzalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
+	e = stash_entry_alloc(CPRSTASH_ENTRY_RECORD, name);
 	if (!e)
 		return -ENOMEM;
-	e->type = CPRSTASH_ENTRY_RECORD;
 	e->len = len;
-	strscpy(e->name, name, sizeof(e->name));
 	if (len) {
 		ret = -ENOMEM;
 		e->data = kvmalloc(len, GFP_KERNEL_ACCOUNT);

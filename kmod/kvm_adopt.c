@@ -173,6 +173,7 @@ void cprstash_kvm_slots_free(struct cprstash_kvm_slots *slots)
 		if (slots->slot[i].file)
 			fput(slots->slot[i].file);
 	kvfree(slots);
+	cprstash_live_dec(CPRSTASH_LIVE_KVM_SLOTS);
 }
 
 /* At PRESERVE_FD, in the mm the VM is bound to. */
@@ -441,6 +442,7 @@ static void kvm_adopt_put_old_pids(struct work_struct *work)
 	while (old->nr)
 		put_pid(old->pids[--old->nr]);
 	kfree(old);
+	cprstash_live_dec(CPRSTASH_LIVE_OLD_PIDS);
 }
 
 /*
@@ -462,6 +464,7 @@ static void kvm_adopt_forget_vcpu_pids(struct kvm *kvm)
 		      GFP_KERNEL);
 	if (!old)
 		return;
+	cprstash_live_inc(CPRSTASH_LIVE_OLD_PIDS);
 	kvm_for_each_vcpu(i, vcpu, kvm) {
 		pid = rcu_dereference_protected(vcpu->pid,
 						lockdep_is_held(&vcpu->mutex));
@@ -525,9 +528,11 @@ int cprstash_kvm_preserve(struct stash_entry *e, struct file *file)
 	e->kvm_slots = kvm_adopt_record_slots(kvm, current->mm);
 	if (!e->kvm_slots)
 		return -ENOMEM;
+	cprstash_live_inc(CPRSTASH_LIVE_KVM_SLOTS);
 	/* Ours to adopt after exec; pinned so the pointer stays unique. */
 	e->vm_mm = current->mm;
 	mmgrab(e->vm_mm);
+	cprstash_live_inc(CPRSTASH_LIVE_VM_MMS);
 	return 0;
 }
 

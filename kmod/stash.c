@@ -102,6 +102,7 @@ static void stash_release(struct kref *ref)
 	put_cred(s->cred);
 	mutex_destroy(&s->lock);
 	kfree_rcu(s, rcu);	/* the exec probe may be looking at it */
+	cprstash_live_dec(CPRSTASH_LIVE_STASHES);
 	/*
 	 * Last: this may run in a work item of stash_wq, and module exit
 	 * destroys stash_wq, which waits for that item to return.
@@ -132,6 +133,8 @@ static struct mm_struct *stash_take_kept_mm(struct stash *s)
 
 	lockdep_assert_held(&s->lock);
 	WRITE_ONCE(s->kept_mm, NULL);	/* debugfs reads it unlocked */
+	if (mm)				/* every caller mmput_async()s it */
+		cprstash_live_dec(CPRSTASH_LIVE_KEPT_MMS);
 	return mm;
 }
 
@@ -326,6 +329,7 @@ static struct stash *stash_create(struct pid *tgid)
 	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
 	if (!s)
 		return ERR_PTR(-ENOMEM);
+	cprstash_live_inc(CPRSTASH_LIVE_STASHES);
 
 	kref_init(&s->ref);		/* stash_list's reference */
 	kref_get(&s->ref);		/* the opening file's */
@@ -589,6 +593,7 @@ static void stash_keep_mm(struct stash *s)
 
 	lockdep_assert_held(&s->lock);
 	mmget(current->mm);
+	cprstash_live_inc(CPRSTASH_LIVE_KEPT_MMS);
 	WRITE_ONCE(s->kept_mm, current->mm);
 	WRITE_ONCE(s->kept_mm_until, jiffies + delay);
 	kref_get(&s->ref);
@@ -709,6 +714,18 @@ void stash_for_each(void (*fn)(struct stash *s, void *arg), void *arg)
 void stash_queue_rcu_work(struct rcu_work *rwork)
 {
 	queue_rcu_work(stash_wq, rwork);
+}
+
+/*
+ * For a reader of the live counters: let the frees already on their way
+ * finish first.  RCU work waits for its grace period before it is even
+ * queued (rcu_barrier()), then runs in stash_wq.  Delayed work whose timer
+ * has not fired (a deadline) is not waited for: its stash is still live.
+ */
+void stash_drain_deferred(void)
+{
+	rcu_barrier();
+	flush_workqueue(stash_wq);
 }
 
 int stash_init(void)

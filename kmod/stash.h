@@ -7,7 +7,7 @@
  * entry.c	entries: preserved files, records, LIST, RETRIEVE, read()
  * classify.c	what kind of file a preserved file is
  * kvm_adopt.c	ADOPT_KVM: re-home a stashed KVM VM into the caller's mm
- * debugfs.c	/sys/kernel/debug/cprstash/stashes
+ * debugfs.c	/sys/kernel/debug/cprstash/: stashes, live object counters
  */
 #ifndef _CPRSTASH_STASH_H
 #define _CPRSTASH_STASH_H
@@ -79,6 +79,21 @@ struct stash_entry {
 	u64 offset;
 };
 
+/*
+ * Objects the module holds, counted from allocation (or reference taken)
+ * to free (or reference dropped), so that a test can prove nothing leaked
+ * once every process using the device is gone (debugfs "live").
+ */
+enum cprstash_live_obj {
+	CPRSTASH_LIVE_STASHES,		/* struct stash, until freed */
+	CPRSTASH_LIVE_ENTRIES,		/* struct stash_entry */
+	CPRSTASH_LIVE_KEPT_MMS,		/* SEAL_KEEP_MM's mmget() */
+	CPRSTASH_LIVE_VM_MMS,		/* a KVM VM entry's mmgrab() */
+	CPRSTASH_LIVE_KVM_SLOTS,	/* a KVM VM entry's memslot files */
+	CPRSTASH_LIVE_OLD_PIDS,		/* ADOPT_KVM's vCPU pids, until put */
+	CPRSTASH_NR_LIVE
+};
+
 /* stash.c */
 int stash_init(void);
 void stash_exit(void);
@@ -94,6 +109,7 @@ u32 stash_deadline_left_ms(const struct stash *s);
 s64 stash_kept_mm_left_ms(const struct stash *s);
 void stash_for_each(void (*fn)(struct stash *s, void *arg), void *arg);
 void stash_queue_rcu_work(struct rcu_work *rwork);
+void stash_drain_deferred(void);
 
 /* entry.c */
 int stash_name_check(const char *name);
@@ -125,6 +141,8 @@ const char *cprstash_kind_name(u32 kind);
 bool file_is_cprstash(const struct file *file);
 
 /* debugfs.c */
+void cprstash_live_inc(enum cprstash_live_obj obj);
+void cprstash_live_dec(enum cprstash_live_obj obj);
 void cprstash_debugfs_init(void);
 void cprstash_debugfs_exit(void);
 

@@ -18,6 +18,7 @@ packages=(
 	# the packages and DKMS build that scripts/test-packages.sh checks
 	python3-docutils man-db groff-base
 	dpkg-dev debhelper dkms dh-dkms
+	clang	# libFuzzer targets (vmm/tests/fuzz): -fsanitize=fuzzer
 )
 
 missing() {

@@ -28,9 +28,12 @@ case $only in *\'*) echo "testvm-tests: CPRSTASH_TEST_ONLY may not hold a quote"
 for t in "$builddir"/selftests/cprstash/*; do
 	[ -f "$t" ] && [ -x "$t" ] && add "$t" "/selftests/cprstash/${t##*/}"
 done
+# scripts/test.sh --long: fuzz_test makes 1,000,000 calls, with room for it.
+long=${CPRSTASH_FUZZ_LONG:-0}
+[ "$long" = 1 ] || long=0
 if [ -z "$only" ]; then
 	names+=(kselftests)
-	suites+=("/selftests/cprstash/run_tests.sh /selftests/cprstash")
+	suites+=("CPRSTASH_FUZZ_LONG=$long CPRSTASH_TEST_TIMEOUT=$((3600 + long * 10800)) /selftests/cprstash/run_tests.sh /selftests/cprstash")
 fi
 
 # VMM under nested KVM, with the pinned kernel as its Linux guest.
@@ -63,5 +66,5 @@ done
 cmd+='
 echo "$P passed, $F failed, $S skipped"; [ $F = 0 ]'
 
-exec "$top/scripts/testvm.sh" --timeout 3600 --mem 3072 --kmod "$top/kmod/cprstash.ko" \
+exec "$top/scripts/testvm.sh" --timeout $((3600 + long * 10800)) --mem 3072 --kmod "$top/kmod/cprstash.ko" \
 	"${files[@]}" -- "$cmd"

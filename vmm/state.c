@@ -284,6 +284,28 @@ static int state_index__cmp(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/*
+ * No writer puts a type and id twice; a stream that does (found by
+ * fuzz-state-records) would restore whichever copy the unstable sort put
+ * where bsearch() looks: refuse it.  @ix is sorted.
+ */
+static int state_index__check_unique(struct state_index *ix, char *err, size_t errlen)
+{
+	const struct state_rec *r;
+	unsigned int i;
+
+	for (i = 1; i < ix->nr; i++) {
+		r = &ix->recs[i];
+		if (!state_index__cmp(r - 1, r)) {
+			snprintf(err, errlen, "%s record with id %u twice",
+				 state__type_name(r->type), r->id);
+			state_index__free(ix);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int state_index__build(struct state_index *ix, const void *data, size_t len,
 		       char *err, size_t errlen)
 {
@@ -315,7 +337,7 @@ int state_index__build(struct state_index *ix, const void *data, size_t len,
 	}
 	/* Sorted, so that a lookup per vCPU record stays cheap at 64 vCPUs. */
 	qsort(ix->recs, ix->nr, sizeof(*ix->recs), state_index__cmp);
-	return 0;
+	return state_index__check_unique(ix, err, errlen);
 }
 
 void state_index__free(struct state_index *ix)

@@ -55,31 +55,7 @@ static void wait_irr(struct kvm *kvm, u32 bit, const char *what)
 		TEST_ASSERT(test_wait_more(&w), "%s: IOAPIC IRR %#x", what, ioapic_irr(kvm));
 }
 
-#define MAX_KEPT	8
-static struct {
-	u32 index;
-	int fd;
-} kept[MAX_KEPT];
-static unsigned int nr_kept;
-
-static void keep_add(struct device_keep *k, u32 index, int fd)
-{
-	(void)k;
-	TEST_ASSERT(nr_kept < MAX_KEPT, "too many kept files");
-	kept[nr_kept].index = index;
-	kept[nr_kept++].fd = dup(fd);
-}
-
-static int keep_take(struct device_in *in, u32 index)
-{
-	unsigned int i;
-
-	(void)in;
-	for (i = 0; i < nr_kept; i++)
-		if (kept[i].index == index)
-			return dup(kept[i].fd);
-	return -ENOENT;
-}
+static struct test_kept kept;
 
 int main(void)
 {
@@ -87,13 +63,11 @@ int main(void)
 				   .data = 7 };
 	struct irq_ioevent mmio = { .addr = 0xc0001000, .len = 4 };
 	struct state_vm_info info = { .nr_vcpus = 1, .mem_size = 64 << 20 };
-	struct device_keep k = { .add = keep_add };
 	struct kvm kvm, kvm2;
 	struct irq_routing *irq, *irq2;
 	struct device_in in;
 	struct state_buf b;
 	int fd, resample;
-	unsigned int i;
 	u32 gsi;
 
 	TEST_REQUIRE(test_have_kvm(), "no usable /dev/kvm");
@@ -130,7 +104,8 @@ int main(void)
 	irq__save(irq, &b);
 	state__put_end(&b);
 	TEST_ASSERT(!b.err, "save");
-	irq__keep_fds(irq, &k);
+	test_kept__init(&kept);
+	irq__keep_fds(irq, &kept.k);
 
 	/* The old image is gone, and its VM with its irqfds (rebuild, cloexec). */
 	irq__destroy(irq);
@@ -140,7 +115,8 @@ int main(void)
 	vm_create(&kvm2);
 	irq2 = irq__create(kvm2.vm_fd);
 	TEST_ASSERT(irq2 && !device_in__open(&in, b.data, b.len), "new image");
-	in.take_fd = keep_take;
+	in.take_fd = test_kept__take;
+	in.opaque = &kept;
 	TEST_ASSERT(!irq__load(irq2, &in), "irq__load");
 	/* The device raises its line during the switch: no irqfd is assigned. */
 	TEST_ASSERT(!irq__irqfd_get(irq2, TAG_INTX, &fd, NULL) && eventfd_write(fd, 1) == 0,
@@ -162,8 +138,7 @@ int main(void)
 	device_in__close(&in);
 	irq__destroy(irq2);
 	kvm__close(&kvm2);
-	for (i = 0; i < nr_kept; i++)
-		close(kept[i].fd);
+	test_kept__close(&kept);
 	state_buf__free(&b);
 	printf("ok: routes, irqfds and ioeventfds in KVM, and across a new VM\n");
 	return 0;

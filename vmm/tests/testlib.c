@@ -617,3 +617,35 @@ bool test_file_has(const char *path, const char *text)
 	fclose(f);
 	return found;
 }
+
+static void test_kept__add(struct device_keep *k, u32 index, int fd)
+{
+	struct test_kept *t = container_of(k, struct test_kept, k);
+
+	TEST_ASSERT(t->nr < TEST_MAX_KEPT, "more than %d kept files", TEST_MAX_KEPT);
+	t->files[t->nr].index = index;
+	t->files[t->nr++].fd = dup(fd);
+}
+
+void test_kept__init(struct test_kept *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->k.add = test_kept__add;
+}
+
+int test_kept__take(struct device_in *in, u32 index)
+{
+	struct test_kept *t = in->opaque;
+	unsigned int i;
+
+	for (i = 0; i < t->nr; i++)
+		if (t->files[i].index == index)
+			return dup(t->files[i].fd);
+	return -ENOENT;
+}
+
+void test_kept__close(struct test_kept *t)
+{
+	while (t->nr)
+		close(t->files[--t->nr].fd);
+}

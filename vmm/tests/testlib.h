@@ -165,4 +165,25 @@ extern pid_t test_vmm_pid;
 /* Start the VMM under test (test_vmm_pid); its stderr is shown on a failure. */
 void test_spawn_vmm(char *const argv[], const char *stdout_path, const char *stderr_path);
 
+/*
+ * A live upgrade's table of kept files, in process: hand &t->k to a
+ * device's keep_fds(), then test_kept__take (with in->opaque = t) to the
+ * device_in a new device is built from.  Each kept file is a dup.
+ */
+#include "vmm/device.h"
+
+#define TEST_MAX_KEPT	32
+struct test_kept {
+	struct device_keep k;
+	unsigned int nr;
+	struct {
+		u32 index;
+		int fd;
+	} files[TEST_MAX_KEPT];
+};
+
+void test_kept__init(struct test_kept *t);
+int test_kept__take(struct device_in *in, u32 index);
+void test_kept__close(struct test_kept *t);
+
 #endif

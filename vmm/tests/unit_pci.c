@@ -535,32 +535,7 @@ static void test_mapped_bar_with_hole(void)
 	munmap(mem, 0x4000);
 }
 
-/* The live upgrade's table of kept files, by index. */
-#define MAX_KEPT	16
-static struct {
-	u32 index;
-	int fd;
-} kept[MAX_KEPT];
-static unsigned int nr_kept;
-
-static void keep_add(struct device_keep *k, u32 index, int fd)
-{
-	(void)k;
-	TEST_ASSERT(nr_kept < MAX_KEPT, "too many kept files");
-	kept[nr_kept].index = index;
-	kept[nr_kept++].fd = dup(fd);
-}
-
-static int keep_take(struct device_in *in, u32 index)
-{
-	unsigned int i;
-
-	(void)in;
-	for (i = 0; i < nr_kept; i++)
-		if (kept[i].index == index)
-			return dup(kept[i].fd);
-	return -ENOENT;
-}
+static struct test_kept kept;
 
 /*
  * @a and @b are the same eventfd: a write to one is read from the other.
@@ -585,7 +560,8 @@ static void irq_round_trip(struct irq_routing *old, const struct state_buf *b, b
 
 	TEST_ASSERT(new && !device_in__open(&in, b->data, b->len), "device_in");
 	in.kept_vm = kept_vm;
-	in.take_fd = keep_take;
+	in.take_fd = test_kept__take;
+	in.opaque = &kept;
 	TEST_ASSERT(!irq__load(new, &in), "irq__load");
 	TEST_ASSERT(nr_calls == before, "irq__load called KVM");
 	TEST_ASSERT(!irq__reattach(new), "irq__reattach");
@@ -626,10 +602,8 @@ static void test_irq_records(void)
 	struct irq_ioevent pio = { .addr = 0xc010, .len = 2, .pio = true, .datamatch = true,
 				   .data = 7 };
 	struct irq_ioevent mm = { .addr = 0xd0001000, .len = 4 };
-	struct device_keep k = { .add = keep_add };
 	struct state_vm_info info = { .nr_vcpus = 1, .mem_size = 64 << 20 };
 	struct state_buf b;
-	unsigned int i;
 	u32 gsi;
 
 	TEST_ASSERT(old, "irq__create");
@@ -649,15 +623,14 @@ static void test_irq_records(void)
 	irq__save(old, &b);
 	state__put_end(&b);
 	TEST_ASSERT(!b.err, "save: %d", b.err);
-	nr_kept = 0;
-	irq__keep_fds(old, &k);
-	TEST_ASSERT(nr_kept == 5, "%u files kept", nr_kept);
+	test_kept__init(&kept);
+	irq__keep_fds(old, &kept.k);
+	TEST_ASSERT(kept.nr == 5, "%u files kept", kept.nr);
 
 	irq_round_trip(old, &b, true);
 	irq_round_trip(old, &b, false);
 
-	for (i = 0; i < nr_kept; i++)
-		close(kept[i].fd);
+	test_kept__close(&kept);
 	state_buf__free(&b);
 	irq__destroy(old);
 }
@@ -683,7 +656,8 @@ static void pci_round_trip(const struct state_buf *b, bool kept_vm)
 	bus2 = pci_bus__create(&mmio2, irq2, &kvm);
 	TEST_ASSERT(irq2 && bus2 && !device_in__open(&in, b->data, b->len), "new image");
 	in.kept_vm = kept_vm;
-	in.take_fd = keep_take;
+	in.take_fd = test_kept__take;
+	in.opaque = &kept;
 	TEST_ASSERT(!irq__load(irq2, &in) && !irq__reattach(irq2), "irq device");
 	before = nr_calls;
 	testdev_build(&fn);
@@ -713,9 +687,7 @@ static void pci_round_trip(const struct state_buf *b, bool kept_vm)
 static void test_pci_records(void)
 {
 	struct state_vm_info info = { .nr_vcpus = 1, .mem_size = 64 << 20 };
-	struct device_keep k = { .add = keep_add };
 	struct state_buf b;
-	unsigned int i;
 
 	state_buf__init(&b);
 	state__put(&b, STATE_VM_INFO, 0, &info, sizeof(info));
@@ -723,12 +695,11 @@ static void test_pci_records(void)
 	pci_bus__save(bus, &b);
 	state__put_end(&b);
 	TEST_ASSERT(!b.err, "save: %d", b.err);
-	nr_kept = 0;
-	irq__keep_fds(irq, &k);
+	test_kept__init(&kept);
+	irq__keep_fds(irq, &kept.k);
 	pci_round_trip(&b, true);
 	pci_round_trip(&b, false);
-	for (i = 0; i < nr_kept; i++)
-		close(kept[i].fd);
+	test_kept__close(&kept);
 	state_buf__free(&b);
 }
 

@@ -4,6 +4,7 @@
  * kind of damaged stream is refused with a reason (and never read out of
  * bounds: run under ASan).
  */
+#include <errno.h>
 #include <string.h>
 
 #include <linux/kvm.h>
@@ -133,6 +134,40 @@ static void check_upgrade_records(void)
 			      "upgrade-info with an index");
 }
 
+/*
+ * The index refuses a type and id twice (fuzz-state-records found such a
+ * stream restoring whichever copy bsearch() met); once each is fine.
+ */
+static void check_index_duplicates(void)
+{
+	struct state_vm_info info = { .nr_vcpus = 1 };
+	struct kvm_regs regs = { 0 };
+	struct state_index ix;
+	struct state_buf b;
+
+	state_buf__init(&b);
+	state__put(&b, STATE_VM_INFO, 0, &info, sizeof(info));
+	state__put(&b, STATE_VCPU_REGS, 0, &regs, sizeof(regs));
+	state__put(&b, STATE_VCPU_REGS, 1, &regs, sizeof(regs));
+	state__put_end(&b);
+	TEST_ASSERT(state_index__build(&ix, b.data, b.len, err, sizeof(err)) == 0,
+		    "distinct ids refused: %s", err);
+	TEST_ASSERT(ix.nr == 3 && state_index__find(&ix, STATE_VCPU_REGS, 1),
+		    "index of distinct ids");
+	state_index__free(&ix);
+	state_buf__free(&b);
+
+	state__put(&b, STATE_VM_INFO, 0, &info, sizeof(info));
+	state__put(&b, STATE_VCPU_REGS, 0, &regs, sizeof(regs));
+	regs.rip = 1;
+	state__put(&b, STATE_VCPU_REGS, 0, &regs, sizeof(regs));
+	state__put_end(&b);
+	TEST_ASSERT(state_index__build(&ix, b.data, b.len, err, sizeof(err)) == -EINVAL,
+		    "a record twice was indexed");
+	TEST_ASSERT(strstr(err, "twice") && !ix.recs, "refusal: '%s'", err);
+	state_buf__free(&b);
+}
+
 int main(void)
 {
 	struct state_cursor c;
@@ -202,6 +237,7 @@ int main(void)
 	}
 
 	check_upgrade_records();
+	check_index_duplicates();
 
 	/* Oversized payloads are refused at encode time. */
 	state__put(&b, STATE_VCPU_XSAVE, 0, b.data, STATE_MAX_PAYLOAD + 1);

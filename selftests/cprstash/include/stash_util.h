@@ -146,6 +146,20 @@ int stash_debugfs_count_uid(unsigned int uid);
 /* Wait (bounded) until @pid has no stash line; false on timeout. */
 bool stash_debugfs_wait_gone(pid_t pid, int timeout_ms);
 
+/*
+ * How many of the module's live-object counters are non-zero; @held gets
+ * them as "name=count ...".  The module lets pending frees finish before it
+ * answers.
+ */
+int stash_debugfs_live(char *held, size_t len);
+/*
+ * Wait (bounded by LIVENESS_MS, a hang guard) until every counter is zero,
+ * for frees that run after the last user is gone: io_uring and unix socket
+ * teardown hand files back from workers.  False, with @held, if they never
+ * got there.
+ */
+bool stash_debugfs_wait_live_zero(char *held, size_t len);
+
 /* /sys/module/cprstash/parameters/@name. */
 bool stash_param_exists(const char *name);
 unsigned long stash_param_read(const char *name);

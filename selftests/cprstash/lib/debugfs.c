@@ -2,7 +2,7 @@
 /*
  * Reader of /sys/kernel/debug/cprstash/stashes: a header line, then a line
  * per stash ("pid uid state entries files records record_bytes deadline_ms
- * kept_mm_ms").
+ * kept_mm_ms"); and of .../live, "name count" per kind of live object.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +17,7 @@
 
 #define DEBUGFS_DIR	"/sys/kernel/debug"
 #define STASHES_PATH	DEBUGFS_DIR "/cprstash/stashes"
+#define LIVE_PATH	DEBUGFS_DIR "/cprstash/live"
 #define DEBUGFS_MAGIC	0x64626720
 
 static bool debugfs_mounted(void)
@@ -136,6 +137,43 @@ bool stash_debugfs_wait_gone(pid_t pid, int timeout_ms)
 
 	for (waited = 0; waited <= timeout_ms; waited += 10) {
 		if (!stash_debugfs_find(pid, NULL))
+			return true;
+		nanosleep(&tick, NULL);
+	}
+	return false;
+}
+
+int stash_debugfs_live(char *held, size_t len)
+{
+	FILE *f = fopen(LIVE_PATH, "r");
+	char name[64], *p = held;
+	int n = 0, lines = 0;
+	long count;
+
+	TEST_ASSERT(f, "fopen(%s)", LIVE_PATH);
+	*held = '\0';
+	while (fscanf(f, "%63s %ld", name, &count) == 2) {
+		lines++;
+		if (!count)
+			continue;
+		n++;
+		p += snprintf(p, held + len - p, "%s%s=%ld", p == held ? "" : " ",
+			      name, count);
+		if (p >= held + len)
+			p = held + len - 1;
+	}
+	fclose(f);
+	TEST_ASSERT(lines, "%s: no counter in it", LIVE_PATH);
+	return n;
+}
+
+bool stash_debugfs_wait_live_zero(char *held, size_t len)
+{
+	const struct timespec tick = { .tv_nsec = 10 * 1000 * 1000 };
+	int waited;
+
+	for (waited = 0; waited <= LIVENESS_MS; waited += 10) {
+		if (!stash_debugfs_live(held, len))
 			return true;
 		nanosleep(&tick, NULL);
 	}
