@@ -114,7 +114,7 @@ static void setup(void)
 	TEST_ASSERT(vm.irq, "irq__create");
 	vm.pci = pci_bus__create(&vm.mmio, vm.irq, &kvm);
 	TEST_ASSERT(vm.pci && !pci_bus__claim_ports(vm.pci, &io), "pci_bus__create");
-	TEST_ASSERT(!virtio_pci__init(&vp, &vm, "virtio-test", 2, 0x010000, 1, TEST_FEATURE,
+	TEST_ASSERT(!virtio_pci__init(&vp, &vm, "virtio-test", 40, 2, 0x010000, 1, TEST_FEATURE,
 				      &test_ops, NULL), "virtio_pci__init");
 	TEST_ASSERT(!pci_bus__add(vm.pci, &vp.fn, SLOT), "pci_bus__add");
 	bar0 = cfg_read(PCI_BASE_ADDRESS_0, 4) & PCI_BASE_ADDRESS_MEM_MASK;
@@ -230,6 +230,14 @@ static void test_queue(void)
 	bar_write(0x3000 + 4, 2, 0);
 	TEST_ASSERT(nr_notify == 1, "a doorbell of a queue that does not exist");
 
+	/* DRIVER_OK: the doorbell becomes an ioeventfd, and the device hears of it. */
+	TEST_ASSERT(virtio_pci__doorbell_fd(&vp, 0) == -ENOENT, "an ioeventfd before DRIVER_OK");
+	bar_write(VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+		  VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_DRIVER_OK);
+	TEST_ASSERT(irq__nr_ioeventfds(vm.irq) == 1 && virtio_pci__doorbell_fd(&vp, 0) >= 0,
+		    "DRIVER_OK: %u ioeventfds", irq__nr_ioeventfds(vm.irq));
+	TEST_ASSERT(nr_notify == 2 && last_queue == 0, "the device was not told of its doorbell");
+
 	TEST_ASSERT(bar_read(0x2000 + 4, 1) == 0x14, "device config at 4 reads 0x%x",
 		    bar_read(0x2000 + 4, 1));
 
@@ -245,6 +253,8 @@ int main(void)
 	test_identity();
 	test_negotiation();
 	test_queue();
+	virtio_pci__doorbells_off(&vp);
+	TEST_ASSERT(irq__nr_ioeventfds(vm.irq) == 0, "an ioeventfd left");
 	pci_bus__remove(vm.pci, &vp.fn);
 	pthread_mutex_destroy(&vp.lock);
 	pci_bus__destroy(vm.pci);

@@ -7,8 +7,9 @@
  * signals the thread's kick eventfd, so a vCPU never waits for the disk,
  * and the thread keeps up to a ring's worth of reads and writes in flight
  * and completes each in the used ring as its CQE arrives, in any order.
- * The kick and stop eventfds are read through the same ring, so the
- * thread sleeps in one place (io_uring_wait_cqe()).
+ * The kick and stop eventfds, and the doorbell's ioeventfd once the
+ * transport has one (virtio_pci__doorbell_fd()), are read through the
+ * same ring, so the thread sleeps in one place (io_uring_wait_cqe()).
  *
  * Write-back: a write is complete once the host page cache has it; the
  * guest's FLUSH is an IORING_OP_FSYNC with IORING_FSYNC_DATASYNC
@@ -57,6 +58,7 @@
 #define BLK_URING_DEPTH		(VIRTQ_MAX_SIZE + 2)
 #define BLK_TAG_KICK		(~0ull)
 #define BLK_TAG_STOP		(~0ull - 1)
+#define BLK_TAG_DOORBELL	(~0ull - 2)
 #define VIRTIO_BLK_DEVICE_ID	32
 /* A hang guard for the drain at a live upgrade: a disk stuck that long is broken. */
 #define BLK_DRAIN_MAX_S		10
@@ -79,7 +81,8 @@ struct virtio_blk {
 	bool readonly;
 	u64 capacity;		/* in sectors */
 	int kick_fd, stop_fd;
-	u64 kick_buf, stop_buf;
+	u64 kick_buf, stop_buf, doorbell_buf;
+	bool doorbell_armed;	/* a read is queued on the doorbell ioeventfd */
 	struct io_uring ring;
 	bool ring_up, thread_up;
 	pthread_t thread;
@@ -242,8 +245,11 @@ static void blk__process(struct virtio_blk *blk)
 			continue;
 		}
 		/* The status byte: the chain's last, in a writable buffer. */
-		last = &c.bufs[c.nr_out + c.nr_in - 1];
-		blk->reqs[c.head].status = ret == 1 && c.nr_in ? last->hva + last->len - 1 : NULL;
+		blk->reqs[c.head].status = NULL;
+		if (ret == 1 && c.nr_in) {
+			last = &c.bufs[c.nr_out + c.nr_in - 1];
+			blk->reqs[c.head].status = last->hva + last->len - 1;
+		}
 		if (ret == -EBADMSG) {
 			pr_debug("%s: %s", blk->name, why);
 			blk__complete(blk, c.head, VIRTIO_BLK_S_IOERR, 0);
@@ -264,6 +270,20 @@ static void blk__arm(struct virtio_blk *blk, int fd, u64 *buf, u64 tag)
 	io_uring_sqe_set_data64(sqe, tag);
 }
 
+/* Read the doorbell's ioeventfd too, once the transport attached it. */
+static void blk__arm_doorbell(struct virtio_blk *blk)
+{
+	int fd;
+
+	if (blk->doorbell_armed)
+		return;
+	fd = virtio_pci__doorbell_fd(&blk->vp, 0);
+	if (fd < 0)
+		return;
+	blk__arm(blk, fd, &blk->doorbell_buf, BLK_TAG_DOORBELL);
+	blk->doorbell_armed = true;
+}
+
 /* One CQE: returns false when the thread is to stop. */
 static bool blk__cqe(struct virtio_blk *blk, const struct io_uring_cqe *cqe, bool *signal)
 {
@@ -272,8 +292,12 @@ static bool blk__cqe(struct virtio_blk *blk, const struct io_uring_cqe *cqe, boo
 
 	if (tag == BLK_TAG_STOP)
 		return false;
-	if (tag == BLK_TAG_KICK) {
-		blk__arm(blk, blk->kick_fd, &blk->kick_buf, BLK_TAG_KICK);
+	if (tag == BLK_TAG_KICK || tag == BLK_TAG_DOORBELL) {
+		if (tag == BLK_TAG_KICK)
+			blk__arm(blk, blk->kick_fd, &blk->kick_buf, BLK_TAG_KICK);
+		else
+			blk->doorbell_armed = false;
+		blk__arm_doorbell(blk);
 		blk__process(blk);
 		*signal = true;
 		return true;
@@ -420,6 +444,7 @@ static void blk__destroy(struct vm *vm, struct virtio_blk *blk)
 	/* Waits for what is still in flight before guest memory goes. */
 	if (blk->ring_up)
 		io_uring_queue_exit(&blk->ring);
+	virtio_pci__doorbells_off(&blk->vp);
 	pci__remove(vm, &blk->vp.fn);
 	pthread_mutex_destroy(&blk->vp.lock);
 	pthread_cond_destroy(&blk->drained);
@@ -449,8 +474,9 @@ static int blk__create(struct vm *vm, unsigned int i, struct device_in *in,
 	if (blk->readonly)
 		features |= 1ull << VIRTIO_BLK_F_RO;
 	if (!ret)
-		ret = virtio_pci__init(&blk->vp, vm, blk->name, VIRTIO_ID_BLOCK,
-				       BLK_PCI_CLASS, 1, features, &blk_vp_ops, blk);
+		ret = virtio_pci__init(&blk->vp, vm, blk->name, VIRTIO_BLK_DEVICE_ID,
+				       VIRTIO_ID_BLOCK, BLK_PCI_CLASS, 1, features, &blk_vp_ops,
+				       blk);
 	if (!ret)
 		ret = blk__start_thread(blk);
 	if (!ret) {
@@ -524,6 +550,7 @@ static void blk__save(struct virtio_blk *blk, unsigned int i, struct state_buf *
 	st->status = vp->st.status;
 	st->isr = vp->isr;
 	st->config_generation = vp->config_generation;
+	st->doorbells = vp->doorbells;
 	st->nr_queues = vp->nr_queues;
 	for (q = 0; q < vp->nr_queues; q++) {
 		const struct virtq *vq = &vp->vqs[q];
@@ -572,6 +599,8 @@ static int blk__restore(struct virtio_blk *blk, const struct state_virtio_blk *s
 	vp->queue_select = st->queue_select;
 	vp->isr = st->isr;
 	vp->config_generation = st->config_generation;
+	/* The irq device brought the ioeventfds back by tag. */
+	vp->doorbells = st->doorbells;
 	for (q = 0; q < vp->nr_queues && !ret; q++) {
 		struct virtq *vq = &vp->vqs[q];
 

@@ -11,6 +11,12 @@
  *	0x4000	MSI-X table (pci/msi.c emulates it)
  *	0x5000	MSI-X PBA
  *
+ * Doorbells: trapped writes until the driver sets DRIVER_OK, then an
+ * ioeventfd per queue at its notify address (2-byte writes, as Linux's
+ * vp_notify() makes), so a kick costs the vCPU no exit to the VMM.  A
+ * guest that moves the BAR afterwards is served by the trapped path at
+ * the new address.
+ *
  * Interrupts are MSI-X only, one vector for config changes and one per
  * queue, raised through the vector's irqfd (pci_function__msi_raise()).
  * No INTx pin: every virtio driver of Linux uses MSI-X when there is one.
@@ -23,6 +29,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
 
+#include "vmm/irq.h"
 #include "vmm/virtio.h"
 #include "vmm/vm.h"
 
@@ -118,6 +125,53 @@ static void virtio_pci__queue_enable(struct virtio_pci *vp, struct virtq *vq)
 		virtio_pci__needs_reset(vp, why);
 }
 
+static u32 virtio_pci__doorbell_tag(struct virtio_pci *vp, unsigned int q)
+{
+	return IRQ_TAG(vp->dev_id, vp->fn.devfn * VIRTIO_PCI_MAX_QUEUES + q);
+}
+
+int virtio_pci__doorbell_fd(struct virtio_pci *vp, unsigned int q)
+{
+	if (!vp->doorbells)
+		return -ENOENT;
+	return irq__ioeventfd_get(vp->irq, virtio_pci__doorbell_tag(vp, q));
+}
+
+void virtio_pci__doorbells_off(struct virtio_pci *vp)
+{
+	unsigned int q;
+
+	for (q = 0; vp->doorbells && q < vp->nr_queues; q++)
+		irq__ioeventfd_del(vp->irq, virtio_pci__doorbell_tag(vp, q));
+	vp->doorbells = false;
+}
+
+/* Once, where the BAR is now; a failure leaves the trapped doorbells. */
+static void virtio_pci__doorbells_on(struct virtio_pci *vp)
+{
+	const struct pci_bar *bar = &vp->fn.bars[VIRTIO_BAR];
+	struct irq_ioevent ev = { .len = 2 };
+	unsigned int q;
+	int ret = 0;
+
+	if (vp->doorbells || !bar->decoded)
+		return;
+	for (q = 0; q < vp->nr_queues && !ret; q++) {
+		ev.addr = bar->addr + VIRTIO_NOTIFY_OFF + q * VIRTIO_NOTIFY_MULT;
+		ret = irq__ioeventfd_add(vp->irq, virtio_pci__doorbell_tag(vp, q), &ev,
+					 IRQ_FD_NEW);
+	}
+	vp->doorbells = true;
+	if (ret) {
+		pr_warn("%s: doorbells stay trapped, no ioeventfd: %s", vp->fn.name,
+			strerror(-ret));
+		virtio_pci__doorbells_off(vp);
+		return;
+	}
+	for (q = 0; q < vp->nr_queues; q++)
+		vp->ops->notify(vp, q);
+}
+
 static void virtio_pci__status_write(struct virtio_pci *vp, u8 val)
 {
 	if (!val) {
@@ -125,7 +179,8 @@ static void virtio_pci__status_write(struct virtio_pci *vp, u8 val)
 		virtio__set_status(&vp->st, 0);
 		return;
 	}
-	virtio__set_status(&vp->st, val);
+	if (virtio__set_status(&vp->st, val) & VIRTIO_CONFIG_S_DRIVER_OK)
+		virtio_pci__doorbells_on(vp);
 }
 
 static void virtio_pci__queue_write(struct virtio_pci *vp, unsigned int off, u32 val)
@@ -279,8 +334,8 @@ static int virtio_pci__add_caps(struct virtio_pci *vp)
 				      VIRTIO_MSIX_TABLE_OFF, VIRTIO_BAR, VIRTIO_MSIX_PBA_OFF, 0);
 }
 
-int virtio_pci__init(struct virtio_pci *vp, struct vm *vm, const char *name, u16 type,
-		     u32 class_code, unsigned int nr_queues, u64 features,
+int virtio_pci__init(struct virtio_pci *vp, struct vm *vm, const char *name, u16 dev_id,
+		     u16 type, u32 class_code, unsigned int nr_queues, u64 features,
 		     const struct virtio_pci_ops *ops, void *opaque)
 {
 	unsigned int i;
@@ -299,6 +354,8 @@ int virtio_pci__init(struct virtio_pci *vp, struct vm *vm, const char *name, u16
 	vp->ops = ops;
 	vp->opaque = opaque;
 	vp->mem = &vm->mem;
+	vp->irq = vm->irq;
+	vp->dev_id = dev_id;
 	vp->nr_queues = nr_queues;
 	vp->st.host_features = features | (1ull << VIRTIO_F_VERSION_1);
 	vp->msix_config = VIRTIO_MSI_NO_VECTOR;

@@ -117,7 +117,8 @@ struct state_virtio_blk {
 	u64 capacity;			/* sectors: the kept file must agree */
 	u32 dfselect, gfselect;
 	u16 msix_config, queue_select;
-	u8 status, isr, config_generation, pad;
+	u8 status, isr, config_generation;
+	u8 doorbells;			/* the notify ioeventfds are attached */
 	u32 nr_queues;
 	struct {
 		u64 desc, avail, used;	/* guest-physical */

@@ -125,12 +125,13 @@ u32 virtio__read_features(const struct virtio_dev_status *s, unsigned int sel,
 
 struct virtio_pci;
 struct vm;
+struct irq_routing;
 
 struct virtio_pci_ops {
 	/* A guest access to the device-specific config at @off (lock held). */
 	void (*config)(struct virtio_pci *vp, u64 off, bool is_write, u8 *data,
 		       unsigned int size);
-	/* The driver kicked queue @q (vCPU thread, no lock held). */
+	/* The driver kicked queue @q (vCPU thread; must not take the lock). */
 	void (*notify)(struct virtio_pci *vp, unsigned int q);
 	/* Status went to 0: stop using the queues (lock held). */
 	void (*reset)(struct virtio_pci *vp);
@@ -140,6 +141,9 @@ struct virtio_pci {
 	struct pci_function fn;
 	const struct virtio_pci_ops *ops;
 	void *opaque;
+	struct irq_routing *irq;
+	u16 dev_id;		/* the device's id (device.h): tags its ioeventfds */
+	bool doorbells;		/* notify ioeventfds attached (virtio_pci__doorbell_fd()) */
 	/* Taken by vCPUs (BAR accesses) and the device's own thread. */
 	pthread_mutex_t lock;
 	const struct guest_mem *mem;
@@ -158,9 +162,19 @@ struct virtio_pci {
  * offering @features (VIRTIO_F_VERSION_1 is added), PCI class
  * @class_code; then pci__add() puts it on the bus.  0 or -errno.
  */
-int virtio_pci__init(struct virtio_pci *vp, struct vm *vm, const char *name, u16 type,
-		     u32 class_code, unsigned int nr_queues, u64 features,
+int virtio_pci__init(struct virtio_pci *vp, struct vm *vm, const char *name, u16 dev_id,
+		     u16 type, u32 class_code, unsigned int nr_queues, u64 features,
 		     const struct virtio_pci_ops *ops, void *opaque);
+/*
+ * The ioeventfd of queue @q's doorbell (the irq routing's, borrowed), or
+ * -ENOENT before the driver is up: until then doorbells are trapped
+ * writes that call ops->notify().  Attached at DRIVER_OK, where the BAR
+ * is placed, then ops->notify() is called once per queue so the device
+ * starts reading it; kept (and kept across a live upgrade by the irq
+ * device) until virtio_pci__doorbells_off().
+ */
+int virtio_pci__doorbell_fd(struct virtio_pci *vp, unsigned int q);
+void virtio_pci__doorbells_off(struct virtio_pci *vp);
 /* Interrupt the driver for queue @q (its MSI-X vector); caller holds no lock. */
 void virtio_pci__signal_queue(struct virtio_pci *vp, unsigned int q);
 /* A ring is inconsistent: set DEVICE_NEEDS_RESET and tell the driver (lock held). */
