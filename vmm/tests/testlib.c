@@ -158,6 +158,25 @@ void test_expect_error(int want_status, const char *want_text, char *const argv[
 	free(line);
 }
 
+static int test_saved_stderr = -1;
+
+void test_stderr_to(const char *path)
+{
+	fflush(stderr);
+	test_saved_stderr = dup(STDERR_FILENO);
+	TEST_ASSERT(test_saved_stderr >= 0 && freopen(path, "w", stderr),
+		    "redirect stderr to %s: %s", path, strerror(errno));
+}
+
+void test_stderr_back(void)
+{
+	fflush(stderr);
+	TEST_ASSERT(dup2(test_saved_stderr, STDERR_FILENO) == STDERR_FILENO,
+		    "restore stderr: %s", strerror(errno));
+	close(test_saved_stderr);
+	test_saved_stderr = -1;
+}
+
 char *test_read_first_line(const char *path)
 {
 	char buf[4096] = "";

@@ -77,6 +77,12 @@ int test_run(char *const argv[], const char *stderr_path);
  */
 void test_expect_error(int want_status, const char *want_text, char *const argv[],
 		       const char *err_path);
+/*
+ * Point stderr at a new file @path, until test_stderr_back(): the lines a
+ * function of libvmm prints, in process.  Not nested.
+ */
+void test_stderr_to(const char *path);
+void test_stderr_back(void);
 /* First line of a file, malloc'ed ("" if empty). */
 char *test_read_first_line(const char *path);
 /* Number of lines in a file. */

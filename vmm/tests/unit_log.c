@@ -16,13 +16,9 @@ static char path[300];
 /* Run @emit with stderr to a file; the file's first line. */
 static char *capture(void (*emit)(void))
 {
-	int saved = dup(STDERR_FILENO);
-
-	TEST_ASSERT(saved >= 0 && freopen(path, "w", stderr), "redirect stderr to %s", path);
+	test_stderr_to(path);
 	emit();
-	fflush(stderr);
-	TEST_ASSERT(dup2(saved, STDERR_FILENO) == STDERR_FILENO, "restore stderr");
-	close(saved);
+	test_stderr_back();
 	return test_read_first_line(path);
 }
 

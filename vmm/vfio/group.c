@@ -2,7 +2,10 @@
 /*
  * IOMMU groups: /dev/vfio/N, opened once per group however many of its
  * devices are passed through, checked viable (every device of the group
- * bound to vfio-pci or to no driver) and put in the container.
+ * bound to vfio-pci or to no driver) and put in the container.  sysfs.c
+ * already refused a group it sees as not viable, naming the device in the
+ * way; VFIO_GROUP_GET_STATUS here is the kernel's word, the backstop for
+ * a driver bound between the two looks.
  */
 #include <errno.h>
 #include <fcntl.h>

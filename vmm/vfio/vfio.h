@@ -2,7 +2,8 @@
 /*
  * Inside VFIO passthrough (Documentation/vmm.rst, "VFIO passthrough").
  *
- *   sysfs.c      the PCI address: exists, bound to vfio-pci, its group
+ *   sysfs.c      the PCI address: exists, bound to vfio-pci, its group,
+ *                the group viable
  *   container.c  /dev/vfio/vfio: API version, type1 IOMMU, extensions
  *   group.c      /dev/vfio/N: permission, viability, into the container
  *   device.c     the device fd, its info and config space
@@ -95,9 +96,15 @@ int vfio__ioctl(int fd, unsigned long cmd, void *arg);
 
 /*
  * sysfs.c: the host's view of --vfio @arg: its canonical address, that it
- * exists and is bound to vfio-pci, its IOMMU group.  -errno after one line.
+ * exists and is bound to vfio-pci, its IOMMU group, every device of the
+ * group bound to vfio-pci or to no driver.  -errno after one line.
  */
 int vfio_sysfs__probe(const char *arg, char bdf[VFIO_BDF_LEN], unsigned int *group);
+/*
+ * Read sysfs under @root instead of /sys (NULL: /sys again).  For unit
+ * tests, which build a fake tree; -ENAMETOOLONG if @root is too long.
+ */
+int vfio_sysfs__set_root(const char *root);
 
 /* container.c */
 int vfio_container__open(struct vfio *v, const char *bdf);
