@@ -1,22 +1,26 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Build the tiny initramfs of the Linux guest the VMM boots in tests:
-# busybox-static and scripts/guest/init.  Cached; prints its path.
+# busybox-static, scripts/guest/init and the virtio_blk module of the
+# pinned kernel (uncompressed: busybox insmod reads no .xz; virtio_pci is
+# built in).  Cached; prints its path.
 set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
 . "$here/versions.sh"
 
-key=$(cat "$here/guest/init" /bin/busybox | sha256sum | cut -c1-16)
+blk_ko=/lib/modules/$CPRSTASH_KVER/kernel/drivers/block/virtio_blk.ko.xz
+key=$(cat "$here/guest/init" /bin/busybox "$blk_ko" | sha256sum | cut -c1-16)
 out=$CPRSTASH_CACHE/guest-initramfs-$key.cpio.gz
 if [ ! -f "$out" ]; then
 	stage=$(mktemp -d)
 	trap 'rm -rf "$stage"' EXIT
 	mkdir -p "$stage"/{bin,proc,sys,dev}
 	cp /bin/busybox "$stage/bin/busybox"
-	for applet in sh mount cat echo nproc usleep reboot; do
+	for applet in sh mount cat echo nproc usleep reboot insmod dd sync head sleep; do
 		ln -s busybox "$stage/bin/$applet"
 	done
 	install -m 0755 "$here/guest/init" "$stage/init"
+	xz -dc "$blk_ko" >"$stage/virtio_blk.ko"
 	mkdir -p "$CPRSTASH_CACHE"
 	(cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp"
 	mv "$out.tmp" "$out"

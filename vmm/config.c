@@ -11,6 +11,7 @@
 #include "vmm/config.h"
 #include "vmm/guest_mem.h"
 #include "vmm/vfio.h"
+#include "vmm/virtio.h"
 #include "vmm/version.h"
 #include "vmm/vm.h"
 
@@ -31,6 +32,7 @@ enum {
 	OPT_CONTROL_GROUP,
 	OPT_UPGRADE_ALLOW,
 	OPT_VFIO,
+	OPT_DISK,
 	OPT_LOG,
 	OPT_VERSION,
 };
@@ -58,6 +60,7 @@ static const struct option long_options[] = {
 	{ "upgrade-preflight", no_argument, NULL, OPT_UPGRADE_PREFLIGHT },
 	{ "upgrade-allow", required_argument, NULL, OPT_UPGRADE_ALLOW },
 	{ "vfio",	required_argument, NULL, OPT_VFIO },
+	{ "disk",	required_argument, NULL, OPT_DISK },
 	{ "log",	required_argument, NULL, OPT_LOG },
 	{ "verbose",	no_argument,	   NULL, 'v' },
 	{ "version",	no_argument,	   NULL, OPT_VERSION },
@@ -97,6 +100,9 @@ static void usage(FILE *f)
 "                        bound to vfio-pci, in a viable IOMMU group that\n"
 "                        this user may open; all guest RAM is mapped for\n"
 "                        its DMA (RLIMIT_MEMLOCK).  Repeatable, up to %d\n"
+"      --disk FILE[,readonly]  a raw disk image as a virtio-blk PCI device\n"
+"                        (write-back: the guest's flush is an fdatasync).\n"
+"                        Repeatable, up to " CONFIG_DISK_MAX_STR "\n"
 "\n"
 "Console and control:\n"
 "  -s, --control SOCK    listen for control commands on this UNIX socket;\n"
@@ -174,6 +180,8 @@ static int config__check(struct vmm_config *cfg)
 			return bad_usage("%s", "--upgrade-allow is for the VMM, not a client");
 		if (cfg->nr_vfio)
 			return bad_usage("%s", "--vfio is for the VMM, not a client");
+		if (cfg->nr_disks)
+			return bad_usage("%s", "--disk is for the VMM, not a client");
 		return 0;
 	}
 	if (cfg->control_group && !cfg->control_path)
@@ -212,6 +220,20 @@ static int config__add_vfio(struct vmm_config *cfg, const char *arg)
 	return 0;
 }
 
+/* A well-formed --disk; whether the file opens is virtio/blk.c's. */
+static int config__add_disk(struct vmm_config *cfg, const char *arg)
+{
+	char path[4096];
+	bool ro;
+
+	if (virtio_blk__parse(arg, path, sizeof(path), &ro))
+		return bad_usage("--disk: \"%s\" is not FILE or FILE,readonly", arg);
+	if (cfg->nr_disks == CONFIG_DISK_MAX)
+		return bad_usage("--disk: more than %s disks", CONFIG_DISK_MAX_STR);
+	cfg->disks[cfg->nr_disks++] = arg;
+	return 0;
+}
+
 int config__parse(int argc, char **argv, struct vmm_config *cfg)
 {
 	u64 v;
@@ -245,6 +267,11 @@ int config__parse(int argc, char **argv, struct vmm_config *cfg)
 			break;
 		case OPT_VFIO:
 			ret = config__add_vfio(cfg, optarg);
+			if (ret)
+				return ret;
+			break;
+		case OPT_DISK:
+			ret = config__add_disk(cfg, optarg);
 			if (ret)
 				return ret;
 			break;

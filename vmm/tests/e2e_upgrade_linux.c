@@ -8,9 +8,17 @@
  * went on after the last upgrade.  Needs hardware virtualization: skips on
  * the PVM host, where a stock kernel does not boot, and without a kernel.
  *
+ * With "disk" the guest has a virtio-blk disk (--disk) and counts only
+ * after writing each number to it and reading it back from the device
+ * (vmmtest=disksequence): no gap means no request lost or failed across
+ * the upgrades.  Before the first upgrade the test puts another file at
+ * the disk's path: the new images must go on with the kept file (the
+ * guest reads back what it wrote) and never touch the new one.
+ *
  * Environment: VMM_TEST_KERNEL, VMM_TEST_INITRD.
- * usage: e2e_upgrade_linux VMM MODE [N]
+ * usage: e2e_upgrade_linux VMM MODE [N [disk]]
  */
+#include <fcntl.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,6 +40,7 @@ static long check_sequence(const char *log, bool strict)
 
 		if (!p || sscanf(p, "SEQ %ld", &n) != 1)
 			continue;
+		TEST_ASSERT(!strstr(line, "DISK-BAD"), "the guest's disk failed: %s", line);
 		if (strict)
 			TEST_ASSERT(n == last + 1, "the guest's sequence jumped from %ld to %ld",
 				    last, n);
@@ -65,11 +74,46 @@ static long wait_seq_above(const char *log, long n)
 	return -1;
 }
 
+#define DISK_SIZE	(4 << 20)
+
+static void make_disk(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+	TEST_ASSERT(fd >= 0 && !ftruncate(fd, DISK_SIZE), "cannot create %s", path);
+	close(fd);
+}
+
+/* Whether "BLK-" is anywhere in the file @fd. */
+static bool disk_has_blocks(int fd)
+{
+	static char buf[DISK_SIZE];
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+
+	TEST_ASSERT(n == DISK_SIZE, "cannot read a disk image back");
+	return memmem(buf, sizeof(buf), "BLK-", 4) != NULL;
+}
+
+/* Another file at the disk's path; returns an fd on the disk's own. */
+static int replace_disk(const char *disk)
+{
+	char other[320];
+	int fd = open(disk, O_RDONLY);
+
+	TEST_ASSERT(fd >= 0, "cannot open %s", disk);
+	snprintf(other, sizeof(other), "%s.new", disk);
+	make_disk(other);
+	TEST_ASSERT(!rename(other, disk), "cannot put a new file at %s", disk);
+	return fd;
+}
+
 int main(int argc, char **argv)
 {
 	const char *kernel = getenv("VMM_TEST_KERNEL");
 	const char *initrd = getenv("VMM_TEST_INITRD");
-	char log[300], err[300], sock[300], *vmm_argv[24], *line;
+	char log[300], err[300], sock[300], disk[300], *vmm_argv[24], *line;
+	bool with_disk;
+	int kept_fd = -1, new_fd;
 	const char *vmm, *mode;
 	struct json_object *rep;
 	int n, rounds, round, status, ctl;
@@ -79,6 +123,7 @@ int main(int argc, char **argv)
 	vmm = argv[1];
 	mode = argv[2];
 	rounds = argc > 3 ? atoi(argv[3]) : 5;
+	with_disk = argc > 4 && !strcmp(argv[4], "disk");
 	TEST_REQUIRE(test_have_kvm(), "/dev/kvm not available");
 	TEST_REQUIRE(!kvm__host_is_pvm(), "PVM backend: a stock Linux kernel cannot boot here");
 	TEST_REQUIRE(kernel && *kernel, "VMM_TEST_KERNEL not set");
@@ -88,14 +133,24 @@ int main(int argc, char **argv)
 	snprintf(err, sizeof(err), "%s/vmm.err", test_tmpdir());
 	snprintf(sock, sizeof(sock), "%s/control.sock", test_tmpdir());
 
-	n = test_linux_argv(vmm_argv, vmm, kernel, initrd,
+	snprintf(disk, sizeof(disk), "%s/disk.img", test_tmpdir());
+
+	n = test_linux_argv(vmm_argv, vmm, kernel, initrd, with_disk ?
+			    "console=ttyS0 reboot=k panic=-1 oops=panic vmmtest=disksequence" :
 			    "console=ttyS0 reboot=k panic=-1 oops=panic vmmtest=sequence", log);
 	vmm_argv[n++] = "--control";
 	vmm_argv[n++] = sock;
+	if (with_disk) {
+		make_disk(disk);
+		vmm_argv[n++] = "--disk";
+		vmm_argv[n++] = disk;
+	}
 	vmm_argv[n] = NULL;
 	test_spawn_vmm(vmm_argv, "/dev/null", err);
 	ctl = test_connect(sock);
 	seq = wait_seq_above(log, 5);
+	if (with_disk)
+		kept_fd = replace_disk(disk);
 
 	for (round = 0; round < rounds; round++) {
 		status = test_live_upgrade(vmm, sock, mode, NULL, NULL, &line, &rep);
@@ -114,6 +169,16 @@ int main(int argc, char **argv)
 
 	test_quit_vmm(ctl, err);
 	seq = check_sequence(log, true);
+	if (with_disk) {
+		new_fd = open(disk, O_RDONLY);
+		TEST_ASSERT(new_fd >= 0, "cannot open %s", disk);
+		TEST_ASSERT(!disk_has_blocks(new_fd),
+			    "the file put at the disk's path was written: a new image reopened it");
+		TEST_ASSERT(disk_has_blocks(kept_fd), "the guest's blocks are not in its disk");
+		close(new_fd);
+		close(kept_fd);
+		printf("ok: the disk's file was kept, the one put at its path untouched\n");
+	}
 	printf("ok: %d upgrades in %s mode, the guest printed SEQ 0 to %ld without a gap\n",
 	       rounds, mode, seq);
 	test_cleanup();

@@ -16,6 +16,8 @@ enum vmm_guest_kind {
 #define CONFIG_UPGRADE_ALLOW_MAX_STR	"16"
 #define CONFIG_VFIO_MAX			8
 #define CONFIG_VFIO_MAX_STR		"8"
+#define CONFIG_DISK_MAX			4
+#define CONFIG_DISK_MAX_STR		"4"
 
 struct vmm_config {
 	enum vmm_guest_kind guest;
@@ -48,6 +50,10 @@ struct vmm_config {
 	/* --vfio: host PCI functions to pass through (vfio/). */
 	const char *vfio[CONFIG_VFIO_MAX];
 	unsigned int nr_vfio;
+
+	/* --disk FILE[,readonly]: raw disk images, virtio-blk (virtio/blk.c). */
+	const char *disks[CONFIG_DISK_MAX];
+	unsigned int nr_disks;
 };
 
 /*

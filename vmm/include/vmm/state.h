@@ -64,6 +64,7 @@ enum state_type {
 	STATE_DEV_PCI_FN	= 83,	/* id = devfn: struct state_pci_fn */
 	STATE_DEV_PCI_BUS	= 84,	/* struct state_pci_bus */
 	STATE_DEV_VFIO		= 96,	/* struct state_vfio */
+	STATE_DEV_VIRTIO_BLK	= 100,	/* id = --disk index: struct state_virtio_blk */
 
 	/* Live upgrade: what a new image needs to re-create the VMM. */
 	STATE_UPG_INFO		= 64,	/* struct state_upgrade_info */
@@ -105,6 +106,28 @@ struct state_builtin {
  * ranges mapped, so a new image knows which kept file is which and which
  * host addresses to give back to the IOMMU.
  */
+/*
+ * A virtio-blk disk (virtio/blk.c): its transport and queue state.  No
+ * request is in flight when it is saved (freeze drained them), so the
+ * indices say everything: the new image serves the ring from last_avail.
+ */
+struct state_virtio_blk {
+	u64 host_features;
+	u64 guest_features;
+	u64 capacity;			/* sectors: the kept file must agree */
+	u32 dfselect, gfselect;
+	u16 msix_config, queue_select;
+	u8 status, isr, config_generation;
+	u8 doorbells;			/* the notify ioeventfds are attached */
+	u32 nr_queues;
+	struct {
+		u64 desc, avail, used;	/* guest-physical */
+		u16 size, msix_vector, last_avail, used_idx;
+		u8 ready;
+		u8 pad[7];
+	} vqs[4];
+};
+
 struct state_vfio {
 	u32 nr_devs;
 	u32 nr_groups;

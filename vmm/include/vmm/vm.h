@@ -42,6 +42,7 @@ struct irq_routing;
 struct pci_bus;
 struct device_in;
 struct vfio;
+struct virtio_blks;
 
 struct vm {
 	const struct vmm_config *cfg;
@@ -61,6 +62,7 @@ struct vm {
 	struct irq_routing *irq;	/* irq.c: GSI routes, irqfds, ioeventfds */
 	struct pci_bus *pci;		/* pci/pci.c */
 	struct vfio *vfio;		/* vfio/: --vfio devices */
+	struct virtio_blks *virtio_blk;	/* virtio/blk.c: --disk devices */
 
 	/* Pause protocol (vcpu.c); lock order: vm->lock, then device locks. */
 	pthread_mutex_t lock;
