@@ -258,10 +258,29 @@ int state__next(struct state_cursor *c, struct state_rec *rec, char *err, size_t
 	return 1;
 }
 
-int state__validate(const void *data, size_t len, char *err, size_t errlen)
+static int state_index__add(struct state_index *ix, unsigned int *cap,
+			   const struct state_rec *rec)
+{
+	struct state_rec *p;
+
+	if (ix->nr == *cap) {
+		p = reallocarray(ix->recs, *cap ? 2 * *cap : 64, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		ix->recs = p;
+		*cap = *cap ? 2 * *cap : 64;
+	}
+	ix->recs[ix->nr++] = *rec;
+	return 0;
+}
+
+/* One walk over a whole stream; every record into @ix if it is not NULL. */
+static int state__walk(const void *data, size_t len, struct state_index *ix,
+		       char *err, size_t errlen)
 {
 	struct state_cursor c;
 	struct state_rec rec;
+	unsigned int cap = 0;
 	int ret, n = 0;
 
 	state_cursor__init(&c, data, len);
@@ -269,10 +288,19 @@ int state__validate(const void *data, size_t len, char *err, size_t errlen)
 		if (n++ == 0 && rec.type != STATE_VM_INFO)
 			return state__fail(err, errlen, "stream starts with %s, not vm-info",
 					   state__type_name(rec.type));
+		if (ix && state_index__add(ix, &cap, &rec)) {
+			snprintf(err, errlen, "out of memory indexing %d records", n);
+			return -ENOMEM;
+		}
 	}
 	if (ret == 0 && n == 0)
 		return state__fail(err, errlen, "empty stream");
 	return ret;
+}
+
+int state__validate(const void *data, size_t len, char *err, size_t errlen)
+{
+	return state__walk(data, len, NULL, err, errlen);
 }
 
 static int state_index__cmp(const void *a, const void *b)
@@ -309,31 +337,13 @@ static int state_index__check_unique(struct state_index *ix, char *err, size_t e
 int state_index__build(struct state_index *ix, const void *data, size_t len,
 		       char *err, size_t errlen)
 {
-	struct state_cursor c;
-	struct state_rec rec;
-	unsigned int cap = 64;
 	int ret;
 
 	memset(ix, 0, sizeof(*ix));
-	ret = state__validate(data, len, err, errlen);
-	if (ret)
+	ret = state__walk(data, len, ix, err, errlen);
+	if (ret) {
+		state_index__free(ix);
 		return ret;
-	ix->recs = calloc(cap, sizeof(*ix->recs));
-	if (!ix->recs)
-		return -ENOMEM;
-	state_cursor__init(&c, data, len);
-	while (state__next(&c, &rec, err, errlen) > 0) {
-		if (ix->nr == cap) {
-			struct state_rec *p = reallocarray(ix->recs, 2 * cap, sizeof(*p));
-
-			if (!p) {
-				state_index__free(ix);
-				return -ENOMEM;
-			}
-			ix->recs = p;
-			cap *= 2;
-		}
-		ix->recs[ix->nr++] = rec;
 	}
 	/* Sorted, so that a lookup per vCPU record stays cheap at 64 vCPUs. */
 	qsort(ix->recs, ix->nr, sizeof(*ix->recs), state_index__cmp);

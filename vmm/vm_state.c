@@ -266,6 +266,7 @@ static int vm_state__set_fixed(struct vcpu *vcpu, const struct vcpu_ioctl *io,
 struct vm_state_index {
 	const struct state_rec *info, *layout, *clock, *pit, *chips[3];
 	struct state_index all;
+	bool built;		/* @all is ours to free (not a device_in's) */
 };
 
 static const struct state_rec *vm_state__find(const struct vm_state_index *ix, u16 type, u32 id)
@@ -273,17 +274,27 @@ static const struct state_rec *vm_state__find(const struct vm_state_index *ix, u
 	return state_index__find(&ix->all, type, id);
 }
 
-/* Decode the whole stream before touching the VM: all or nothing. */
-static int vm_state__index(const void *data, size_t len, struct vm_state_index *ix)
+/*
+ * Decode the whole stream before touching the VM: all or nothing.  A live
+ * upgrade indexed it already for the devices (@in): inside the pause, that
+ * index serves here too instead of a second walk and sort.
+ */
+static int vm_state__index(const void *data, size_t len, struct device_in *in,
+			   struct vm_state_index *ix)
 {
 	char err[200];
 	int ret;
 
 	memset(ix, 0, sizeof(*ix));
-	ret = state_index__build(&ix->all, data, len, err, sizeof(err));
-	if (ret) {
-		pr_err("refusing VM state: %s", err);
-		return ret;
+	if (in && in->ix) {
+		ix->all = *in->ix;
+	} else {
+		ret = state_index__build(&ix->all, data, len, err, sizeof(err));
+		if (ret) {
+			pr_err("refusing VM state: %s", err);
+			return ret;
+		}
+		ix->built = true;
 	}
 	ix->info = vm_state__find(ix, STATE_VM_INFO, 0);
 	ix->layout = vm_state__find(ix, STATE_MEM_LAYOUT, 0);
@@ -331,6 +342,12 @@ static int vm_state__restore_vcpu(struct vm *vm, struct vcpu *vcpu,
 	return 0;
 }
 
+static void vm_state__index_free(struct vm_state_index *ix)
+{
+	if (ix->built)
+		state_index__free(&ix->all);
+}
+
 /* The device models' state, from the same index (@in: kept files too). */
 static int vm_state__restore_devices_ix(struct vm *vm, struct vm_state_index *ix,
 					struct device_in *in)
@@ -346,10 +363,10 @@ int vm_state__restore_devices(struct vm *vm, const void *data, size_t len,
 	struct vm_state_index ix;
 	int ret;
 
-	ret = vm_state__index(data, len, &ix);
+	ret = vm_state__index(data, len, in, &ix);
 	if (!ret)
 		ret = vm_state__restore_devices_ix(vm, &ix, in);
-	state_index__free(&ix.all);
+	vm_state__index_free(&ix);
 	return ret;
 }
 
@@ -392,7 +409,7 @@ int vm_state__restore(struct vm *vm, const void *data, size_t len, struct device
 	unsigned int i;
 	int ret;
 
-	ret = vm_state__index(data, len, &ix);
+	ret = vm_state__index(data, len, in, &ix);
 	if (ret)
 		goto out;
 	memcpy(&info, ix.info->payload, sizeof(info));
@@ -431,6 +448,6 @@ int vm_state__restore(struct vm *vm, const void *data, size_t len, struct device
 		goto out;
 	ret = vm_state__restore_devices_ix(vm, &ix, in);
 out:
-	state_index__free(&ix.all);
+	vm_state__index_free(&ix);
 	return ret;
 }
