@@ -33,6 +33,7 @@ enum {
 	OPT_UPGRADE_ALLOW,
 	OPT_VFIO,
 	OPT_DISK,
+	OPT_NET,
 	OPT_LOG,
 	OPT_VERSION,
 };
@@ -61,6 +62,7 @@ static const struct option long_options[] = {
 	{ "upgrade-allow", required_argument, NULL, OPT_UPGRADE_ALLOW },
 	{ "vfio",	required_argument, NULL, OPT_VFIO },
 	{ "disk",	required_argument, NULL, OPT_DISK },
+	{ "net",	required_argument, NULL, OPT_NET },
 	{ "log",	required_argument, NULL, OPT_LOG },
 	{ "verbose",	no_argument,	   NULL, 'v' },
 	{ "version",	no_argument,	   NULL, OPT_VERSION },
@@ -103,6 +105,11 @@ static void usage(FILE *f)
 "      --disk FILE[,readonly]  a raw disk image as a virtio-blk PCI device\n"
 "                        (write-back: the guest's flush is an fdatasync).\n"
 "                        Repeatable, up to " CONFIG_DISK_MAX_STR "\n"
+"      --net tap=NAME[,mac=MAC]  a virtio-net PCI device on the tap NAME\n"
+"                        (attached to, or created); kept across a live upgrade\n"
+"      --net fd=N[,mac=MAC]  the same on a tap a manager opened (with\n"
+"                        IFF_VNET_HDR and IFF_NO_PI) and passed as fd N.\n"
+"                        Repeatable, up to " CONFIG_NET_MAX_STR "\n"
 "\n"
 "Console and control:\n"
 "  -s, --control SOCK    listen for control commands on this UNIX socket;\n"
@@ -182,6 +189,8 @@ static int config__check(struct vmm_config *cfg)
 			return bad_usage("%s", "--vfio is for the VMM, not a client");
 		if (cfg->nr_disks)
 			return bad_usage("%s", "--disk is for the VMM, not a client");
+		if (cfg->nr_nets)
+			return bad_usage("%s", "--net is for the VMM, not a client");
 		return 0;
 	}
 	if (cfg->control_group && !cfg->control_path)
@@ -234,6 +243,19 @@ static int config__add_disk(struct vmm_config *cfg, const char *arg)
 	return 0;
 }
 
+/* A well-formed --net; whether the tap opens is virtio/net.c's. */
+static int config__add_net(struct vmm_config *cfg, const char *arg)
+{
+	struct virtio_net_opts o;
+
+	if (virtio_net__parse(arg, cfg->nr_nets, &o))
+		return bad_usage("--net: \"%s\" is not tap=NAME or fd=N, then ,mac=MAC", arg);
+	if (cfg->nr_nets == CONFIG_NET_MAX)
+		return bad_usage("--net: more than %s devices", CONFIG_NET_MAX_STR);
+	cfg->nets[cfg->nr_nets++] = arg;
+	return 0;
+}
+
 int config__parse(int argc, char **argv, struct vmm_config *cfg)
 {
 	u64 v;
@@ -272,6 +294,11 @@ int config__parse(int argc, char **argv, struct vmm_config *cfg)
 			break;
 		case OPT_DISK:
 			ret = config__add_disk(cfg, optarg);
+			if (ret)
+				return ret;
+			break;
+		case OPT_NET:
+			ret = config__add_net(cfg, optarg);
 			if (ret)
 				return ret;
 			break;

@@ -106,6 +106,7 @@ static const struct state_type_info state_types[] = {
 	{ STATE_DEV_PCI_BUS, "dev-pci-bus", sizeof(struct state_pci_bus), false, NULL },
 	{ STATE_DEV_VFIO, "dev-vfio", sizeof(struct state_vfio), false, NULL },
 	{ STATE_DEV_VIRTIO_BLK, "dev-virtio-blk", sizeof(struct state_virtio_blk), true, NULL },
+	{ STATE_DEV_VIRTIO_NET, "dev-virtio-net", sizeof(struct state_virtio_net), true, NULL },
 	{ STATE_UPG_INFO, "upgrade-info", sizeof(struct state_upgrade_info), false, NULL },
 	{ STATE_UPG_ARGV, "upgrade-argv", 0, false, state__check_strings },
 	{ STATE_UPG_REQUEST, "upgrade-request", 0, false, state__check_request },

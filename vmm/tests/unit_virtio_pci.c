@@ -14,8 +14,8 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
 
+#include "fake_pci.h"
 #include "testlib.h"
-#include "vmm/ioport.h"
 #include "vmm/irq.h"
 #include "vmm/pci.h"
 #include "vmm/virtio.h"
@@ -26,18 +26,7 @@
 #define DEVFN		PCI_DEVFN(SLOT, 0)
 #define TEST_FEATURE	(1ull << 5)
 
-static int fake_ioctl(int fd, unsigned long cmd, const char *name, void *arg)
-{
-	(void)fd;
-	(void)cmd;
-	(void)name;
-	(void)arg;
-	return 0;
-}
-
-static struct ioport_bus io;
-static struct vm vm;
-static struct kvm kvm = { .sys_fd = -1, .vm_fd = -1 };
+static struct vm *vm;
 static struct virtio_pci vp;
 static u64 bar0;
 static unsigned int nr_notify, last_queue, nr_reset;
@@ -71,54 +60,26 @@ static const struct virtio_pci_ops test_ops = {
 
 static u32 cfg_read(unsigned int off, unsigned int size)
 {
-	u32 addr = 0x80000000u | (u32)DEVFN << 8 | (off & 0xfc), v = 0;
-
-	ioport__dispatch(&io, NULL, PCI_CONFIG_ADDRESS, true, (u8 *)&addr, 4);
-	ioport__dispatch(&io, NULL, PCI_CONFIG_DATA + (off & 3), false, (u8 *)&v, size);
-	return v;
-}
-
-static void cfg_write(unsigned int off, unsigned int size, u32 v)
-{
-	u32 addr = 0x80000000u | (u32)DEVFN << 8 | (off & 0xfc);
-
-	ioport__dispatch(&io, NULL, PCI_CONFIG_ADDRESS, true, (u8 *)&addr, 4);
-	ioport__dispatch(&io, NULL, PCI_CONFIG_DATA + (off & 3), true, (u8 *)&v, size);
+	return fake_pci__cfg_read(DEVFN, off, size);
 }
 
 static u32 bar_read(u64 off, unsigned int size)
 {
-	u32 v = 0;
-
-	TEST_ASSERT(mmio__dispatch(&vm.mmio, NULL, bar0 + off, false, (u8 *)&v, size),
-		    "BAR 0 + 0x%llx is not decoded", (unsigned long long)off);
-	return v;
+	return fake_pci__mmio_read(bar0 + off, size);
 }
 
 static void bar_write(u64 off, unsigned int size, u32 v)
 {
-	TEST_ASSERT(mmio__dispatch(&vm.mmio, NULL, bar0 + off, true, (u8 *)&v, size),
-		    "BAR 0 + 0x%llx is not decoded", (unsigned long long)off);
+	fake_pci__mmio_write(bar0 + off, size, v);
 }
 
 static void setup(void)
 {
-	irq_kvm_ioctl = fake_ioctl;
-	mmio__init(&vm.mmio);
-	vm.mem.hva = calloc(1, RAM_SIZE);
-	TEST_ASSERT(vm.mem.hva, "no memory");
-	vm.mem.size = RAM_SIZE;
-	vm.mem.nr_regions = 1;
-	vm.mem.regions[0] = (struct guest_mem_region){ .gpa = 0, .size = RAM_SIZE };
-	vm.irq = irq__create(kvm.vm_fd);
-	TEST_ASSERT(vm.irq, "irq__create");
-	vm.pci = pci_bus__create(&vm.mmio, vm.irq, &kvm);
-	TEST_ASSERT(vm.pci && !pci_bus__claim_ports(vm.pci, &io), "pci_bus__create");
-	TEST_ASSERT(!virtio_pci__init(&vp, &vm, "virtio-test", 40, 2, 0x010000, 1, TEST_FEATURE,
+	vm = fake_pci__setup(RAM_SIZE);
+	TEST_ASSERT(!virtio_pci__init(&vp, vm, "virtio-test", 40, 2, 0x010000, 1, TEST_FEATURE,
 				      &test_ops, NULL), "virtio_pci__init");
-	TEST_ASSERT(!pci_bus__add(vm.pci, &vp.fn, SLOT), "pci_bus__add");
-	bar0 = cfg_read(PCI_BASE_ADDRESS_0, 4) & PCI_BASE_ADDRESS_MEM_MASK;
-	cfg_write(PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	TEST_ASSERT(!pci_bus__add(vm->pci, &vp.fn, SLOT), "pci_bus__add");
+	bar0 = fake_pci__enable_bar(DEVFN, 0);
 }
 
 /* What virtio_pci_modern_probe() checks, and the capabilities it walks. */
@@ -234,8 +195,8 @@ static void test_queue(void)
 	TEST_ASSERT(virtio_pci__doorbell_fd(&vp, 0) == -ENOENT, "an ioeventfd before DRIVER_OK");
 	bar_write(VIRTIO_PCI_COMMON_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE |
 		  VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_DRIVER_OK);
-	TEST_ASSERT(irq__nr_ioeventfds(vm.irq) == 1 && virtio_pci__doorbell_fd(&vp, 0) >= 0,
-		    "DRIVER_OK: %u ioeventfds", irq__nr_ioeventfds(vm.irq));
+	TEST_ASSERT(irq__nr_ioeventfds(vm->irq) == 1 && virtio_pci__doorbell_fd(&vp, 0) >= 0,
+		    "DRIVER_OK: %u ioeventfds", irq__nr_ioeventfds(vm->irq));
 	TEST_ASSERT(nr_notify == 2 && last_queue == 0, "the device was not told of its doorbell");
 
 	TEST_ASSERT(bar_read(0x2000 + 4, 1) == 0x14, "device config at 4 reads 0x%x",
@@ -254,13 +215,10 @@ int main(void)
 	test_negotiation();
 	test_queue();
 	virtio_pci__doorbells_off(&vp);
-	TEST_ASSERT(irq__nr_ioeventfds(vm.irq) == 0, "an ioeventfd left");
-	pci_bus__remove(vm.pci, &vp.fn);
+	TEST_ASSERT(irq__nr_ioeventfds(vm->irq) == 0, "an ioeventfd left");
+	pci_bus__remove(vm->pci, &vp.fn);
 	pthread_mutex_destroy(&vp.lock);
-	pci_bus__destroy(vm.pci);
-	irq__destroy(vm.irq);
-	mmio__exit(&vm.mmio);
-	free(vm.mem.hva);
+	fake_pci__teardown();
 	printf("unit_virtio_pci: ok\n");
 	return 0;
 }

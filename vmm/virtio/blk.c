@@ -527,44 +527,15 @@ static int virtio_blk__init(struct vm *vm, struct device_in *in)
 	return ret;
 }
 
-_Static_assert(ARRAY_SIZE(((struct state_virtio_blk *)0)->vqs) == VIRTIO_PCI_MAX_QUEUES,
-	       "struct state_virtio_blk holds every queue");
-
 static void blk__save(struct virtio_blk *blk, unsigned int i, struct state_buf *b)
 {
-	struct virtio_pci *vp = &blk->vp;
 	struct state_virtio_blk *st;
-	unsigned int q;
 
 	st = state__put_space(b, STATE_DEV_VIRTIO_BLK, i, sizeof(*st));
 	if (!st)
 		return;
-	pthread_mutex_lock(&vp->lock);
-	st->host_features = vp->st.host_features;
-	st->guest_features = vp->st.guest_features;
+	virtio_pci__save(&blk->vp, &st->vp);
 	st->capacity = blk->capacity;
-	st->dfselect = vp->dfselect;
-	st->gfselect = vp->gfselect;
-	st->msix_config = vp->msix_config;
-	st->queue_select = vp->queue_select;
-	st->status = vp->st.status;
-	st->isr = vp->isr;
-	st->config_generation = vp->config_generation;
-	st->doorbells = vp->doorbells;
-	st->nr_queues = vp->nr_queues;
-	for (q = 0; q < vp->nr_queues; q++) {
-		const struct virtq *vq = &vp->vqs[q];
-
-		st->vqs[q].desc = vq->desc_gpa;
-		st->vqs[q].avail = vq->avail_gpa;
-		st->vqs[q].used = vq->used_gpa;
-		st->vqs[q].size = vq->size;
-		st->vqs[q].msix_vector = vq->msix_vector;
-		st->vqs[q].last_avail = vq->last_avail;
-		st->vqs[q].used_idx = vq->used_idx;
-		st->vqs[q].ready = vq->ready;
-	}
-	pthread_mutex_unlock(&vp->lock);
 }
 
 static void virtio_blk__save(struct vm *vm, struct state_buf *b)
@@ -578,49 +549,17 @@ static void virtio_blk__save(struct vm *vm, struct state_buf *b)
 
 static int blk__restore(struct virtio_blk *blk, const struct state_virtio_blk *st)
 {
-	struct virtio_pci *vp = &blk->vp;
-	char why[160];
-	unsigned int q;
-	int ret = 0;
+	int ret;
 
-	if (st->capacity != blk->capacity || st->host_features != vp->st.host_features ||
-	    st->nr_queues != vp->nr_queues) {
-		pr_err("%s: saved as another disk (%llu sectors, features 0x%llx, %u queues)",
-		       blk->name, (unsigned long long)st->capacity,
-		       (unsigned long long)st->host_features, st->nr_queues);
+	if (st->capacity != blk->capacity) {
+		pr_err("%s: saved as another disk (%llu sectors)", blk->name,
+		       (unsigned long long)st->capacity);
 		return -EINVAL;
 	}
-	pthread_mutex_lock(&vp->lock);
-	vp->st.guest_features = st->guest_features;
-	vp->st.status = st->status;
-	vp->dfselect = st->dfselect;
-	vp->gfselect = st->gfselect;
-	vp->msix_config = st->msix_config;
-	vp->queue_select = st->queue_select;
-	vp->isr = st->isr;
-	vp->config_generation = st->config_generation;
-	/* The irq device brought the ioeventfds back by tag. */
-	vp->doorbells = st->doorbells;
-	for (q = 0; q < vp->nr_queues && !ret; q++) {
-		struct virtq *vq = &vp->vqs[q];
-
-		vq->desc_gpa = st->vqs[q].desc;
-		vq->avail_gpa = st->vqs[q].avail;
-		vq->used_gpa = st->vqs[q].used;
-		vq->size = st->vqs[q].size;
-		vq->msix_vector = st->vqs[q].msix_vector;
-		vq->last_avail = st->vqs[q].last_avail;
-		vq->used_idx = st->vqs[q].used_idx;
-		/* The rings again, in this image's mapping of guest RAM. */
-		if (st->vqs[q].ready && virtq__enable(vq, vp->mem, why, sizeof(why))) {
-			pr_err("%s: queue %u cannot be restored: %s", blk->name, q, why);
-			ret = -EINVAL;
-		}
-	}
-	pthread_mutex_unlock(&vp->lock);
+	ret = virtio_pci__restore(&blk->vp, &st->vp);
 	/* What the driver offered while the old image was frozen. */
 	if (!ret)
-		blk__notify(vp, 0);
+		blk__notify(&blk->vp, 0);
 	return ret;
 }
 

@@ -30,6 +30,7 @@
 #include <linux/virtio_pci.h>
 
 #include "vmm/irq.h"
+#include "vmm/state.h"
 #include "vmm/virtio.h"
 #include "vmm/vm.h"
 
@@ -366,4 +367,80 @@ int virtio_pci__init(struct virtio_pci *vp, struct vm *vm, const char *name, u16
 	if (ret < 0)
 		pr_err("%s: cannot set up its virtio capabilities: %s", name, strerror(-ret));
 	return ret < 0 ? ret : 0;
+}
+
+_Static_assert(ARRAY_SIZE(((struct state_virtio_pci *)0)->vqs) == VIRTIO_PCI_MAX_QUEUES,
+	       "struct state_virtio_pci holds every queue");
+
+void virtio_pci__save(struct virtio_pci *vp, struct state_virtio_pci *st)
+{
+	unsigned int q;
+
+	pthread_mutex_lock(&vp->lock);
+	st->host_features = vp->st.host_features;
+	st->guest_features = vp->st.guest_features;
+	st->dfselect = vp->dfselect;
+	st->gfselect = vp->gfselect;
+	st->msix_config = vp->msix_config;
+	st->queue_select = vp->queue_select;
+	st->status = vp->st.status;
+	st->isr = vp->isr;
+	st->config_generation = vp->config_generation;
+	st->doorbells = vp->doorbells;
+	st->nr_queues = vp->nr_queues;
+	for (q = 0; q < vp->nr_queues; q++) {
+		const struct virtq *vq = &vp->vqs[q];
+
+		st->vqs[q].desc = vq->desc_gpa;
+		st->vqs[q].avail = vq->avail_gpa;
+		st->vqs[q].used = vq->used_gpa;
+		st->vqs[q].size = vq->size;
+		st->vqs[q].msix_vector = vq->msix_vector;
+		st->vqs[q].last_avail = vq->last_avail;
+		st->vqs[q].used_idx = vq->used_idx;
+		st->vqs[q].ready = vq->ready;
+	}
+	pthread_mutex_unlock(&vp->lock);
+}
+
+int virtio_pci__restore(struct virtio_pci *vp, const struct state_virtio_pci *st)
+{
+	char why[160];
+	unsigned int q;
+	int ret = 0;
+
+	if (st->host_features != vp->st.host_features || st->nr_queues != vp->nr_queues) {
+		pr_err("%s: saved as another device (features 0x%llx, %u queues)", vp->fn.name,
+		       (unsigned long long)st->host_features, st->nr_queues);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&vp->lock);
+	vp->st.guest_features = st->guest_features;
+	vp->st.status = st->status;
+	vp->dfselect = st->dfselect;
+	vp->gfselect = st->gfselect;
+	vp->msix_config = st->msix_config;
+	vp->queue_select = st->queue_select;
+	vp->isr = st->isr;
+	vp->config_generation = st->config_generation;
+	/* The irq device brought the ioeventfds back by tag. */
+	vp->doorbells = st->doorbells;
+	for (q = 0; q < vp->nr_queues && !ret; q++) {
+		struct virtq *vq = &vp->vqs[q];
+
+		vq->desc_gpa = st->vqs[q].desc;
+		vq->avail_gpa = st->vqs[q].avail;
+		vq->used_gpa = st->vqs[q].used;
+		vq->size = st->vqs[q].size;
+		vq->msix_vector = st->vqs[q].msix_vector;
+		vq->last_avail = st->vqs[q].last_avail;
+		vq->used_idx = st->vqs[q].used_idx;
+		/* The rings again, in this image's mapping of guest RAM. */
+		if (st->vqs[q].ready && virtq__enable(vq, vp->mem, why, sizeof(why))) {
+			pr_err("%s: queue %u cannot be restored: %s", vp->fn.name, q, why);
+			ret = -EINVAL;
+		}
+	}
+	pthread_mutex_unlock(&vp->lock);
+	return ret;
 }

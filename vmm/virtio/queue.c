@@ -153,6 +153,11 @@ int virtq__pop(struct virtq *vq, struct virtq_chain *c, char *why, size_t len)
 	return ret ? ret : 1;
 }
 
+void virtq__unpop(struct virtq *vq)
+{
+	vq->last_avail--;
+}
+
 void virtq__push(struct virtq *vq, u16 head, u32 len)
 {
 	struct vring_used_elem *e = &vq->used->ring[vq->used_idx % vq->size];

@@ -18,6 +18,8 @@ enum vmm_guest_kind {
 #define CONFIG_VFIO_MAX_STR		"8"
 #define CONFIG_DISK_MAX			4
 #define CONFIG_DISK_MAX_STR		"4"
+#define CONFIG_NET_MAX			4
+#define CONFIG_NET_MAX_STR		"4"
 
 struct vmm_config {
 	enum vmm_guest_kind guest;
@@ -54,6 +56,10 @@ struct vmm_config {
 	/* --disk FILE[,readonly]: raw disk images, virtio-blk (virtio/blk.c). */
 	const char *disks[CONFIG_DISK_MAX];
 	unsigned int nr_disks;
+
+	/* --net tap=NAME|fd=N[,mac=MAC]: virtio-net (virtio/net.c). */
+	const char *nets[CONFIG_NET_MAX];
+	unsigned int nr_nets;
 };
 
 /*

@@ -65,6 +65,7 @@ enum state_type {
 	STATE_DEV_PCI_BUS	= 84,	/* struct state_pci_bus */
 	STATE_DEV_VFIO		= 96,	/* struct state_vfio */
 	STATE_DEV_VIRTIO_BLK	= 100,	/* id = --disk index: struct state_virtio_blk */
+	STATE_DEV_VIRTIO_NET	= 101,	/* id = --net index: struct state_virtio_net */
 
 	/* Live upgrade: what a new image needs to re-create the VMM. */
 	STATE_UPG_INFO		= 64,	/* struct state_upgrade_info */
@@ -107,25 +108,45 @@ struct state_builtin {
  * host addresses to give back to the IOMMU.
  */
 /*
- * A virtio-blk disk (virtio/blk.c): its transport and queue state.  No
- * request is in flight when it is saved (freeze drained them), so the
- * indices say everything: the new image serves the ring from last_avail.
+ * A virtio PCI device's transport and queue state (virtio/pci.c), the
+ * first member of every virtio device's record.
  */
-struct state_virtio_blk {
+struct state_virtio_pci {
 	u64 host_features;
 	u64 guest_features;
-	u64 capacity;			/* sectors: the kept file must agree */
 	u32 dfselect, gfselect;
 	u16 msix_config, queue_select;
 	u8 status, isr, config_generation;
 	u8 doorbells;			/* the notify ioeventfds are attached */
 	u32 nr_queues;
+	u32 pad;
 	struct {
 		u64 desc, avail, used;	/* guest-physical */
 		u16 size, msix_vector, last_avail, used_idx;
 		u8 ready;
 		u8 pad[7];
 	} vqs[4];
+};
+
+/*
+ * A virtio-blk disk (virtio/blk.c).  No request is in flight when it is
+ * saved (freeze drained them), so the indices say everything: the new
+ * image serves the ring from last_avail.
+ */
+struct state_virtio_blk {
+	struct state_virtio_pci vp;
+	u64 capacity;			/* sectors: the kept file must agree */
+};
+
+/*
+ * A virtio-net device (virtio/net.c).  Nothing is in flight when it is
+ * saved (a packet is read or written whole, under the device's lock), so
+ * the indices say everything; the tap is a kept file.
+ */
+struct state_virtio_net {
+	struct state_virtio_pci vp;
+	u8 mac[6];			/* the kept tap's device must agree */
+	u8 pad[2];
 };
 
 struct state_vfio {

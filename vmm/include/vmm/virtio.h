@@ -78,6 +78,8 @@ void virtq__reset(struct virtq *vq);
  * On -EBADMSG @why says what was wrong.
  */
 int virtq__pop(struct virtq *vq, struct virtq_chain *c, char *why, size_t len);
+/* Give back the chain popped last, untouched: the next pop takes it again. */
+void virtq__unpop(struct virtq *vq);
 /* Give chain @head back with @len bytes written; the driver sees it. */
 void virtq__push(struct virtq *vq, u16 head, u32 len);
 /* The driver wants an interrupt for what was pushed (no NO_INTERRUPT flag). */
@@ -180,7 +182,36 @@ void virtio_pci__signal_queue(struct virtio_pci *vp, unsigned int q);
 /* A ring is inconsistent: set DEVICE_NEEDS_RESET and tell the driver (lock held). */
 void virtio_pci__needs_reset(struct virtio_pci *vp, const char *why);
 
+/*
+ * The transport's and the queues' state for a live upgrade, the first
+ * part of every virtio device's record (state.h); restore checks that the
+ * device offers what it did and maps the rings again.  0 or -EINVAL.
+ */
+struct state_virtio_pci;
+void virtio_pci__save(struct virtio_pci *vp, struct state_virtio_pci *st);
+int virtio_pci__restore(struct virtio_pci *vp, const struct state_virtio_pci *st);
+
 /* Split a --disk argument into its path and options: 0 or -EINVAL. */
 int virtio_blk__parse(const char *arg, char *path, size_t len, bool *readonly);
+
+/* A --net argument: tap=NAME or fd=N, then optionally ,mac=MAC. */
+struct virtio_net_opts {
+	char ifname[16];		/* IFNAMSIZ */
+	int fd;				/* -1: open the tap @ifname */
+	u8 mac[6];			/* default 52:54:00:12:34:(0x56 + index) */
+};
+
+/* Parse --net argument @arg of device @i: 0 or -EINVAL. */
+int virtio_net__parse(const char *arg, unsigned int i, struct virtio_net_opts *o);
+
+/*
+ * For the unit tests: a virtio-net device (--net @arg, whose tap=/fd= is
+ * ignored) on @fd, a packet socket standing in for a configured tap; the
+ * device owns @fd.  NULL on failure.
+ */
+struct virtio_net;
+struct virtio_net *virtio_net__create(struct vm *vm, const char *arg, int fd);
+void virtio_net__destroy(struct vm *vm, struct virtio_net *net);
+struct virtio_pci *virtio_net__pci(struct virtio_net *net);
 
 #endif

@@ -63,6 +63,7 @@ struct vm {
 	struct pci_bus *pci;		/* pci/pci.c */
 	struct vfio *vfio;		/* vfio/: --vfio devices */
 	struct virtio_blks *virtio_blk;	/* virtio/blk.c: --disk devices */
+	struct virtio_nets *virtio_net;	/* virtio/net.c: --net devices */
 
 	/* Pause protocol (vcpu.c); lock order: vm->lock, then device locks. */
 	pthread_mutex_t lock;
