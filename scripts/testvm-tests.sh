@@ -43,6 +43,8 @@ for t in "$builddir"/vmm/tests/*; do
 done
 add "$top/vmm/tests/in-vm.sh" /build/vmm/tests/in-vm.sh
 add "$top/vmm/tests/kvm-tests.list" /build/vmm/tests/kvm-tests.list
+# e2e_upgrade_faults compares its outcomes with the committed table.
+add "$top/Documentation/upgrade-faults.rst.inc" /build/vmm/tests/upgrade-faults.rst.inc
 add "/boot/vmlinuz-$CPRSTASH_KVER" /boot/vmlinuz
 add "$("$top/scripts/guest-initramfs.sh")" /boot/guest-initramfs.cpio.gz
 if [ "$host_rows" = 1 ]; then
