@@ -60,6 +60,7 @@ int main(void)
 	expect_parse("before-exec:enomem", "before-exec", UPGRADE_FAULT_ENOMEM);
 	expect_parse("incoming:kill", "incoming", UPGRADE_FAULT_KILL);
 	expect_parse("uring-setup:enomem", "uring-setup", UPGRADE_FAULT_ENOMEM);
+	expect_parse("disk-uring:enomem", "disk-uring", UPGRADE_FAULT_ENOMEM);
 	expect_parse("before-adopt:kill", "before-adopt", UPGRADE_FAULT_KILL);
 	expect_parse("after-adopt:exit", "after-adopt", UPGRADE_FAULT_EXIT);
 	expect_parse("before-resume:enomem", "before-resume", UPGRADE_FAULT_ENOMEM);

@@ -50,6 +50,7 @@ static const struct {
 	{ "before-exec", ANY },			/* ENOMEM: as if execve() failed */
 	{ "incoming", ANY },			/* new image: transport open */
 	{ "uring-setup", ACT(ENOMEM) },		/* io_uring_queue_init() */
+	{ "disk-uring", ACT(ENOMEM) },		/* the same, a --disk restored */
 	{ "before-adopt", ANY },		/* adopt: before ADOPT_KVM */
 	{ "after-adopt", ANY },			/* adopt: the VM is ours */
 	{ "before-resume", ANY },		/* VM recovered, vCPUs not started */
