@@ -8,6 +8,12 @@
  * /sys/kernel/debug/cprstash/live: "name count" per kind of object the
  * module holds (enum cprstash_live_obj), for tests proving that nothing
  * leaked.  The counters are kept whether or not debugfs exists.
+ *
+ * /sys/kernel/debug/cprstash/fail_nth: fault injection for tests, since
+ * the kernels we run on are built without failslab.  Writing N > 0 makes
+ * the Nth allocation of the module from then on fail, whoever makes it,
+ * as if memory ran out; the knob is then 0 again, and reading it says
+ * whether that allocation came.  0, the default, injects nothing.
  */
 #include <linux/debugfs.h>
 #include <linux/pid.h>
@@ -19,6 +25,7 @@
 static struct dentry *cprstash_debugfs_dir;
 
 static atomic_long_t cprstash_live[CPRSTASH_NR_LIVE];
+static atomic_t cprstash_fail_nth;
 
 static const char *const cprstash_live_names[CPRSTASH_NR_LIVE] = {
 	[CPRSTASH_LIVE_STASHES]		= "stashes",
@@ -38,6 +45,12 @@ void cprstash_live_dec(enum cprstash_live_obj obj)
 {
 	/* Below zero is a double free in the making: say so once. */
 	WARN_ON_ONCE(atomic_long_dec_return(&cprstash_live[obj]) < 0);
+}
+
+bool cprstash_fail_alloc(void)
+{
+	/* 0 after the decrement: this is the Nth; below 0: knob off. */
+	return atomic_dec_if_positive(&cprstash_fail_nth) == 0;
 }
 
 static const char *stash_state_name(enum stash_state state)
@@ -105,6 +118,8 @@ void cprstash_debugfs_init(void)
 			    &stashes_fops);
 	debugfs_create_file("live", 0400, cprstash_debugfs_dir, NULL,
 			    &live_fops);
+	debugfs_create_atomic_t("fail_nth", 0600, cprstash_debugfs_dir,
+				&cprstash_fail_nth);
 }
 
 void cprstash_debugfs_exit(void)

@@ -58,7 +58,9 @@ struct stash_entry *stash_entry_find(struct stash *s, const char *name)
 
 static struct stash_entry *stash_entry_alloc(u32 type, const char *name)
 {
-	struct stash_entry *e = kzalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
+	struct stash_entry *e;
+
+	e = cprstash_alloc(kzalloc(sizeof(*e), GFP_KERNEL_ACCOUNT));
 
 	if (!e)
 		return NULL;
@@ -174,7 +176,7 @@ int stash_put_record(struct stash *s, const char *name,
 	e->len = len;
 	if (len) {
 		ret = -ENOMEM;
-		e->data = kvmalloc(len, GFP_KERNEL_ACCOUNT);
+		e->data = cprstash_alloc(kvmalloc(len, GFP_KERNEL_ACCOUNT));
 		if (!e->data)
 			goto out_free;
 		ret = -EFAULT;
@@ -332,7 +334,7 @@ int stash_list_entries(struct stash *s, struct cprstash_list *arg)
 		cap = min(arg->nr_entries, stash_nr_entries(s));
 		mutex_unlock(&s->lock);
 		kvfree(snap);
-		snap = kvcalloc(cap, sizeof(*snap), GFP_KERNEL_ACCOUNT);
+		snap = cprstash_alloc(kvcalloc(cap, sizeof(*snap), GFP_KERNEL_ACCOUNT));
 		if (!snap)
 			return -ENOMEM;
 	}

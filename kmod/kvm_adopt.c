@@ -193,8 +193,8 @@ static struct cprstash_kvm_slots *kvm_adopt_record_slots(struct kvm *kvm,
 	int as_id, bkt;
 
 	mutex_lock(&kvm->slots_lock);
-	slots = kvzalloc(struct_size(slots, slot, kvm_adopt_nr_slots(kvm)),
-			 GFP_KERNEL_ACCOUNT);
+	slots = cprstash_alloc(kvzalloc(struct_size(slots, slot, kvm_adopt_nr_slots(kvm)),
+					GFP_KERNEL_ACCOUNT));
 	if (!slots)
 		goto out;
 	mmap_read_lock(mm);
@@ -466,8 +466,8 @@ static void kvm_adopt_forget_vcpu_pids(struct kvm *kvm)
 	struct pid *pid;
 	unsigned long i;
 
-	old = kzalloc(struct_size(old, pids, atomic_read(&kvm->online_vcpus)),
-		      GFP_KERNEL);
+	old = cprstash_alloc(kzalloc(struct_size(old, pids, atomic_read(&kvm->online_vcpus)),
+				     GFP_KERNEL));
 	if (!old)
 		return;
 	cprstash_live_inc(CPRSTASH_LIVE_OLD_PIDS);

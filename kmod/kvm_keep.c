@@ -343,7 +343,7 @@ struct cprstash_kvm_keep *cprstash_kvm_keep_begin(struct kvm *kvm,
 	struct cprstash_kvm_keep *k;
 	int ret;
 
-	k = kzalloc(sizeof(*k), GFP_KERNEL_ACCOUNT);
+	k = cprstash_alloc(kzalloc(sizeof(*k), GFP_KERNEL_ACCOUNT));
 	if (!k)
 		return ERR_PTR(-ENOMEM);
 	spin_lock_init(&k->lock);
@@ -616,7 +616,7 @@ static void keep_populate(struct cprstash_kvm_keep *k)
 	struct page **pages;
 	int as_id, bkt;
 
-	pages = kmalloc_array(KEEP_GUP_BATCH, sizeof(*pages), GFP_KERNEL);
+	pages = cprstash_alloc(kmalloc_array(KEEP_GUP_BATCH, sizeof(*pages), GFP_KERNEL));
 	if (!pages) {
 		keep_zap(k, mm, 0, ULONG_MAX);
 		return;

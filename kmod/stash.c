@@ -341,7 +341,7 @@ static struct stash *stash_create(struct pid *tgid)
 	if (nr_stashes >= READ_ONCE(max_stashes))
 		return ERR_PTR(-EMFILE);
 	/* Charged to the opener's memcg, as is everything the stash holds. */
-	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	s = cprstash_alloc(kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT));
 	if (!s)
 		return ERR_PTR(-ENOMEM);
 	cprstash_live_inc(CPRSTASH_LIVE_STASHES);

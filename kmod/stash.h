@@ -163,6 +163,10 @@ bool file_is_cprstash(const struct file *file);
 /* debugfs.c */
 void cprstash_live_inc(enum cprstash_live_obj obj);
 void cprstash_live_dec(enum cprstash_live_obj obj);
+/* Whether the test knob fail_nth makes this allocation fail. */
+bool cprstash_fail_alloc(void);
+/* Every allocation of the module: @alloc, unless fail_nth fails it. */
+#define cprstash_alloc(alloc)	(cprstash_fail_alloc() ? NULL : (alloc))
 void cprstash_debugfs_init(void);
 void cprstash_debugfs_exit(void);
 

@@ -29,7 +29,8 @@ for t in "$builddir"/selftests/cprstash/*; do
 	[ -f "$t" ] && [ -x "$t" ] && add "$t" "/selftests/cprstash/${t##*/}"
 done
 # scripts/test.sh --long: fuzz_test makes 1,000,000 calls, with room for it.
-long=${CPRSTASH_FUZZ_LONG:-0}
+# CPRSTASH_TEST_LONG=1 (or its old name CPRSTASH_FUZZ_LONG): the long variants.
+long=${CPRSTASH_TEST_LONG:-${CPRSTASH_FUZZ_LONG:-0}}
 [ "$long" = 1 ] || long=0
 if [ -z "$only" ]; then
 	names+=(kselftests)
@@ -43,6 +44,8 @@ for t in "$builddir"/vmm/tests/*; do
 done
 add "$top/vmm/tests/in-vm.sh" /build/vmm/tests/in-vm.sh
 add "$top/vmm/tests/kvm-tests.list" /build/vmm/tests/kvm-tests.list
+# e2e_upgrade_faults compares its outcomes with the committed table.
+add "$top/Documentation/upgrade-faults.rst.inc" /build/vmm/tests/upgrade-faults.rst.inc
 add "/boot/vmlinuz-$CPRSTASH_KVER" /boot/vmlinuz
 add "$("$top/scripts/guest-initramfs.sh")" /boot/guest-initramfs.cpio.gz
 if [ "$host_rows" = 1 ]; then
@@ -50,7 +53,7 @@ if [ "$host_rows" = 1 ]; then
 else
 	names+=("VMM tests (kvm-tests.list, vm rows)")
 fi
-suites+=("/build/vmm/tests/in-vm.sh /build/vmm $host_rows '$only'")
+suites+=("CPRSTASH_TEST_LONG=$long /build/vmm/tests/in-vm.sh /build/vmm $host_rows '$only'")
 
 # Run every suite, keep going after a failure, sum the closing lines.
 cmd='P=0; F=0; S=0'

@@ -55,6 +55,9 @@ static int cloexec__preserve(struct upgrade_out *up)
 		return ret;
 	/* Last moment: nothing may fork and exec between here and exec. */
 	for (i = 0; i < up->nr_fds; i++) {
+		ret = i == up->nr_fds / 2 ? upgrade_fault__point("mid-stash") : 0;
+		if (ret)
+			return ret;
 		flags = fcntl(up->fds[i].fd, F_GETFD);
 		if (flags < 0)
 			return -errno;

@@ -188,6 +188,7 @@ static void incoming__unsetenv(void)
 	unsetenv(UPGRADE_ENV_EXE_FD);
 	unsetenv(UPGRADE_ENV_OLD_VERSION);
 	unsetenv(UPGRADE_ENV_ROLLBACK);
+	unsetenv(UPGRADE_ENV_FAULT);
 }
 
 /* Any failure before the guest resumed: back to the old binary. */
@@ -217,6 +218,9 @@ int upgrade__incoming(const char *argv0)
 		rollback__arm(in->exe_fd, "vmm");
 	if (ret)
 		incoming__fail("cannot open the %s transport: %s", in->tr->name, strerror(-ret));
+	ret = upgrade_fault__point("incoming");
+	if (ret)
+		incoming__fail("test fault incoming: %s", strerror(-ret));
 	ret = in->tr->read(in);
 	if (ret)
 		incoming__fail("cannot read the records: %s", strerror(-ret));
@@ -245,6 +249,9 @@ int upgrade__incoming(const char *argv0)
 	incoming__test_hook("recover");
 	incoming__test_hook("crash");
 	incoming__test_hook("exit");
+	ret = upgrade_fault__point("before-resume");
+	if (ret)
+		incoming__fail("test fault before-resume: %s", strerror(-ret));
 	in->t_recovered = now_ns();
 
 	report__mark_resume(in);

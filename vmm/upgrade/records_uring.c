@@ -58,7 +58,9 @@ int records__read(const struct record_read *reads, unsigned int nr, bool *used_u
 		return 0;
 	while (entries < nr)
 		entries <<= 1;
-	ret = io_uring_queue_init(entries, &ring, 0);
+	ret = upgrade_fault__point("uring-setup");
+	if (!ret)
+		ret = io_uring_queue_init(entries, &ring, 0);
 	if (ret < 0) {
 		pr_debug("io_uring unavailable (%s): reading records with pread",
 			 strerror(-ret));

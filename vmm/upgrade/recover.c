@@ -77,9 +77,17 @@ static int recover__adopt(struct upgrade_in *in, struct vm_parts *parts, int *vc
 	unsigned int i, n = in->cfg.nr_cpus;
 	int ret, fd;
 
-	ret = in->tr->adopt_vm(in);
+	ret = upgrade_fault__point("before-adopt");
+	if (!ret)
+		ret = in->tr->adopt_vm(in);
 	if (ret) {
 		snprintf(in->fallback, sizeof(in->fallback), "ADOPT_KVM: %s", strerror(-ret));
+		return ret;
+	}
+	ret = upgrade_fault__point("after-adopt");
+	if (ret) {
+		snprintf(in->fallback, sizeof(in->fallback), "test fault after-adopt: %s",
+			 strerror(-ret));
 		return ret;
 	}
 	fd = in->tr->get_fd(in, STATE_FD_KVM_VM, 0);

@@ -57,6 +57,28 @@ static int stash__prepare(struct upgrade_out *up)
 	return 0;
 }
 
+/* The test fault after-seal:expire: a deadline that passes before exec. */
+static u32 stash__deadline_ms(void)
+{
+	return upgrade_fault__wants("after-seal", UPGRADE_FAULT_EXPIRE) ? 1
+									: UPGRADE_SEAL_DEADLINE_MS;
+}
+
+/* A stash the module destroyed fails every call with ENOENT. */
+static void stash__wait_expired(struct upgrade_out *up)
+{
+	struct cprstash_listing l;
+	unsigned int i;
+
+	for (i = 0; i < 10000; i++) {
+		if (cprstash_list(up->stash, &l) == -ENOENT)
+			return;
+		cprstash_listing_free(&l);
+		usleep(1000);
+	}
+	pr_warn("live upgrade: test fault: the stash outlived its deadline");
+}
+
 static int stash__preserve(struct upgrade_out *up)
 {
 	char name[CPRSTASH_NAME_MAX];
@@ -64,6 +86,9 @@ static int stash__preserve(struct upgrade_out *up)
 	int ret;
 
 	for (i = 0; i < up->nr_fds; i++) {
+		ret = i == up->nr_fds / 2 ? upgrade_fault__point("mid-stash") : 0;
+		if (ret)
+			return ret;
 		upgrade__fd_name(up->fds[i].role, up->fds[i].index, name, sizeof(name));
 		ret = stash_retry(cprstash_preserve_fd(up->stash, up->fds[i].fd, name, NULL));
 		if (ret) {
@@ -84,10 +109,12 @@ static int stash__preserve(struct upgrade_out *up)
 		}
 	}
 	/* adopt: ADOPT_KVM wants the old mm kept by nobody but the stash. */
-	ret = stash_retry(cprstash_seal(up->stash, UPGRADE_SEAL_DEADLINE_MS,
+	ret = stash_retry(cprstash_seal(up->stash, stash__deadline_ms(),
 				       up->keeper.pid > 0 ? 0 : CPRSTASH_SEAL_KEEP_MM));
 	if (ret)
 		pr_err("live upgrade: sealing the stash: %s", strerror(-ret));
+	else if (upgrade_fault__wants("after-seal", UPGRADE_FAULT_EXPIRE))
+		stash__wait_expired(up);
 	return ret;
 }
 

@@ -228,8 +228,11 @@ static int upgrade__exec(struct upgrade_out *up)
 	up->t_exec = now_ns();
 	snprintf(t_line, sizeof(t_line), UPGRADE_ENV_T_EXEC "=%llu",
 		 (unsigned long long)up->t_exec);
-	execve(up->binary, argv, envp);
-	ret = -errno;
+	ret = upgrade_fault__point("before-exec");
+	if (!ret) {
+		execve(up->binary, argv, envp);
+		ret = -errno;
+	}
 	free(envp);
 	return ret;
 }
@@ -368,7 +371,8 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 	up.exe_fd = up.stash = up.state_fd = up.keeper.fd = up.watch_fd = -1;
 	state_buf__init(&up.state);
 
-	if (upgrade__args(req, &up, &preflight, err, sizeof(err)))
+	if (upgrade__args(req, &up, &preflight, err, sizeof(err)) ||
+	    upgrade_fault__check(err, sizeof(err)))
 		return report__failed(&up, req, "request", "%s", err);
 	if (vm__is_paused(vm))
 		return report__failed(&up, req, "request",
@@ -427,7 +431,11 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 	upgrade__read_guest_tscs(&up);
 
 	/* Before the records: nothing may change the VM behind them. */
-	ret = devices__freeze(vm, up.mode == UPGRADE_ADOPT, err, sizeof(err));
+	ret = upgrade_fault__point("after-pause");
+	if (ret)
+		snprintf(err, sizeof(err), "test fault after-pause: %s", strerror(-ret));
+	else
+		ret = devices__freeze(vm, up.mode == UPGRADE_ADOPT, err, sizeof(err));
 	if (ret) {
 		up.tr->unpreserve(&up);
 		vm__resume(vm);
@@ -438,6 +446,8 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 	ret = upgrade__save(&up, slot, line, len);
 	if (!ret)
 		ret = up.tr->preserve(&up);
+	if (!ret)
+		ret = upgrade_fault__point("after-seal");
 	if (ret) {
 		up.tr->unpreserve(&up);
 		devices__thaw(vm);

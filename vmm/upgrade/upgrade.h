@@ -9,6 +9,7 @@
  *   cloexec.c         transport of the cloexec mode: inherited fds + memfd
  *   keeper.c          the mm keeper: the old address space outlives exec
  *   watch.c           the loss watch: says so if the guest is lost
+ *   fault.c           test hook: a fault at a named point of the upgrade
  *   records_uring.c   the new image reads every record in one submission
  *   incoming.c        the new image: read, recover, resume, reply
  *   recover.c         the VM from records and kept files (adopt or rebuild)

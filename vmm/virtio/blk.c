@@ -50,6 +50,7 @@
 
 #include "vmm/device.h"
 #include "vmm/state.h"
+#include "vmm/upgrade.h"
 #include "vmm/virtio.h"
 #include "vmm/vm.h"
 
@@ -404,7 +405,8 @@ static int blk__open(struct virtio_blk *blk, const char *arg, struct device_in *
 	return 0;
 }
 
-static int blk__start_thread(struct virtio_blk *blk)
+/* @incoming: a new image restoring the disk (a live upgrade's test fault). */
+static int blk__start_thread(struct virtio_blk *blk, bool incoming)
 {
 	int ret;
 
@@ -414,7 +416,9 @@ static int blk__start_thread(struct virtio_blk *blk)
 		pr_err("%s: eventfd: %s", blk->name, strerror(errno));
 		return -errno;
 	}
-	ret = io_uring_queue_init(BLK_URING_DEPTH, &blk->ring, 0);
+	ret = incoming ? upgrade_fault__point("disk-uring") : 0;
+	if (!ret)
+		ret = io_uring_queue_init(BLK_URING_DEPTH, &blk->ring, 0);
 	if (ret) {
 		pr_err("%s: io_uring_queue_init: %s", blk->name, strerror(-ret));
 		return ret;
@@ -478,7 +482,7 @@ static int blk__create(struct vm *vm, unsigned int i, struct device_in *in,
 				       VIRTIO_ID_BLOCK, BLK_PCI_CLASS, 1, features, &blk_vp_ops,
 				       blk);
 	if (!ret)
-		ret = blk__start_thread(blk);
+		ret = blk__start_thread(blk, in != NULL);
 	if (!ret) {
 		ret = pci__add(vm, &blk->vp.fn, -1);
 		if (ret)

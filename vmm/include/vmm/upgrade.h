@@ -58,6 +58,39 @@ int upgrade__allowed(const struct upgrade_allow *allow, const char *binary,
 /* The running binary's path, " (deleted)" taken off; 0 or -errno. */
 int upgrade__self_path(char *buf, size_t len);
 
+/*
+ * upgrade/fault.c: a test hook, VMM_TEST_UPGRADE_FAULT=POINT:ACTION in the
+ * VMM's environment makes its live upgrades fail at POINT
+ * (Documentation/upgrade.rst, "Faults").  An operator never sets it.
+ */
+#define UPGRADE_ENV_FAULT	"VMM_TEST_UPGRADE_FAULT"
+
+enum upgrade_fault_action {
+	UPGRADE_FAULT_NONE,
+	UPGRADE_FAULT_KILL,	/* raise(SIGKILL) */
+	UPGRADE_FAULT_EXIT,	/* exit(3) */
+	UPGRADE_FAULT_ENOMEM,	/* the step fails with ENOMEM */
+	UPGRADE_FAULT_EXPIRE,	/* after-seal: the stash's deadline passes */
+};
+
+struct upgrade_fault {
+	char point[32];
+	enum upgrade_fault_action action;
+};
+
+/* "POINT:ACTION" into @f: 0, or -EINVAL (unknown, or not at that point). */
+int upgrade_fault__parse(const char *spec, struct upgrade_fault *f);
+const char *upgrade_fault__action_name(enum upgrade_fault_action action);
+/* 0 unless the environment holds a fault that does not parse (@err says). */
+int upgrade_fault__check(char *err, size_t errlen);
+/*
+ * The upgrade reached @point: 0 to go on; -ENOMEM for the caller to fail
+ * as its step would have; kill and exit do not return.
+ */
+int upgrade_fault__point(const char *point);
+/* Whether this process's fault is @action at @point (the caller acts). */
+bool upgrade_fault__wants(const char *point, enum upgrade_fault_action action);
+
 /* main(): "vmm --incoming" (a new image), never returns on success. */
 int upgrade__incoming(const char *argv0);
 /* main(): "vmm --upgrade-preflight". */
