@@ -44,7 +44,9 @@ done
 add "$top/vmm/tests/in-vm.sh" /build/vmm/tests/in-vm.sh
 add "$top/vmm/tests/kvm-tests.list" /build/vmm/tests/kvm-tests.list
 add "/boot/vmlinuz-$CPRSTASH_KVER" /boot/vmlinuz
-add "$("$top/scripts/guest-initramfs.sh")" /boot/guest-initramfs.cpio.gz
+workload=$builddir/vmm/tests/guest_workload
+[ -x "$workload" ] || workload=
+add "$("$top/scripts/guest-initramfs.sh" ${workload:+"$workload"})" /boot/guest-initramfs.cpio.gz
 if [ "$host_rows" = 1 ]; then
 	names+=("VMM tests (kvm-tests.list, host and vm rows)")
 else
