@@ -3,13 +3,16 @@
 # Build the tiny initramfs of the Linux guest the VMM boots in tests:
 # busybox-static, scripts/guest/init and the virtio_blk module of the
 # pinned kernel (uncompressed: busybox insmod reads no .xz; virtio_pci is
-# built in).  Cached; prints its path.
+# built in), and the static workload tool GUEST_WORKLOAD if given (from
+# the build: vmm/tests/guest_workload).  Cached; prints its path.
+# usage: scripts/guest-initramfs.sh [GUEST_WORKLOAD]
 set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
 . "$here/versions.sh"
 
 blk_ko=/lib/modules/$CPRSTASH_KVER/kernel/drivers/block/virtio_blk.ko.xz
-key=$(cat "$here/guest/init" /bin/busybox "$blk_ko" | sha256sum | cut -c1-16)
+workload=${1:-}
+key=$(cat "$here/guest/init" /bin/busybox "$blk_ko" ${workload:+"$workload"} | sha256sum | cut -c1-16)
 out=$CPRSTASH_CACHE/guest-initramfs-$key.cpio.gz
 if [ ! -f "$out" ]; then
 	stage=$(mktemp -d)
@@ -21,6 +24,7 @@ if [ ! -f "$out" ]; then
 	done
 	install -m 0755 "$here/guest/init" "$stage/init"
 	xz -dc "$blk_ko" >"$stage/virtio_blk.ko"
+	[ -z "$workload" ] || install -m 0755 "$workload" "$stage/bin/guest_workload"
 	mkdir -p "$CPRSTASH_CACHE"
 	(cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp"
 	mv "$out.tmp" "$out"

@@ -47,7 +47,9 @@ add "$top/vmm/tests/kvm-tests.list" /build/vmm/tests/kvm-tests.list
 # e2e_upgrade_faults compares its outcomes with the committed table.
 add "$top/Documentation/upgrade-faults.rst.inc" /build/vmm/tests/upgrade-faults.rst.inc
 add "/boot/vmlinuz-$CPRSTASH_KVER" /boot/vmlinuz
-add "$("$top/scripts/guest-initramfs.sh")" /boot/guest-initramfs.cpio.gz
+workload=$builddir/vmm/tests/guest_workload
+[ -x "$workload" ] || workload=
+add "$("$top/scripts/guest-initramfs.sh" ${workload:+"$workload"})" /boot/guest-initramfs.cpio.gz
 if [ "$host_rows" = 1 ]; then
 	names+=("VMM tests (kvm-tests.list, host and vm rows)")
 else
