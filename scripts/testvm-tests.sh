@@ -28,8 +28,9 @@ case $only in *\'*) echo "testvm-tests: CPRSTASH_TEST_ONLY may not hold a quote"
 for t in "$builddir"/selftests/cprstash/*; do
 	[ -f "$t" ] && [ -x "$t" ] && add "$t" "/selftests/cprstash/${t##*/}"
 done
-# scripts/test.sh --long: fuzz_test makes 1,000,000 calls, with room for it.
-# CPRSTASH_TEST_LONG=1 (or its old name CPRSTASH_FUZZ_LONG): the long variants.
+# scripts/test.sh --long (CPRSTASH_TEST_LONG=1, or the older
+# CPRSTASH_FUZZ_LONG=1): fuzz_test makes 1,000,000 calls and the long rows
+# of kvm-tests.list run, with room for them.
 long=${CPRSTASH_TEST_LONG:-${CPRSTASH_FUZZ_LONG:-0}}
 [ "$long" = 1 ] || long=0
 if [ -z "$only" ]; then

@@ -15,12 +15,19 @@
  *   - a pattern this test wrote into guest RAM through the memfd is intact;
  *   - a control connection opened before the first upgrade still works;
  *   - adopt kept the guest's mappings (kept_mappings, with settle_us), and
- *     did not with --adopt-zap.
+ *     did not with --adopt-zap;
+ *   - past a warm-up of SOAK_WARMUP upgrades (the soak: long series), the
+ *     module holds no more objects of any kind than after the warm-up
+ *     (debugfs "live"), and at the end the VMM's RSS and its locked memory
+ *     (VmLck + VmPin) grew by no more than a fixed slack over the
+ *     warm-up's (mixed: the first sample in the same mode after the
+ *     warm-up); first, after-warm-up and last printed (with "own": VmRSS
+ *     less the guest RAM the VMM maps).
  * Prints the median of every phase (no assertion on any duration).
  *
  * usage: e2e_upgrade VMM MODE N [MEM [CPUS [--touch-ram]]]
- *        MODE: auto, adopt, rebuild, cloexec, or adopt-zap (adopt with
- *        --adopt-zap)
+ *        MODE: auto, adopt, rebuild, cloexec, adopt-zap (adopt with
+ *        --adopt-zap) or mixed (adopt, rebuild, cloexec, round-robin)
  */
 #include <string.h>
 #include <sys/mman.h>
@@ -31,6 +38,24 @@
 #define MAX_CPUS	64
 #define MAX_ROUNDS	1000
 #define PATTERN_SIZE	(1 << 20)
+
+/*
+ * The first upgrades fill caches (the allocator's arenas, json-c's, the
+ * module's slabs): growth is judged against the state after them.
+ */
+#define SOAK_WARMUP	5
+/*
+ * The slack on the VMM's RSS.  Each exec starts the image's own memory
+ * afresh, so what could grow from one upgrade to the next is what the
+ * image is handed or maps again: guest RAM mapped twice, state records
+ * that pile up.  Between rounds VmRSS varies by a few pages (what a round
+ * allocated, which guest pages KVM faulted in through this image).
+ */
+#define SOAK_RSS_SLACK_KB	(2 * 1024)
+/* Nothing locks memory without VFIO: any growth would be a page or more. */
+#define SOAK_LOCKED_SLACK_KB	0
+
+static const char *const mixed_modes[] = { "adopt", "rebuild", "cloexec" };
 
 static const char *const phases[] = {
 	"downtime_us", "pause_us", "stash_us", "exec_us", "start_us",
@@ -118,6 +143,81 @@ static void check_guest_gap(struct json_object *rep, int round)
 	}
 }
 
+/* What the VMM and the module hold, sampled after an upgrade. */
+struct soak_sample {
+	int fds;
+	unsigned long long rss_kb, own_kb, locked_kb;
+	bool have_live;
+	struct test_live live;
+};
+
+static void soak_sample(struct soak_sample *s, pid_t pid, int fds)
+{
+	s->fds = fds;
+	s->rss_kb = test_proc_status_kb(pid, "VmRSS");
+	/* Guest RAM the VMM (or KVM, for it) faulted in is shared memory. */
+	s->own_kb = s->rss_kb - test_proc_status_kb(pid, "RssShmem");
+	s->locked_kb = test_proc_status_kb(pid, "VmLck") + test_proc_status_kb(pid, "VmPin");
+	s->have_live = test_module_live(&s->live);
+}
+
+static void soak_print(const char *when, const struct soak_sample *s)
+{
+	int i;
+
+	printf("soak %s: %d open files, VmRSS %llu kB (own %llu kB), locked %llu kB, module:",
+	       when, s->fds, s->rss_kb, s->own_kb, s->locked_kb);
+	if (!s->have_live)
+		printf(" not loaded");
+	for (i = 0; i < s->live.nr; i++)
+		printf(" %s=%ld", s->live.name[i], s->live.count[i]);
+	printf("\n");
+}
+
+/* The kinds of object the module holds more of in @now than in @base. */
+static int soak_live_grown(const struct soak_sample *base, const struct soak_sample *now)
+{
+	int i, grown = 0;
+
+	for (i = 0; i < base->live.nr && i < now->live.nr; i++)
+		grown += now->live.count[i] > base->live.count[i];
+	return grown;
+}
+
+/*
+ * The old image's address space and its keeper may still be on their way
+ * out when the new image replies: wait, bounded, for the module to hold
+ * no more than after the warm-up, then it must not.
+ */
+static void soak_check_live(const struct soak_sample *base, struct soak_sample *now,
+			    pid_t pid, int round)
+{
+	struct test_wait w;
+
+	if (!base->have_live)
+		return;
+	for (test_wait_start(&w); soak_live_grown(base, now); soak_sample(now, pid, now->fds))
+		if (!test_wait_more(&w))
+			break;
+	if (soak_live_grown(base, now)) {
+		soak_print("after the warm-up", base);
+		soak_print("now", now);
+	}
+	TEST_ASSERT(!soak_live_grown(base, now),
+		    "round %d: the module holds more objects than after the warm-up (above)",
+		    round);
+}
+
+static void soak_check_end(const struct soak_sample *base, const struct soak_sample *last)
+{
+	TEST_ASSERT(last->rss_kb <= base->rss_kb + SOAK_RSS_SLACK_KB,
+		    "the VMM's RSS grew from %llu kB after the warm-up to %llu kB",
+		    base->rss_kb, last->rss_kb);
+	TEST_ASSERT(last->locked_kb <= base->locked_kb + SOAK_LOCKED_SLACK_KB,
+		    "the VMM's locked memory grew from %llu kB after the warm-up to %llu kB",
+		    base->locked_kb, last->locked_kb);
+}
+
 static void check_report(struct json_object *rep, const char *want_mode, pid_t pid,
 			 int round)
 {
@@ -171,8 +271,12 @@ static void check_after_the_fact(int fd, struct json_object *rep, const char *lo
 int main(int argc, char **argv)
 {
 	unsigned long long zero[MAX_CPUS] = { 0 }, a[MAX_CPUS], b[MAX_CPUS];
+	/* mixed: one baseline per mode; they map and hold different things. */
+	struct soak_sample first, warm[ARRAY_SIZE(mixed_modes)], last;
+	bool have_warm[ARRAY_SIZE(mixed_modes)] = { false };
+	int slot;
 	const char *vmm, *mode, *want_mode, *mem;
-	bool touch;
+	bool touch, mixed;
 	char sock[300], log[300], cpus[16];
 	unsigned char *ram, *copy;
 	int rounds, round, fd, memfd, fd_count, status;
@@ -187,6 +291,7 @@ int main(int argc, char **argv)
 	zap = !strcmp(mode, "adopt-zap");
 	if (zap)
 		mode = "adopt";
+	mixed = !strcmp(mode, "mixed");
 	rounds = atoi(argv[3]);
 	mem = argc > 4 ? argv[4] : "1G";
 	nr_cpus = argc > 5 ? atoi(argv[5]) : 2;
@@ -194,7 +299,7 @@ int main(int argc, char **argv)
 	TEST_ASSERT(rounds >= 1 && rounds <= MAX_ROUNDS, "N from 1 to %d", MAX_ROUNDS);
 	TEST_ASSERT(nr_cpus >= 1 && nr_cpus <= MAX_CPUS, "bad CPUS");
 	TEST_REQUIRE(test_have_kvm(), "/dev/kvm not available");
-	if (!strcmp(mode, "adopt") || !strcmp(mode, "rebuild"))
+	if (!strcmp(mode, "adopt") || !strcmp(mode, "rebuild") || mixed)
 		TEST_REQUIRE(access("/dev/cprstash", F_OK) == 0,
 			     "no /dev/cprstash: the module is only loaded in the test VM");
 	want_mode = strcmp(mode, "auto") ? mode
@@ -231,18 +336,20 @@ int main(int argc, char **argv)
 	       fd_count, (unsigned long)ino);
 
 	for (round = 0; round < rounds; round++) {
+		const char *round_mode = mixed ? mixed_modes[round % 3] : mode;
+		const char *want = mixed ? round_mode : want_mode;
 		struct json_object *rep;
 		char *line;
 		int n;
 
 		read_counters(fd, a, test_vmm_pid);
-		status = test_live_upgrade(vmm, sock, mode, NULL,
+		status = test_live_upgrade(vmm, sock, round_mode, NULL,
 					   zap ? "--adopt-zap" : NULL, &line, &rep);
 		TEST_ASSERT(status == 0 && rep, "round %d: --live-upgrade exit %d: %s (%s)",
 			    round, status, line, rep ? json_object_to_json_string(rep) : "no report");
 		TEST_ASSERT(!strncmp(line, "live-upgrade: ok", 16), "round %d: %s", round, line);
-		check_report(rep, want_mode, test_vmm_pid, round);
-		check_kept_mappings(rep, !strcmp(want_mode, "adopt") && !zap, round);
+		check_report(rep, want, test_vmm_pid, round);
+		check_kept_mappings(rep, !strcmp(want, "adopt") && !zap, round);
 		check_after_the_fact(fd, rep, log, round);
 		printf("round %d: %s\n", round, line);
 		free(line);
@@ -257,6 +364,26 @@ int main(int argc, char **argv)
 			    "round %d: guest RAM is another memfd", round);
 		TEST_ASSERT(!memcmp(ram, copy, PATTERN_SIZE),
 			    "round %d: the pattern in guest RAM changed", round);
+
+		soak_sample(&last, test_vmm_pid, n);
+		if (!round)
+			first = last;
+		slot = mixed ? round % ARRAY_SIZE(mixed_modes) : 0;
+		if (have_warm[slot])
+			soak_check_live(&warm[slot], &last, test_vmm_pid, round);
+		else if (round >= SOAK_WARMUP - 1) {
+			warm[slot] = last;
+			have_warm[slot] = true;
+		}
+	}
+	soak_print("after the first upgrade", &first);
+	slot = mixed ? (rounds - 1) % ARRAY_SIZE(mixed_modes) : 0;
+	if (rounds > SOAK_WARMUP + 2 && have_warm[slot]) {
+		soak_print("after the warm-up", &warm[slot]);
+		soak_print("after the last upgrade", &last);
+		soak_check_end(&warm[slot], &last);
+		printf("ok: nothing grew in %d upgrades after a warm-up of %d\n",
+		       rounds - SOAK_WARMUP, SOAK_WARMUP);
 	}
 
 	/*
@@ -271,7 +398,8 @@ int main(int argc, char **argv)
 
 		snprintf(req, sizeof(req),
 			 "{\"cmd\":\"live-upgrade\",\"mode\":\"%s\",\"id\":\"pipelined\"}\n"
-			 "{\"cmd\":\"status\",\"id\":\"after\"}\n", mode);
+			 "{\"cmd\":\"status\",\"id\":\"after\"}\n",
+			 mixed ? mixed_modes[rounds % 3] : mode);
 		TEST_ASSERT(write(fd, req, strlen(req)) == (ssize_t)strlen(req), "write");
 		while (!(nl = memchr(buf, '\n', len)) || !memchr(nl + 1, '\n', len - (nl + 1 - buf))) {
 			got = read(fd, buf + len, sizeof(buf) - 1 - len);
@@ -291,6 +419,8 @@ int main(int argc, char **argv)
 		json_object_put(r2);
 	}
 
+	if (mixed)
+		want_mode = mode;
 	printf("median of %d upgrades, mode %s, %s RAM, %d vCPUs%s:", rounds, want_mode, mem,
 	       nr_cpus, touch ? ", all RAM touched" : "");
 	for (p = 0; p < NR_PHASES; p++)

@@ -7,6 +7,7 @@
 # usage: in-vm.sh DIR [HOST_ROWS [ONLY]]  (DIR holds vmm, tests/ and
 #                                  tests/kvm-tests.list; /boot has the guest)
 # ONLY: an extended regular expression; only the rows whose name matches.
+# CPRSTASH_TEST_LONG=1: the "-long" rows too.
 dir=${1:-/build/vmm}
 host_rows=${2:-0}
 only=${3:-}
@@ -55,6 +56,8 @@ while read -r where name limit prog args; do
 	case $where in
 	vm) ;;
 	host) [ "$host_rows" = 1 ] || continue ;;
+	vm-long) [ "${CPRSTASH_TEST_LONG:-0}" = 1 ] || continue ;;
+	host-long) [ "$host_rows" = 1 ] && [ "${CPRSTASH_TEST_LONG:-0}" = 1 ] || continue ;;
 	*) continue ;;	# comments and blank lines
 	esac
 	[ -z "$only" ] || echo "$name" | grep -Eq "$only" || continue

@@ -585,6 +585,40 @@ int test_wait_fd_count(pid_t pid, int want)
 	return n;
 }
 
+unsigned long long test_proc_status_kb(pid_t pid, const char *field)
+{
+	unsigned long long kb = 0;
+	size_t len = strlen(field);
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	TEST_ASSERT(f, "fopen %s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, len) && line[len] == ':') {
+			kb = strtoull(line + len + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
+}
+
+bool test_module_live(struct test_live *l)
+{
+	FILE *f = fopen("/sys/kernel/debug/cprstash/live", "r");
+
+	l->nr = 0;
+	if (!f)
+		return false;
+	while (l->nr < TEST_MAX_LIVE &&
+	       fscanf(f, "%31s %ld", l->name[l->nr], &l->count[l->nr]) == 2)
+		l->nr++;
+	fclose(f);
+	TEST_ASSERT(l->nr, "/sys/kernel/debug/cprstash/live: no counter in it");
+	return true;
+}
+
 int test_linux_argv(char **argv, const char *vmm, const char *kernel, const char *initrd,
 		    const char *cmdline, const char *log)
 {

@@ -138,6 +138,22 @@ unsigned char *test_map_guest_ram(pid_t pid, unsigned long long offset, size_t s
 /* Wait, bounded, for @pid to have @want open files again; returns the count. */
 int test_wait_fd_count(pid_t pid, int want);
 
+/* A field of /proc/PID/status in kB ("VmRSS"); 0 when the kernel has none. */
+unsigned long long test_proc_status_kb(pid_t pid, const char *field);
+
+/*
+ * The objects the module holds, by kind (/sys/kernel/debug/cprstash/live,
+ * "name count" per line): false without that file (no module, or no
+ * debugfs), nothing read.
+ */
+#define TEST_MAX_LIVE	16
+struct test_live {
+	int nr;
+	char name[TEST_MAX_LIVE][32];
+	long count[TEST_MAX_LIVE];
+};
+bool test_module_live(struct test_live *l);
+
 /*
  * The command line of a Linux guest with 2 vCPUs and 512M, console on
  * COM1 into @log: "VMM --kernel K [--initrd I] --cmdline C ...".  Returns
