@@ -14,9 +14,10 @@
 # Prints what ran where, then one closing line "N passed, N failed,
 # N skipped", and exits non-zero on any failure.  --long
 # (CPRSTASH_TEST_LONG=1; CPRSTASH_FUZZ_LONG=1 is the older name) fuzzes
-# longer: 1,000,000 ioctl calls in selftests/cprstash/fuzz_test and 10
-# minutes per libFuzzer target; runs every fault of e2e_upgrade_faults; and runs the "-long" rows of
-# vmm/tests/kvm-tests.list (the 1,000-upgrade soaks).  CPRSTASH_TEST_SKIP_VM=1
+# longer (1,000,000 ioctl calls in selftests/cprstash/fuzz_test, 10 minutes
+# per libFuzzer target), injects every fault of e2e_upgrade_faults and runs
+# the "-long" rows of vmm/tests/kvm-tests.list (the 1,000-upgrade soaks).
+# CPRSTASH_TEST_SKIP_VM=1
 # skips step 5 (quick local runs; the KVM tests then run only on a host
 # with /dev/kvm).
 set -euo pipefail
