@@ -115,7 +115,7 @@ static const char *const points[] = {
 	"after-pause", "mid-stash", "after-seal", "before-exec", "incoming",
 	"uring-setup", "disk-uring", "before-adopt", "after-adopt", "before-resume",
 };
-static const char *const actions[] = { "kill", "exit", "enomem", "expire" };
+static const char *const actions[] = { "kill", "crash", "exit", "enomem", "expire" };
 
 static const char *vmm, *only_mode;
 static bool have_module;

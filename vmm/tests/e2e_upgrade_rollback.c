@@ -8,8 +8,9 @@
  *   exec fails after the pause (--no-preflight), the old image resumes:
  *     the same three broken binaries
  *   the new image fails before it resumes the guest, and re-execs the old
- *     binary, which takes the VM back (VMM_TEST_FAIL_AT, through a wrapper
- *     script): it reports an error, it crashes (SIGSEGV), it exits
+ *     binary, which takes the VM back (VMM_TEST_UPGRADE_FAULT at
+ *     before-resume, through a wrapper script): it reports an error, it
+ *     crashes (SIGSEGV), it exits
  *   bad requests: an unknown mode, a binary that is not a string
  *
  * After each: the client exits non-zero and says why, the guest's counters
@@ -198,11 +199,11 @@ int main(int argc, char **argv)
 	TEST_ASSERT(chmod(noexec, 0644) == 0, "chmod");
 	write_foreign_elf(foreign);
 	test_write_script(script, "echo hello; exit 0");
-	snprintf(body, sizeof(body), "VMM_TEST_FAIL_AT=recover exec '%s' \"$@\"", vmm);
+	snprintf(body, sizeof(body), "VMM_TEST_UPGRADE_FAULT=before-resume:enomem exec '%s' \"$@\"", vmm);
 	test_write_script(fail_recover, body);
-	snprintf(body, sizeof(body), "VMM_TEST_FAIL_AT=crash exec '%s' \"$@\"", vmm);
+	snprintf(body, sizeof(body), "VMM_TEST_UPGRADE_FAULT=before-resume:crash exec '%s' \"$@\"", vmm);
 	test_write_script(fail_crash, body);
-	snprintf(body, sizeof(body), "VMM_TEST_FAIL_AT=exit exec '%s' \"$@\"", vmm);
+	snprintf(body, sizeof(body), "VMM_TEST_UPGRADE_FAULT=before-resume:exit exec '%s' \"$@\"", vmm);
 	test_write_script(fail_exit, body);
 	snprintf(body, sizeof(body),
 		 "[ \"$1\" = --upgrade-preflight ] && exec '%s' \"$@\"; exit 0", vmm);
@@ -244,7 +245,7 @@ int main(int argc, char **argv)
 
 	/* The new image fails before resuming: the old binary takes the VM back. */
 	expect_failure("new image reports an error", fail_recover, NULL, "new-image", true,
-		       "test hook");
+		       "test fault before-resume");
 	expect_failure("new image crashes", fail_crash, NULL, "new-image", true,
 		       "crashed with signal 11");
 	expect_failure("new image exits", fail_exit, NULL, "new-image", true,

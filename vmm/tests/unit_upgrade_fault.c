@@ -3,8 +3,8 @@
  * The live upgrade's fault hook (upgrade/fault.c), no KVM needed: which
  * POINT:ACTION specs parse (every point, only the actions meaningful
  * there; no prefix of a name, no unknown word), and what a point does
- * with the fault of its process's environment: kill, exit, enomem at that
- * point and nothing anywhere else.
+ * with the fault of its process's environment: kill, crash, exit, enomem
+ * at that point and nothing anywhere else.
  */
 #include <errno.h>
 #include <signal.h>
@@ -56,6 +56,7 @@ int main(void)
 
 	expect_parse("after-pause:kill", "after-pause", UPGRADE_FAULT_KILL);
 	expect_parse("mid-stash:exit", "mid-stash", UPGRADE_FAULT_EXIT);
+	expect_parse("after-pause:crash", "after-pause", UPGRADE_FAULT_CRASH);
 	expect_parse("after-seal:expire", "after-seal", UPGRADE_FAULT_EXPIRE);
 	expect_parse("before-exec:enomem", "before-exec", UPGRADE_FAULT_ENOMEM);
 	expect_parse("incoming:kill", "incoming", UPGRADE_FAULT_KILL);
@@ -82,6 +83,7 @@ int main(void)
 
 	TEST_ASSERT(child_at("before-exec:kill", "before-exec") == 128 + SIGKILL, "kill");
 	TEST_ASSERT(child_at("before-exec:exit", "before-exec") == 3, "exit");
+	TEST_ASSERT(child_at("before-exec:crash", "before-exec") == 128 + SIGSEGV, "crash");
 	TEST_ASSERT(child_at("before-exec:exit", "incoming") == 0, "exit elsewhere");
 	TEST_ASSERT(child_at("no-such-point:kill", "before-exec") == 0, "a bad spec acts");
 	printf("ok: kill and exit act at their point only\n");

@@ -7,11 +7,12 @@
  *
  * makes every live upgrade of a VMM started with it fail at POINT, one
  * named step of the path (the table below), by ACTION: kill (SIGKILL, which
- * nothing in the process can catch), exit (exit(3), atexit handlers run),
- * enomem (the step fails with ENOMEM) or expire (the stash's deadline
- * passes before exec).  It is how e2e_upgrade_faults proves that every
- * such fault leaves the guest running or the VM destroyed with nothing
- * kept; an operator never sets it.
+ * nothing in the process can catch), crash (SIGSEGV), exit (exit(3),
+ * atexit handlers run), enomem (the step fails with ENOMEM) or expire (the
+ * stash's deadline passes before exec).  It is how e2e_upgrade_faults
+ * proves that every such fault leaves the guest running or the VM
+ * destroyed with nothing kept, and how e2e_upgrade_rollback makes a new
+ * image fail; an operator never sets it.
  *
  * It is compiled in: it costs one getenv() per upgrade and cannot be
  * reached through the control socket, only through the environment the
@@ -31,13 +32,14 @@
 static const char *const fault_action_names[] = {
 	[UPGRADE_FAULT_NONE] = "none",
 	[UPGRADE_FAULT_KILL] = "kill",
+	[UPGRADE_FAULT_CRASH] = "crash",
 	[UPGRADE_FAULT_EXIT] = "exit",
 	[UPGRADE_FAULT_ENOMEM] = "enomem",
 	[UPGRADE_FAULT_EXPIRE] = "expire",
 };
 
 #define ACT(a)	(1u << UPGRADE_FAULT_##a)
-#define ANY	(ACT(KILL) | ACT(EXIT) | ACT(ENOMEM))
+#define ANY	(ACT(KILL) | ACT(CRASH) | ACT(EXIT) | ACT(ENOMEM))
 
 /* In the order an upgrade reaches them; what each may do. */
 static const struct {
@@ -133,6 +135,9 @@ int upgrade_fault__point(const char *point)
 	switch (f->action) {
 	case UPGRADE_FAULT_KILL:
 		raise(SIGKILL);
+		break;
+	case UPGRADE_FAULT_CRASH:
+		raise(SIGSEGV);
 		break;
 	case UPGRADE_FAULT_EXIT:
 		exit(3);

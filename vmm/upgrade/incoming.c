@@ -165,21 +165,6 @@ static int incoming__console(struct upgrade_in *in)
 	return run__setup_console(run);
 }
 
-/* VMM_TEST_FAIL_AT: make this new image fail on purpose (tests only). */
-static void incoming__test_hook(const char *where)
-{
-	const char *want = getenv(UPGRADE_ENV_TEST_FAIL);
-
-	if (!want || strcmp(want, where))
-		return;
-	if (!strcmp(where, "crash"))
-		raise(SIGSEGV);
-	else if (!strcmp(where, "exit"))
-		exit(3);
-	else
-		rollback__now("test hook %s=%s", UPGRADE_ENV_TEST_FAIL, want);
-}
-
 static void incoming__unsetenv(void)
 {
 	unsetenv(UPGRADE_ENV_MODE);
@@ -246,9 +231,6 @@ int upgrade__incoming(const char *argv0)
 	if (ret)
 		incoming__fail("cannot take over the control socket or console: %s",
 			       strerror(-ret));
-	incoming__test_hook("recover");
-	incoming__test_hook("crash");
-	incoming__test_hook("exit");
 	ret = upgrade_fault__point("before-resume");
 	if (ret)
 		incoming__fail("test fault before-resume: %s", strerror(-ret));

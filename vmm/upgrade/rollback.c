@@ -89,7 +89,6 @@ void rollback__arm(int exe_fd, const char *argv0)
 		return;
 	for (i = 0; i < n; i++)
 		if (strncmp(environ[i], UPGRADE_ENV_ROLLBACK "=", strlen(UPGRADE_ENV_ROLLBACK) + 1) &&
-		    strncmp(environ[i], UPGRADE_ENV_TEST_FAIL "=", strlen(UPGRADE_ENV_TEST_FAIL) + 1) &&
 		    strncmp(environ[i], UPGRADE_ENV_FAULT "=", strlen(UPGRADE_ENV_FAULT) + 1))
 			rb_envp[j++] = environ[i];
 	snprintf(rb_reason, sizeof(rb_reason), UPGRADE_ENV_ROLLBACK "=it failed");

@@ -42,8 +42,6 @@
 #define UPGRADE_ENV_OLD_VERSION	"VMM_UPGRADE_OLD_VERSION"
 /* Set by a failed new image when it re-execs the old binary: why. */
 #define UPGRADE_ENV_ROLLBACK	"VMM_UPGRADE_ROLLBACK"
-/* Test hook, honoured only by an incoming image: recover, crash, exit. */
-#define UPGRADE_ENV_TEST_FAIL	"VMM_TEST_FAIL_AT"
 
 /* The VMM's own, the vCPUs', the clients' and the devices' (device.h). */
 #define UPGRADE_MAX_FDS		(8 + VM_MAX_VCPUS + CONTROL_MAX_CLIENTS + 128)

@@ -68,6 +68,7 @@ int upgrade__self_path(char *buf, size_t len);
 enum upgrade_fault_action {
 	UPGRADE_FAULT_NONE,
 	UPGRADE_FAULT_KILL,	/* raise(SIGKILL) */
+	UPGRADE_FAULT_CRASH,	/* raise(SIGSEGV) */
 	UPGRADE_FAULT_EXIT,	/* exit(3) */
 	UPGRADE_FAULT_ENOMEM,	/* the step fails with ENOMEM */
 	UPGRADE_FAULT_EXPIRE,	/* after-seal: the stash's deadline passes */
