@@ -361,6 +361,7 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 	struct json_object *reply;
 	bool preflight;
 	char err[600];
+	u64 t_freeze;
 	int ret;
 
 	memset(&up, 0, sizeof(up));
@@ -427,7 +428,9 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 	upgrade__read_guest_tscs(&up);
 
 	/* Before the records: nothing may change the VM behind them. */
+	t_freeze = now_ns();
 	ret = devices__freeze(vm, up.mode == UPGRADE_ADOPT, err, sizeof(err));
+	up.info.freeze_us = (now_ns() - t_freeze) / 1000;
 	if (ret) {
 		up.tr->unpreserve(&up);
 		vm__resume(vm);
