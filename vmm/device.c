@@ -11,6 +11,7 @@
 
 #include "vmm/device.h"
 #include "vmm/state.h"
+#include "vmm/util.h"
 #include "vmm/vm.h"
 
 extern const struct device_ops *const __start_vmm_devices[];
@@ -148,17 +149,25 @@ int devices__can_upgrade(struct vm *vm, bool keep_vm, char *why, size_t len)
 	return 0;
 }
 
-/* All or nothing: a failure thaws the devices already frozen. */
+/*
+ * All or nothing: a failure thaws the devices already frozen.  Each
+ * device's freeze is timed: it is where requests in flight are drained,
+ * the one part of the pause that the guest's own load sets.
+ */
 int devices__freeze(struct vm *vm, bool keep_vm, char *why, size_t len)
 {
 	unsigned int i, j;
+	u64 t;
 	int ret;
 
 	devices__sort();
 	for (i = 0; i < nr_devices; i++) {
 		if (!device_table[i]->freeze)
 			continue;
+		t = now_ns();
 		ret = device_table[i]->freeze(vm, keep_vm, why, len);
+		pr_debug("%s: freeze took %llu us", device_table[i]->name,
+			 (unsigned long long)(now_ns() - t) / 1000);
 		if (!ret)
 			continue;
 		for (j = i; j--;)

@@ -228,7 +228,8 @@ static void upgrades(const char *vmm, const char *mode, int rounds)
 			    status, line);
 		TEST_ASSERT(!strcmp(test_str(rep, "mode"), mode), "upgrade %d: mode %s", round,
 			    test_str(rep, "mode"));
-		printf("upgrade %d at record %lld: %s\n", round, at, line);
+		printf("upgrade %d at record %lld, devices frozen in %llu us: %s\n", round, at,
+		       test_u64(rep, "freeze_us"), line);
 		/* For scripts/demo.sh --linux: upgrade-series.sh's report line. */
 		printf("REPORT %s %d %s\n", mode, round,
 		       json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PLAIN));

@@ -12,6 +12,8 @@
  *   recover_us  t_recovered - t_read          VM back, devices restored
  *   resume_us   t_resumed - t_recovered       vCPU threads running
  *   downtime_us t_resumed - t_pause_start
+ *   freeze_us   every device's freeze (devices__freeze), in stash_us and
+ *               save_us: where the requests in flight are drained
  *   settle_us   t_settled - t_settle          adopt kept the guest's mappings
  *                                             (kept_mappings): SETTLE_KVM,
  *                                             after the resume, in finish_us
@@ -287,6 +289,7 @@ struct json_object *report__incoming(struct upgrade_in *in)
 	report__us(reply, "recover_us", in->t_read, in->t_recovered);
 	report__us(reply, "resume_us", in->t_recovered, in->t_resumed);
 	report__us(reply, "save_us", info->t_paused, info->t_saved);
+	json_object_object_add(reply, "freeze_us", json_object_new_uint64(info->freeze_us));
 	report__us(reply, "finish_us", in->t_gap, in->t_finished);
 	json_object_object_add(reply, "kept_mappings",
 			       json_object_new_boolean(in->kept_mappings));

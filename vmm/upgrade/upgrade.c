@@ -364,6 +364,7 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 	struct json_object *reply;
 	bool preflight;
 	char err[600];
+	u64 t_freeze;
 	int ret;
 
 	memset(&up, 0, sizeof(up));
@@ -432,10 +433,13 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 
 	/* Before the records: nothing may change the VM behind them. */
 	ret = upgrade_fault__point("after-pause");
-	if (ret)
+	if (ret) {
 		snprintf(err, sizeof(err), "test fault after-pause: %s", strerror(-ret));
-	else
+	} else {
+		t_freeze = now_ns();
 		ret = devices__freeze(vm, up.mode == UPGRADE_ADOPT, err, sizeof(err));
+		up.info.freeze_us = (now_ns() - t_freeze) / 1000;
+	}
 	if (ret) {
 		up.tr->unpreserve(&up);
 		vm__resume(vm);

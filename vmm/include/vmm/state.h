@@ -237,7 +237,7 @@ struct state_upgrade_info {
 	u64 t_saved;		/* VM state captured */
 	u64 t_vm_start;		/* when the VM first started (uptime) */
 	s32 keeper_pid;		/* cloexec: the process keeping the old mm */
-	u32 pad;
+	u32 freeze_us;		/* devices__freeze() (in-flight I/O drained); 0 if older */
 	u8 tty[64];		/* struct termios to put back at exit */
 	u64 guest_tsc[64];	/* built-in guest: each vCPU's TSC at the pause */
 	u64 parked_tsc;		/* vCPU 0's guest TSC, every vCPU parked */
