@@ -81,6 +81,9 @@ user_main:
 	movq	%rax, %r15	/* %r15 = TSC read before the last mark check */
 	movq	BG_HDR_GPA + BG_HDR_RESUME_MARK, %rcx
 	movq	%rcx, BG_MARK_SEEN(%rbp)
+	testq	%rdi, %rdi
+	jnz	loop
+	call	sweep_init
 
 loop:
 	incq	BG_SLOT_COUNTER(%rbx)
@@ -93,7 +96,10 @@ loop:
 	jne	resumed
 mark_checked:
 	movq	%rax, %r15
-	cmpq	%r13, %rax
+	testq	%rdi, %rdi
+	jnz	1f
+	call	sweep_step
+1:	cmpq	%r13, %rax
 	jb	went_backwards
 	movq	%rax, %rcx
 	subq	%r13, %rcx
@@ -145,7 +151,65 @@ resumed:
 	subq	%r15, %rcx
 	movq	%rcx, BG_MARK_GAP(%rbp)
 	movq	%r8, BG_MARK_SEEN(%rbp)
+	testq	%rdi, %rdi
+	jnz	mark_checked
+	/* vCPU 0: where the resume falls in its buckets, the mark last. */
+	movq	%rax, BG_SPEED_GPA + BG_SPEED_RESUME_TSC
+	movq	BG_SPEED_GPA + BG_SPEED_SWEEPS, %rcx
+	movq	%rcx, BG_SPEED_GPA + BG_SPEED_RESUME_SWEEPS
+	movq	%r8, BG_SPEED_GPA + BG_SPEED_RESUME_MARK
 	jmp	mark_checked
+
+/*
+ * vCPU 0's sweep (builtin_guest.h, "Time to full speed").  %rax: the TSC
+ * now, kept; uses %rcx, %rdx and %r8.
+ */
+sweep_init:
+	movq	BG_HDR_GPA + BG_HDR_SWEEP_START, %rcx
+	movq	%rcx, BG_SPEED_GPA + BG_SPEED_CURSOR
+	movq	%rax, BG_SPEED_GPA + BG_SPEED_ORIGIN
+	movq	%rax, %rcx
+	addq	BG_HDR_GPA + BG_HDR_BUCKET, %rcx
+	movq	%rcx, BG_SPEED_GPA + BG_SPEED_END
+	ret
+
+sweep_step:
+	movq	BG_HDR_GPA + BG_HDR_SWEEP_END, %rdx
+	testq	%rdx, %rdx
+	jz	9f
+	movq	BG_SPEED_GPA + BG_SPEED_CURSOR, %rcx
+	movq	(%rcx), %r8			/* the read that may fault */
+	addq	$BG_SWEEP_STRIDE, %rcx
+	cmpq	%rdx, %rcx
+	jb	1f
+	movq	BG_HDR_GPA + BG_HDR_SWEEP_START, %rcx
+	incq	BG_SPEED_GPA + BG_SPEED_SWEEPS
+1:	movq	%rcx, BG_SPEED_GPA + BG_SPEED_CURSOR
+	incq	BG_SPEED_GPA + BG_SPEED_PAGES
+	cmpq	BG_SPEED_GPA + BG_SPEED_END, %rax
+	jb	9f
+	/* The bucket ended: into the ring, then count the one %rax is in. */
+	movq	BG_SPEED_GPA + BG_SPEED_INDEX, %rcx
+	movl	%ecx, %edx
+	andl	$(BG_SPEED_RING_LEN - 1), %edx
+	shll	$BG_SPEED_ENTRY_SHIFT, %edx
+	movq	BG_SPEED_GPA + BG_SPEED_PAGES, %r8
+	movq	%r8, BG_SPEED_RING_GPA + BG_SPEED_ENTRY_PAGES(%rdx)
+	incq	%rcx
+	movq	%rcx, BG_SPEED_RING_GPA + BG_SPEED_ENTRY_SEQ(%rdx)
+	movq	$0, BG_SPEED_GPA + BG_SPEED_PAGES
+	/* A parked span may have skipped buckets: divide, rarely. */
+	movq	%rax, %r8
+	subq	BG_SPEED_GPA + BG_SPEED_ORIGIN, %rax
+	xorl	%edx, %edx
+	divq	BG_HDR_GPA + BG_HDR_BUCKET
+	movq	%rax, BG_SPEED_GPA + BG_SPEED_INDEX
+	incq	%rax
+	mulq	BG_HDR_GPA + BG_HDR_BUCKET
+	addq	BG_SPEED_GPA + BG_SPEED_ORIGIN, %rax
+	movq	%rax, BG_SPEED_GPA + BG_SPEED_END
+	movq	%r8, %rax
+9:	ret
 
 /* Sum the pattern's u64 words and compare with the header's sum. */
 check_pattern:

@@ -342,6 +342,24 @@ static u64 bg_find_edu(struct vm *vm)
 	return 0;
 }
 
+/*
+ * vCPU 0's sweep: RAM from BG_TOUCH_START, at most BG_SWEEP_SIZE_MAX of it
+ * (a working set, not all of a large guest's memory), read only: the
+ * guest never writes there, tests put their own patterns in it.
+ */
+static void bg_write_sweep(struct vm *vm, u8 *hdr)
+{
+	u64 end = MIN(guest_mem__low_end(&vm->mem), BG_TOUCH_START + BG_SWEEP_SIZE_MAX);
+	u64 start = BG_TOUCH_START, bucket;
+
+	if (end < start + BG_SWEEP_STRIDE)
+		start = end = 0;
+	bucket = (u64)vm->bg->tsc_khz * BG_BUCKET_MS;
+	memcpy(hdr + BG_HDR_SWEEP_START, &start, 8);
+	memcpy(hdr + BG_HDR_SWEEP_END, &end, 8);
+	memcpy(hdr + BG_HDR_BUCKET, &bucket, 8);
+}
+
 /* Page tables, descriptor tables, code and header into guest RAM. */
 static int builtin_guest__load(struct vm *vm, const struct boot_linux_image *image)
 {
@@ -370,6 +388,9 @@ static int builtin_guest__load(struct vm *vm, const struct boot_linux_image *ima
 	memset(bg_ptr(vm, BG_MARKS_GPA, BG_MAX_VCPUS << BG_MARKS_SHIFT), 0,
 	       BG_MAX_VCPUS << BG_MARKS_SHIFT);
 	memset(bg_ptr(vm, BG_EDU_GPA, 0x1000), 0, 0x1000);
+	memset(bg_ptr(vm, BG_SPEED_GPA, 0x1000), 0, 0x1000);
+	memset(bg_ptr(vm, BG_SPEED_RING_GPA, BG_SPEED_RING_LEN << BG_SPEED_ENTRY_SHIFT), 0,
+	       BG_SPEED_RING_LEN << BG_SPEED_ENTRY_SHIFT);
 
 	memset(hdr, 0, 0x1000);
 	v64 = BG_MAGIC;
@@ -391,6 +412,7 @@ static int builtin_guest__load(struct vm *vm, const struct boot_linux_image *ima
 	v64 = bg->touch_ram ? MIN(guest_mem__low_end(&vm->mem), BG_TOUCH_END_MAX) : 0;
 	memcpy(hdr + BG_HDR_TOUCH_END, &v64, 8);
 	memcpy(hdr + BG_HDR_EDU_BAR0, &bg->edu_bar0, 8);
+	bg_write_sweep(vm, hdr);
 	return 0;
 }
 
@@ -479,6 +501,113 @@ bool builtin_guest__resume_gap(struct vm *vm, unsigned int id, u64 mark, u64 *ga
 		return false;
 	*gap = __atomic_load_n(&e[BG_MARK_GAP / 8], __ATOMIC_RELAXED);
 	return true;
+}
+
+/*
+ * Windows of buckets the speeds are summed over: a vCPU thread that is not
+ * scheduled for a bucket or two (a loaded host, emulation) must not make
+ * the speed before 0 or the speed after full.
+ */
+#define BG_SPEED_BEFORE		32	/* 320 ms before the pause */
+#define BG_SPEED_AFTER		4	/* 40 ms, from a bucket after the resume */
+
+/*
+ * Pages vCPU 0 read in bucket @n, 0 if it has no entry (the vCPU did not
+ * run in it), -ESTALE if a later bucket took its place in the ring.
+ */
+static s64 bg_bucket_pages(struct vm *vm, u64 n)
+{
+	const u64 *e = bg_ptr(vm, BG_SPEED_RING_GPA +
+			      ((n & (BG_SPEED_RING_LEN - 1)) << BG_SPEED_ENTRY_SHIFT),
+			      1 << BG_SPEED_ENTRY_SHIFT);
+	u64 seq = __atomic_load_n(&e[BG_SPEED_ENTRY_SEQ / 8], __ATOMIC_ACQUIRE);
+	u64 pages = __atomic_load_n(&e[BG_SPEED_ENTRY_PAGES / 8], __ATOMIC_RELAXED);
+
+	/* Read again: the guest may have moved on to this slot meanwhile. */
+	if (seq != __atomic_load_n(&e[BG_SPEED_ENTRY_SEQ / 8], __ATOMIC_ACQUIRE) ||
+	    seq > n + 1)
+		return -ESTALE;
+	return seq == n + 1 ? (s64)pages : 0;
+}
+
+/* Pages read in buckets [@n, @n + @nr): the sum, or -ESTALE. */
+static s64 bg_window_pages(struct vm *vm, u64 n, unsigned int nr)
+{
+	s64 sum = 0, pages;
+
+	while (nr--) {
+		pages = bg_bucket_pages(vm, n++);
+		if (pages < 0)
+			return pages;
+		sum += pages;
+	}
+	return sum;
+}
+
+static u64 bg_pages_s(s64 pages, unsigned int buckets, u64 bucket_us)
+{
+	return (u64)pages * 1000000 / (buckets * MAX(bucket_us, 1));
+}
+
+int builtin_guest__full_speed(struct vm *vm, u64 mark, struct bg_speed *speed,
+			      const char **why)
+{
+	const u32 *version = bg_ptr(vm, BG_HDR_GPA + BG_HDR_VERSION, 4);
+	const u64 *hdr = bg_ptr(vm, BG_HDR_GPA, 0x1000);
+	const u64 *sp = bg_ptr(vm, BG_SPEED_GPA, 0x1000);
+	u64 bucket, origin, resume, gap, pause, first, n, cur, khz = vm->bg->tsc_khz;
+	s64 before, pages;
+
+	/* The guest's code came with the image that loaded it. */
+	if (*version < 5 || !hdr[BG_HDR_SWEEP_END / 8]) {
+		*why = *version < 5 ? "the built-in guest was loaded by a VMM without the sweep"
+				    : "guest RAM too small for the sweep";
+		return -EOPNOTSUPP;
+	}
+	if (__atomic_load_n(&sp[BG_SPEED_RESUME_MARK / 8], __ATOMIC_ACQUIRE) != mark ||
+	    !builtin_guest__resume_gap(vm, 0, mark, &gap))
+		return -EAGAIN;
+	if (!sp[BG_SPEED_RESUME_SWEEPS / 8]) {
+		*why = "vCPU 0 had not swept its RAM once before the pause";
+		return -EINPROGRESS;
+	}
+	bucket = hdr[BG_HDR_BUCKET / 8];
+	origin = sp[BG_SPEED_ORIGIN / 8];
+	resume = sp[BG_SPEED_RESUME_TSC / 8];
+	/* vCPU 0's gap began at its last TSC read before it was parked. */
+	pause = resume >= origin + gap ? (resume - gap - origin) / bucket : 0;
+	if (pause < BG_SPEED_BEFORE) {
+		*why = "vCPU 0 had not swept for long enough before the pause";
+		return -EINPROGRESS;
+	}
+	first = (resume - origin) / bucket + 1;	/* the first whole bucket after */
+	speed->bucket_us = ticks_to_us(bucket, khz);
+	before = bg_window_pages(vm, pause - BG_SPEED_BEFORE, BG_SPEED_BEFORE);
+	if (before <= 0) {
+		*why = before ? "the buckets before the pause were overwritten (a long pause)"
+			      : "vCPU 0 made no progress before the pause";
+		return before ? before : -EIO;
+	}
+	speed->before_pages_s = bg_pages_s(before, BG_SPEED_BEFORE, speed->bucket_us);
+	speed->after_pages_s = 0;
+	speed->reached = false;
+	cur = __atomic_load_n(&sp[BG_SPEED_INDEX / 8], __ATOMIC_RELAXED);
+	for (n = first; n + BG_SPEED_AFTER <= cur; n++) {
+		pages = bg_window_pages(vm, n, BG_SPEED_AFTER);
+		if (pages < 0) {
+			*why = "the buckets after the resume were overwritten";
+			return pages;
+		}
+		if (n == first)
+			speed->after_pages_s = bg_pages_s(pages, BG_SPEED_AFTER, speed->bucket_us);
+		if (pages * BG_SPEED_BEFORE * 10 >= before * BG_SPEED_AFTER * 9) {
+			speed->reached = true;
+			speed->full_speed_us = ticks_to_us(origin + n * bucket - resume, khz);
+			return 0;
+		}
+	}
+	/* Not yet: wait as long as the ring keeps the buckets before. */
+	return cur + BG_SPEED_BEFORE + 2 < pause + BG_SPEED_RING_LEN ? -EAGAIN : 0;
 }
 
 u64 builtin_guest__counter(struct vm *vm)
@@ -595,6 +724,11 @@ static void builtin_guest__status(struct control *ctl, struct json_object *reply
 	}
 	json_object_object_add(reply, "counter", json_object_new_uint64(sum));
 	json_object_object_add(reply, "tsc_khz", json_object_new_uint64(khz));
+	/* vCPU 0's passes over its sweep region (v5), 0 for an older guest. */
+	json_object_object_add(reply, "sweeps", json_object_new_uint64(
+		*(const u32 *)bg_ptr(vm, BG_HDR_GPA + BG_HDR_VERSION, 4) < 5 ? 0 :
+		__atomic_load_n((const u64 *)bg_ptr(vm, BG_SPEED_GPA + BG_SPEED_SWEEPS, 8),
+				__ATOMIC_RELAXED)));
 	json_object_object_add(reply, "vcpu", arr);
 	builtin_guest__edu_status(vm, reply);
 }

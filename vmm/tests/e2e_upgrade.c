@@ -22,10 +22,13 @@
  *     (VmLck + VmPin) grew by no more than a fixed slack over the
  *     warm-up's (mixed: the first sample in the same mode after the
  *     warm-up); first, after-warm-up and last printed (with "own": VmRSS
- *     less the guest RAM the VMM maps).
+ *     less the guest RAM the VMM maps);
+ *   - the report has the time to full speed (full_speed_us) or says why
+ *     not, with a speed before the pause above 0 whenever it has one, and
+ *     at least one upgrade of the run measured it.
  * Prints the median of every phase (no assertion on any duration).
  *
- * usage: e2e_upgrade VMM MODE N [MEM [CPUS [--touch-ram]]]
+ * usage: e2e_upgrade VMM MODE N [MEM [CPUS [--touch-ram] [--hugepages]]]
  *        MODE: auto, adopt, rebuild, cloexec, adopt-zap (adopt with
  *        --adopt-zap) or mixed (adopt, rebuild, cloexec, round-robin)
  */
@@ -37,7 +40,7 @@
 
 #define MAX_CPUS	64
 #define MAX_ROUNDS	1000
-#define PATTERN_SIZE	(1 << 20)
+#define PATTERN_SIZE	(2 << 20)	/* a whole huge page with --hugepages */
 
 /*
  * The first upgrades fill caches (the allocator's arenas, json-c's, the
@@ -59,11 +62,12 @@ static const char *const mixed_modes[] = { "adopt", "rebuild", "cloexec" };
 
 static const char *const phases[] = {
 	"downtime_us", "pause_us", "stash_us", "exec_us", "start_us",
-	"recover_us", "resume_us", "parked_us", "guest_gap_us",
+	"recover_us", "resume_us", "parked_us", "guest_gap_us", "full_speed_us",
 };
 #define NR_PHASES	(sizeof(phases) / sizeof(phases[0]))
-#define PHASE_PARKED	(NR_PHASES - 2)
-#define PHASE_GUEST_GAP	(NR_PHASES - 1)
+#define PHASE_PARKED	(NR_PHASES - 3)
+#define PHASE_GUEST_GAP	(NR_PHASES - 2)
+#define PHASE_FULL_SPEED (NR_PHASES - 1)
 
 static int nr_cpus;
 static unsigned long long samples[NR_PHASES][MAX_ROUNDS];
@@ -218,6 +222,48 @@ static void soak_check_end(const struct soak_sample *base, const struct soak_sam
 		    base->locked_kb, last->locked_kb);
 }
 
+/*
+ * Time to full speed (Documentation/vmm.rst): a figure, or null and why.
+ * Not its size: only that the guest's speed before the pause was seen.
+ */
+static void check_full_speed(struct json_object *rep, int round)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(rep, "full_speed_us", &v) && !v) {
+		TEST_ASSERT(json_object_object_get_ex(rep, "full_speed_error", &v) &&
+			    json_object_is_type(v, json_type_string),
+			    "round %d: no time to full speed and no reason: %s", round,
+			    json_object_to_json_string(rep));
+		printf("round %d: the time to full speed was not measured: %s\n", round,
+		       json_object_get_string(v));
+		return;
+	}
+	TEST_ASSERT(json_object_is_type(v, json_type_int) &&
+		    test_u64(rep, "speed_before_pages_s") > 0,
+		    "round %d: time to full speed without a speed before it: %s", round,
+		    json_object_to_json_string(rep));
+	samples[PHASE_FULL_SPEED][nr_samples[PHASE_FULL_SPEED]++] =
+		test_u64(rep, "full_speed_us");
+}
+
+/* The speed before a pause is that of a sweep over RAM already mapped. */
+static void wait_swept_twice(int fd)
+{
+	struct json_object *st = NULL;
+	struct test_wait w;
+
+	for (test_wait_start(&w);;) {
+		json_object_put(st);
+		st = test_request(fd, "status");
+		if (test_u64(st, "sweeps") >= 2)
+			break;
+		TEST_ASSERT(test_wait_more(&w), "vCPU 0 did not sweep its RAM twice: %s",
+			    json_object_to_json_string(st));
+	}
+	json_object_put(st);
+}
+
 static void check_report(struct json_object *rep, const char *want_mode, pid_t pid,
 			 int round)
 {
@@ -242,6 +288,7 @@ static void check_report(struct json_object *rep, const char *want_mode, pid_t p
 		    "round %d: versions %s -> %s", round, test_str(rep, "old_version"),
 		    test_str(rep, "new_version"));
 	check_guest_gap(rep, round);
+	check_full_speed(rep, round);
 }
 
 /*
@@ -276,7 +323,7 @@ int main(int argc, char **argv)
 	bool have_warm[ARRAY_SIZE(mixed_modes)] = { false };
 	int slot;
 	const char *vmm, *mode, *want_mode, *mem;
-	bool touch, mixed;
+	bool touch = false, huge = false, mixed;
 	char sock[300], log[300], cpus[16];
 	unsigned char *ram, *copy;
 	int rounds, round, fd, memfd, fd_count, status;
@@ -285,7 +332,8 @@ int main(int argc, char **argv)
 	unsigned int p, i;
 	ino_t ino;
 
-	TEST_ASSERT(argc >= 4, "usage: %s VMM MODE N [MEM [CPUS [--touch-ram]]]", argv[0]);
+	TEST_ASSERT(argc >= 4, "usage: %s VMM MODE N [MEM [CPUS [--touch-ram] [--hugepages]]]",
+		    argv[0]);
 	vmm = argv[1];
 	mode = argv[2];
 	zap = !strcmp(mode, "adopt-zap");
@@ -295,7 +343,10 @@ int main(int argc, char **argv)
 	rounds = atoi(argv[3]);
 	mem = argc > 4 ? argv[4] : "1G";
 	nr_cpus = argc > 5 ? atoi(argv[5]) : 2;
-	touch = argc > 6 && !strcmp(argv[6], "--touch-ram");
+	for (i = 6; i < (unsigned int)argc; i++) {
+		touch |= !strcmp(argv[i], "--touch-ram");
+		huge |= !strcmp(argv[i], "--hugepages");
+	}
 	TEST_ASSERT(rounds >= 1 && rounds <= MAX_ROUNDS, "N from 1 to %d", MAX_ROUNDS);
 	TEST_ASSERT(nr_cpus >= 1 && nr_cpus <= MAX_CPUS, "bad CPUS");
 	TEST_REQUIRE(test_have_kvm(), "/dev/kvm not available");
@@ -310,11 +361,17 @@ int main(int argc, char **argv)
 	snprintf(log, sizeof(log), "%s/vmm.err", test_tmpdir());
 	char *vmm_argv[] = { (char *)vmm, "--guest", "builtin", "--cpus", cpus,
 			     "--mem", (char *)mem, "--control", sock, "--report-ms", "5",
-			     touch ? "--touch-ram" : NULL, NULL };
+			     NULL, NULL, NULL };
+	i = 11;
+	if (touch)
+		vmm_argv[i++] = "--touch-ram";
+	if (huge)
+		vmm_argv[i++] = "--hugepages";
 	test_spawn_vmm(vmm_argv, NULL, log);
 	fd = test_connect(sock);
 	wait_all_above(fd, zero, a, test_vmm_pid);
 	wait_all_above(fd, a, b, test_vmm_pid);
+	wait_swept_twice(fd);
 
 	/* A pattern in guest RAM the guest never touches, written from here. */
 	{
@@ -421,8 +478,8 @@ int main(int argc, char **argv)
 
 	if (mixed)
 		want_mode = mode;
-	printf("median of %d upgrades, mode %s, %s RAM, %d vCPUs%s:", rounds, want_mode, mem,
-	       nr_cpus, touch ? ", all RAM touched" : "");
+	printf("median of %d upgrades, mode %s, %s RAM%s, %d vCPUs%s:", rounds, want_mode, mem,
+	       huge ? " in 2 MiB pages" : "", nr_cpus, touch ? ", all RAM touched" : "");
 	for (p = 0; p < NR_PHASES; p++)
 		if (nr_samples[p])
 			printf(" %s %llu", phases[p], test_median(samples[p], nr_samples[p]));
@@ -431,6 +488,8 @@ int main(int argc, char **argv)
 		printf("not measured (reasons above): the guest's gap in %d, the parked span in %d "
 		       "of %d upgrades\n", gaps_unmeasured, parked_unmeasured, rounds);
 
+	TEST_ASSERT(nr_samples[PHASE_FULL_SPEED] > 0,
+		    "no upgrade of %d measured the time to full speed", rounds);
 	test_quit_vmm(fd, log);
 	TEST_ASSERT(access(sock, F_OK) != 0, "control socket left behind");
 	munmap(ram, PATTERN_SIZE);

@@ -47,8 +47,8 @@ for i in $(seq 100); do
 	sleep 0.1
 done
 
-# The hugepages row wants 64 MiB of 2 MiB pages.
-[ "$host_rows" = 1 ] && echo 32 >/proc/sys/vm/nr_hugepages
+# The hugepages rows want 64 MiB of 2 MiB pages.
+echo 32 >/proc/sys/vm/nr_hugepages
 
 echo "TAP version 13"
 set -f	# the arguments are words, not patterns

@@ -259,6 +259,8 @@ int upgrade__incoming(const char *argv0)
 		close(in->exe_fd);
 	in->exe_fd = -1;
 	in->t_finished = now_ns();
+	/* After finish: what SETTLE_KVM does to the guest is in the figure. */
+	report__wait_full_speed(in);
 	incoming__unsetenv();
 
 	reply = report__incoming(in);

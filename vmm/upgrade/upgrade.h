@@ -128,6 +128,8 @@ struct upgrade_in {
 	u64 guest_gap_ticks[VM_MAX_VCPUS];
 	bool guest_gap_known;
 	char guest_gap_error[160];	/* why guest_gap_ticks is unknown */
+	struct bg_speed speed;		/* built-in guest: time to full speed */
+	const char *speed_error;	/* why it is unknown, NULL if known */
 };
 
 /* How files and records cross exec: stash.c or cloexec.c. */
@@ -184,6 +186,7 @@ struct json_object *report__failed(struct upgrade_out *up, const struct control_
 /* Every vCPU parked, just before they run again: where the span ends. */
 void report__mark_resume(struct upgrade_in *in);
 void report__wait_guest_gap(struct upgrade_in *in);
+void report__wait_full_speed(struct upgrade_in *in);
 
 /*
  * watch.c: before the pause, a process that reports the guest lost if

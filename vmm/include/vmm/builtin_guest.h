@@ -26,6 +26,10 @@
 #define BG_MARKS_GPA		0x22000	/* one resume-mark entry per vCPU (v3) */
 #define BG_MARKS_SHIFT		4	/* 16 bytes each */
 #define BG_EDU_GPA		0x23000	/* the edu driver's page (v4) */
+#define BG_SPEED_GPA		0x24000	/* vCPU 0's sweep and its buckets (v5) */
+#define BG_SPEED_RING_GPA	0x25000	/* the bucket ring (v5) */
+#define BG_SPEED_RING_LEN	2048	/* entries, a power of 2: 20 s */
+#define BG_SPEED_ENTRY_SHIFT	4	/* 16 bytes each */
 #define BG_STACKS_GPA		0x100000 /* per vCPU: ring-0 page, ring-3 page */
 #define BG_STACK_STRIDE		0x2000
 #define BG_PATTERN_GPA		0x200000 /* checksummed memory pattern */
@@ -33,6 +37,9 @@
 #define BG_EDU_BUF_GPA		0x300000 /* edu DMA: source page, then target page */
 #define BG_TOUCH_START		0x400000 /* --touch-ram writes from here */
 #define BG_TOUCH_END_MAX	0x40000000 /* --touch-ram stops at 1 GiB */
+#define BG_SWEEP_SIZE_MAX	0x4000000 /* vCPU 0 sweeps up to 64 MiB (v5) */
+#define BG_SWEEP_STRIDE		0x1000	/* one read per 4 KiB page */
+#define BG_BUCKET_MS		10	/* the width of a bucket */
 #define BG_MAPPED_END		0x100000000ULL /* the page tables map 4 GiB */
 #define BG_UNCACHED_START	0xc0000000 /* from here on: PCI hole, APIC (UC) */
 #define BG_MAX_VCPUS		64
@@ -50,6 +57,9 @@
 #define BG_HDR_TOUCH_END	0x40	/* u64 touch RAM up to here at start */
 #define BG_HDR_RESUME_MARK	0x48	/* u64 changed while every vCPU is parked (v3) */
 #define BG_HDR_EDU_BAR0		0x50	/* u64 edu's BAR0 address, 0: no edu (v4) */
+#define BG_HDR_SWEEP_START	0x58	/* u64 vCPU 0 sweeps from here (v5) */
+#define BG_HDR_SWEEP_END	0x60	/* u64 ... to here, 0: no sweep (v5) */
+#define BG_HDR_BUCKET		0x68	/* u64 TSC ticks per bucket (v5) */
 
 /* Progress slot fields (offsets in a vCPU's slot), written by the guest. */
 #define BG_SLOT_COUNTER		0x00	/* u64 loop iterations */
@@ -74,6 +84,33 @@
  */
 #define BG_MARK_SEEN		0x00	/* u64 the last mark this vCPU saw */
 #define BG_MARK_GAP		0x08	/* u64 TSC ticks across its change */
+
+/*
+ * Time to full speed (v5, Documentation/vmm.rst, "Time to full speed").
+ * vCPU 0 reads one word of the next page of [SWEEP_START, SWEEP_END) at
+ * every loop iteration, round and round, and counts the pages it read in
+ * buckets of BG_HDR_BUCKET TSC ticks: bucket n spans ORIGIN + n * BUCKET
+ * to the next.  A bucket that ends goes into the ring at index n modulo
+ * BG_SPEED_RING_LEN as { n + 1, pages }, pages written first, then the
+ * sequence (x86 keeps stores in order; 0: never written).  Buckets with
+ * no iteration in them (the vCPU was parked) have no entry: a reader
+ * finds an older sequence there.
+ * A page that must be faulted in again (rebuild: a new VM with empty
+ * second-level page tables) slows the sweep: the buckets after a resume
+ * show how long the guest took to run at full speed again.
+ * All fields are u64 the guest writes.
+ */
+#define BG_SPEED_CURSOR		0x00	/* next page to read */
+#define BG_SPEED_ORIGIN		0x08	/* TSC where bucket 0 began */
+#define BG_SPEED_INDEX		0x10	/* the bucket being counted */
+#define BG_SPEED_PAGES		0x18	/* pages read in it so far */
+#define BG_SPEED_END		0x20	/* TSC where it ends */
+#define BG_SPEED_SWEEPS		0x28	/* whole passes over the region */
+#define BG_SPEED_RESUME_TSC	0x30	/* TSC when vCPU 0 saw the last mark */
+#define BG_SPEED_RESUME_SWEEPS	0x38	/* SWEEPS then */
+#define BG_SPEED_RESUME_MARK	0x40	/* that mark, written last */
+#define BG_SPEED_ENTRY_SEQ	0x00	/* bucket index + 1 */
+#define BG_SPEED_ENTRY_PAGES	0x08
 
 /*
  * The edu driver's page (v4), at BG_EDU_GPA: vCPU 0 drives QEMU's edu
@@ -145,7 +182,8 @@
 #define BG_RFLAGS_IF		0x200	/* vCPU 0 with edu: interrupts on */
 
 #define BG_MAGIC		0x3130474253525043ULL /* "CPRSBG01" in memory */
-#define BG_VERSION		4	/* 2: gap log, touch; 3: resume mark; 4: edu */
+/* 2: gap log, touch; 3: resume mark; 4: edu; 5: sweep buckets */
+#define BG_VERSION		5
 
 #ifndef __ASSEMBLER__
 #include "vmm/util.h"
@@ -215,6 +253,22 @@ u64 builtin_guest__mark_resume(struct vm *vm, const char **why);
  * @mark, in ticks.  False while the vCPU has not run since the resume.
  */
 bool builtin_guest__resume_gap(struct vm *vm, unsigned int id, u64 mark, u64 *gap);
+/* How fast vCPU 0 swept before a resume, and when it did again after. */
+struct bg_speed {
+	u64 bucket_us;		/* the width of a bucket */
+	u64 before_pages_s;	/* pages per second, over 320 ms before the pause */
+	u64 after_pages_s;	/* ... over 40 ms from the first whole bucket after */
+	bool reached;		/* 4 buckets from one after had >= 90% of before */
+	u64 full_speed_us;	/* from the resume to the first of those */
+};
+
+/*
+ * Time to full speed after the resume that set @mark (builtin_guest.h):
+ * 0 when known (@speed, reached or not within the ring), -EAGAIN while it
+ * may still come, another -errno when it cannot be had (@why says so).
+ */
+int builtin_guest__full_speed(struct vm *vm, u64 mark, struct bg_speed *speed,
+			      const char **why);
 /* Sum of all vCPUs' counters: the "counter" of the status command. */
 u64 builtin_guest__counter(struct vm *vm);
 /* Re-check the memory pattern from the host: true if intact. */

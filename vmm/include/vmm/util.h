@@ -14,6 +14,7 @@ typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
 typedef int32_t s32;
+typedef int64_t s64;
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define container_of(ptr, type, member) \
@@ -72,6 +73,11 @@ int name_index(const char *const *names, size_t n, const char *name);
 
 /* Monotonic and wall-clock time in nanoseconds. */
 u64 now_ns(void);
+/* @ticks of a clock running at @khz, in microseconds, without overflow. */
+static inline u64 ticks_to_us(u64 ticks, u64 khz)
+{
+	return ticks / khz * 1000 + ticks % khz * 1000 / khz;
+}
 u64 realtime_ns(void);
 
 /* Read a whole file (kernel, initrd) into a malloc'ed buffer. */
