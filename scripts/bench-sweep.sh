@@ -64,10 +64,15 @@ sweep_csv() {
 		| join(",")' "${SWEEP_KEYS[@]}"
 }
 
+# The phases the second table gives the p50 of.
+SWEEP_PHASES=(pause_us stash_us exec_us start_us recover_us resume_us parked_us settle_us)
+
 # Per point and mode of CSV $1 (in the order met), the counted runs as
 # tab-separated: POINT X MODE N, then min p50 p99 max (µs, nearest rank)
-# of each of SWEEP_STATS, "-" where no run had the figure.
+# of each key $2..., "-" where no run had the figure.
 sweep_stats() {
+	local csv=$1
+	shift
 	jq -R -n -r --args '
 		def rank($p): sort | .[([($p * length | ceil) - 1, 0] | max)];
 		def four: map(select(. != "") | tonumber)
@@ -82,7 +87,7 @@ sweep_stats() {
 		| [$p, (if $rs[0].sweep == "ram" then $rs[0].mem_mib else $rs[0].vcpus end),
 		   $m, ($rs | length)]
 		  + [$ARGS.positional[] as $k | [$rs[] | .[$k]] | four[]]
-		| map(tostring) | @tsv' "${SWEEP_STATS[@]}" <"$1"
+		| map(tostring) | @tsv' "$@" <"$csv"
 }
 
 # µs as ms with one decimal, "-" as is.
@@ -90,9 +95,10 @@ sweep_ms() {
 	awk -v v="$1" 'BEGIN { if (v == "-" || v == "") print "-"; else printf "%.1f\n", v / 1000 }'
 }
 
-# The Markdown table of stats $1 (sweep $2's), then its ratios.
+# The Markdown table of stats $1 (sweep $2's), the p50 of the phases
+# (stats $3), then the ratios.
 sweep_markdown() {
-	local p x m n v i cells
+	local p x m n v i k cells
 	echo "| ${2/ram/guest RAM} | mode | n | downtime, ms: min / p50 / p99 / max | guest gap, ms: min / p50 / p99 / max | full speed, ms: min / p50 / p99 / max |"
 	echo "|---|---|--:|--:|--:|--:|"
 	while IFS=$'\t' read -r p x m n v; do
@@ -103,6 +109,19 @@ sweep_markdown() {
 		done
 		echo "| $p | $m | $n |$cells"
 	done <"$1"
+	echo
+	printf '| %s | mode |' "${2/ram/guest RAM}"
+	for k in "${SWEEP_PHASES[@]}"; do printf ' %s |' "${k%_us}"; done
+	printf '\n|---|---|%s\n' "$(printf -- '--:|%.0s' "${SWEEP_PHASES[@]}")"
+	while IFS=$'\t' read -r p x m n v; do
+		read -r -a v <<<"$v"
+		cells=
+		for i in "${!SWEEP_PHASES[@]}"; do cells+=" $(sweep_ms "${v[i * 4 + 1]}") |"; done
+		echo "| $p | $m |$cells"
+	done <"$3"
+	echo
+	echo "The phases in ms, p50 each (they need not add up to the p50 downtime):"
+	echo "Documentation/upgrade.rst, \"Report keys\"."
 	echo
 	echo "n: counted upgrades (after a warm-up), $sweep_touch_note;"
 	echo "percentiles by nearest rank."
@@ -188,8 +207,8 @@ sweep_check() {
 		END { n = 0; for (k in counted) n++
 		      if (n != want) { printf "check: %s: %d points x modes counted, not %d\n", f, n, want; bad = 1 }
 		      exit bad }' want="$want" "$csv" || bad=1
-	[ "$(grep -c '^| [0-9]' "$dir/upgrade-$sw.md")" = "$want" ] ||
-		{ echo "check: $dir/upgrade-$sw.md: not $want table rows"; bad=1; }
+	[ "$(grep -c '^| [0-9]' "$dir/upgrade-$sw.md")" = $((want * 2)) ] ||
+		{ echo "check: $dir/upgrade-$sw.md: not $want rows in each table"; bad=1; }
 	[ "$(head -c 4 "$dir/upgrade-$sw.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e47 ] ||
 		{ echo "check: $dir/upgrade-$sw.png: not a PNG"; bad=1; }
 	[ $bad = 0 ] && echo "check: upgrade-$sw.csv, .md, .png: well formed, $want points x modes"
@@ -201,13 +220,14 @@ sweep_outputs() {
 	local sw=$1 log=$2 dir=$3 stats
 	stats=$dir/upgrade-$sw.stats
 	sweep_csv "$log" "$sw" >"$dir/upgrade-$sw.csv"
-	sweep_stats "$dir/upgrade-$sw.csv" >"$stats"
-	sweep_markdown "$stats" "$sw" >"$dir/upgrade-$sw.md"
+	sweep_stats "$dir/upgrade-$sw.csv" "${SWEEP_STATS[@]}" >"$stats"
+	sweep_stats "$dir/upgrade-$sw.csv" "${SWEEP_PHASES[@]}" >"$stats.phases"
+	sweep_markdown "$stats" "$sw" "$stats.phases" >"$dir/upgrade-$sw.md"
 	echo
 	cat "$dir/upgrade-$sw.md"
 	echo "csv: $dir/upgrade-$sw.csv"
 	sweep_plot "$stats" "$sw" "$dir/upgrade-$sw.png"
-	rm -f "$stats"
+	rm -f "$stats" "$stats.phases"
 }
 
 sweep_main() {
