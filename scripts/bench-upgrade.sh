@@ -20,7 +20,23 @@
 # the first upgrade after that finds it all mapped, so each upgrade gets a
 # fresh VMM (slow in the test VM).  --touch-ram-in-vm is the same.
 #
+# --sweep ram|vcpus|all: the benchmark an operator reads.  Downtime across
+# guest RAM (256M to 8G, 2 vCPUs) and vCPUs (1 to 64, 256M), every mode
+# (adopt, rebuild, cloexec, adopt-zap), RUNS (3) counted upgrades per point
+# and mode after a warm-up, each on a fresh VMM whose guest touched its RAM
+# (the built-in guest touches its first GiB at most), in one test-VM boot.
+# Writes build/bench/upgrade-SWEEP.csv (one row per upgrade, run 0 the
+# warm-up), upgrade-SWEEP.md (min / p50 / p99 / max per point and mode,
+# then the ratios of the targets) and upgrade-SWEEP.png (downtime per mode,
+# log x axis).  --quick: 256M and 512M, 1 and 2 vCPUs, one counted run,
+# idle guests, into build/bench/quick/, and checks that what it wrote is
+# well formed (the suite's test; no timing).  --modes "M...": only these modes (the
+# targets need adopt and rebuild).  --from-log: the tables and plots again
+# from the last run's log, without the test VM.  all: vcpus, then ram.
+#
 # usage: scripts/bench-upgrade.sh [RUNS (10)] [MEM (1G)] [--touch-ram]
+#        scripts/bench-upgrade.sh --sweep ram|vcpus|all [--runs K] [--quick]
+#                                 [--modes "MODE..."] [--from-log]
 set -euo pipefail
 self=$(readlink -f "$0")
 top=${self%/scripts/*}
@@ -31,15 +47,39 @@ usage() {
 runs=10
 mem=1G
 vm_touch=
+sweep=
+sweep_runs=3
+quick=
+from_log=
+sweep_modes="adopt rebuild cloexec adopt-zap"
 pos=()
-for arg; do
-	case $arg in
+while [ $# -gt 0 ]; do
+	case $1 in
 	-h | --help) sed -n '3,/^# usage:/{ s/^# \{0,1\}//; p; }' "$self"; exit 0 ;;
 	--touch-ram | --touch-ram-in-vm) vm_touch=--touch-ram ;;
-	-*) echo "bench-upgrade: unknown option $arg" >&2; usage >&2; exit 2 ;;
-	*) pos+=("$arg") ;;
+	--sweep) [ $# -ge 2 ] || { usage >&2; exit 2; }; sweep=$2; shift ;;
+	--runs) [ $# -ge 2 ] || { usage >&2; exit 2; }; sweep_runs=$2; shift ;;
+	--quick) quick=1 ;;
+	--modes) [ $# -ge 2 ] || { usage >&2; exit 2; }; sweep_modes=$2; shift ;;
+	--from-log) from_log=1 ;;
+	-*) echo "bench-upgrade: unknown option $1" >&2; usage >&2; exit 2 ;;
+	*) pos+=("$1") ;;
 	esac
+	shift
 done
+if [ -n "$sweep" ]; then
+	[[ $sweep =~ ^(ram|vcpus|all)$ ]] || { echo "bench-upgrade: --sweep: '$sweep'" >&2; usage >&2; exit 2; }
+	[[ $sweep_runs =~ ^[1-9][0-9]*$ ]] || { echo "bench-upgrade: --runs: '$sweep_runs'" >&2; usage >&2; exit 2; }
+	[ ${#pos[@]} = 0 ] || { usage >&2; exit 2; }
+	[[ $sweep_modes =~ ^(adopt|adopt-zap|rebuild|cloexec)( (adopt|adopt-zap|rebuild|cloexec))*$ ]] ||
+		{ echo "bench-upgrade: --modes: '$sweep_modes'" >&2; usage >&2; exit 2; }
+	cd "$top"
+	# shellcheck source-path=SCRIPTDIR source=bench-sweep.sh
+	. scripts/bench-sweep.sh
+	sweep_main
+	exit
+fi
+[ -z "$quick$from_log" ] || { echo "bench-upgrade: --quick and --from-log are for --sweep" >&2; exit 2; }
 [ ${#pos[@]} -le 2 ] || { usage >&2; exit 2; }
 runs=${pos[0]:-$runs}
 mem=${pos[1]:-$mem}

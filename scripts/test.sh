@@ -7,6 +7,7 @@
 #   4. build the packages, unpack them into a scratch root and check them
 #      (scripts/test-packages.sh: files, man pages, DKMS build, unit)
 #   5. boot the test VM and run the kselftests (and in-VM VMM tests) there
+#   6. the benchmark's quick sweep in the test VM (scripts/bench-upgrade.sh)
 # Tests that need KVM (vmm/tests/kvm-tests.list, "host" rows) run on the
 # host when it has /dev/kvm and in the test VM when it has not, so both
 # kinds of machine run the same tests.  CPRSTASH_TEST_NO_HOST_KVM=1 acts as
@@ -17,9 +18,8 @@
 # longer (1,000,000 ioctl calls in selftests/cprstash/fuzz_test, 10 minutes
 # per libFuzzer target), injects every fault of e2e_upgrade_faults and runs
 # the "-long" rows of vmm/tests/kvm-tests.list (the 1,000-upgrade soaks).
-# CPRSTASH_TEST_SKIP_VM=1
-# skips step 5 (quick local runs; the KVM tests then run only on a host
-# with /dev/kvm).
+# CPRSTASH_TEST_SKIP_VM=1 skips steps 5 and 6 (quick local runs; the KVM
+# tests then run only on a host with /dev/kvm).
 set -euo pipefail
 top=$(readlink -f "$(dirname "$0")/..")
 cd "$top"
@@ -142,6 +142,17 @@ if [ "${CPRSTASH_TEST_SKIP_VM:-0}" != 1 ]; then
 	done < <(grep -E '^testvm-tests: .*: [0-9]+ passed' "$vm_log" || true)
 elif [ ${#vm_args[@]} -gt 0 ]; then
 	where+=("  CPRSTASH_TEST_SKIP_VM=1: the $nr_kvm_rows KVM tests did not run anywhere")
+fi
+
+# The benchmark must not rot: its smallest sweep, its files checked, no timing.
+if [ "${CPRSTASH_TEST_SKIP_VM:-0}" != 1 ]; then
+	step "test VM: scripts/bench-upgrade.sh --sweep all --quick (CSV, Markdown, PNG checked)"
+	if scripts/bench-upgrade.sh --sweep all --quick 2>&1 | tee build/bench-quick.log; then
+		passed=$((passed + 1)) bench=passed
+	else
+		failed=$((failed + 1)) bench=failed
+	fi
+	where+=("test VM, the benchmark's quick sweep: 1 $bench")
 fi
 
 echo
