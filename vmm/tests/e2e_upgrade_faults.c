@@ -187,14 +187,17 @@ static long case_nth(const struct fault_case *c)
 	return atol(which);
 }
 
-/* Every process named "vmm" but a zombie (init reaps those). */
+/* Every process named as the VMM's binary but a zombie (init reaps those). */
 static unsigned int vmm_pids(pid_t *pids, unsigned int max)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
 	unsigned int n = 0;
-	char path[300], stat[256];
+	char path[300], stat[256], name[32];
 	FILE *f;
+
+	/* The kernel's comm: the first 15 bytes of the binary's name. */
+	snprintf(name, sizeof(name), "(%.15s)", strrchr(vmm, '/') ? strrchr(vmm, '/') + 1 : vmm);
 
 	TEST_ASSERT(d, "/proc");
 	while ((e = readdir(d))) {
@@ -211,7 +214,7 @@ static unsigned int vmm_pids(pid_t *pids, unsigned int max)
 			stat[0] = '\0';
 		fclose(f);
 		p = strrchr(stat, ')');
-		if (strstr(stat, "(vmm)") && p && p[1] == ' ' && p[2] != 'Z' && n < max)
+		if (strstr(stat, name) && p && p[1] == ' ' && p[2] != 'Z' && n < max)
 			pids[n++] = pid;
 	}
 	closedir(d);
