@@ -11,7 +11,14 @@
 # non-zero, with the VMM's log, if the VMM does not start or an upgrade
 # fails.  Everything the test VM printed: build/demo/testvm.log.
 #
-# usage: scripts/demo.sh [--runs N (3)] [--mem SIZE (1G)] [--help]
+# --linux: instead, a Linux guest with a virtio disk, writing checksummed
+# records with an fsync after each and re-reading them (the e2e-workload
+# rows of vmm/tests/kvm-tests.list: 10 upgrades per mode, the first one
+# cold); per mode the table of downtimes, the devices' freeze (the disk's
+# requests in flight drained) and the records the host found on the disk
+# (--runs and --mem do not apply).
+#
+# usage: scripts/demo.sh [--runs N (3)] [--mem SIZE (1G)] [--linux] [--help]
 set -euo pipefail
 self=$(readlink -f "$0")
 top=${self%/scripts/*}
@@ -27,6 +34,7 @@ bad_usage() {
 
 runs=3
 mem=1G
+linux=
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
@@ -34,6 +42,7 @@ while [ $# -gt 0 ]; do
 	--runs=*) runs=${1#*=}; shift ;;
 	--mem) [ $# -ge 2 ] || bad_usage "--mem needs a size"; mem=$2; shift 2 ;;
 	--mem=*) mem=${1#*=}; shift ;;
+	--linux) linux=1; shift ;;
 	*) bad_usage "unknown argument '$1'" ;;
 	esac
 done
@@ -56,6 +65,33 @@ bench_step "building the module (scripts/build-kmod.sh)" scripts/build-kmod.sh
 bench_step "building the VMM (scripts/build-userspace.sh build/plain)" \
 	scripts/build-userspace.sh build/plain
 mkdir -p "$out"
+
+# A Linux guest and its disk: the test rows themselves, in one test-VM boot.
+if [ -n "$linux" ]; then
+	echo "demo: booting the test VM; a Linux guest writes its disk across 10 upgrades per mode (minutes)"
+	set +e
+	CPRSTASH_TEST_ONLY='^e2e-workload-' scripts/testvm-tests.sh build/plain 2>&1 |
+		sed 's/^# REPORT /REPORT /' | tee "$out/testvm-linux.log" |
+		grep --line-buffered -E -e '^(not )?ok ' -e '^# ok:' -e 'assertion failed' -e 'passed,'
+	rc=${PIPESTATUS[0]}
+	set -e
+	[ "$rc" = 0 ] || { echo "demo: FAILED (all of it in $out/testvm-linux.log)" >&2; exit "$rc"; }
+	echo
+	echo "Live upgrade of a VMM under a Linux guest writing its virtio disk, 2 vCPUs, 512M"
+	echo "($BENCH_VM_ENV):"
+	echo
+	upgrade_table "$out/testvm-linux.log"
+	echo
+	echo "freeze: every device's freeze in the pause, the disk's requests in flight drained (ms)"
+	upgrade_medians "$out/testvm-linux.log" freeze_us |
+		while IFS=$'\t' read -r mode n f cf; do
+			printf '%-8s %3s   median %8s   first %8s\n' "$mode" "$n" \
+				"$(bench_ms "$f")" "$(bench_ms "$cf")"
+		done
+	echo
+	echo "$BENCH_VM_NOTE"
+	exit 0
+fi
 
 # What runs inside the test VM: the upgrades, then the floor.
 cmd="upgrade-series --one-vmm --tag demo /build/vmm/vmm $mem $cpus $runs adopt rebuild cloexec || exit
