@@ -14,14 +14,15 @@
 # Prints what ran where, then one closing line "N passed, N failed,
 # N skipped", and exits non-zero on any failure.  --long fuzzes longer:
 # 1,000,000 ioctl calls in selftests/cprstash/fuzz_test and 10 minutes per
-# libFuzzer target (CPRSTASH_FUZZ_LONG=1).  CPRSTASH_TEST_SKIP_VM=1
+# libFuzzer target (CPRSTASH_FUZZ_LONG=1), and the VMM tests that have a
+# longer variant run it (CPRSTASH_TEST_LONG=1).  CPRSTASH_TEST_SKIP_VM=1
 # skips step 5 (quick local runs; the KVM tests then run only on a host
 # with /dev/kvm).
 set -euo pipefail
 top=$(readlink -f "$(dirname "$0")/..")
 cd "$top"
 if [ "${1:-}" = --long ]; then
-	export CPRSTASH_FUZZ_LONG=1
+	export CPRSTASH_FUZZ_LONG=1 CPRSTASH_TEST_LONG=1
 	shift
 fi
 . scripts/versions.sh

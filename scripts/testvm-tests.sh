@@ -28,8 +28,10 @@ case $only in *\'*) echo "testvm-tests: CPRSTASH_TEST_ONLY may not hold a quote"
 for t in "$builddir"/selftests/cprstash/*; do
 	[ -f "$t" ] && [ -x "$t" ] && add "$t" "/selftests/cprstash/${t##*/}"
 done
-# scripts/test.sh --long: fuzz_test makes 1,000,000 calls, with room for it.
-long=${CPRSTASH_FUZZ_LONG:-0}
+# scripts/test.sh --long: fuzz_test makes 1,000,000 calls, with room for it,
+# and the VMM tests run their long variants (CPRSTASH_TEST_LONG, the general
+# name; CPRSTASH_FUZZ_LONG, the old one, still works).
+long=${CPRSTASH_TEST_LONG:-${CPRSTASH_FUZZ_LONG:-0}}
 [ "$long" = 1 ] || long=0
 if [ -z "$only" ]; then
 	names+=(kselftests)
@@ -50,7 +52,7 @@ if [ "$host_rows" = 1 ]; then
 else
 	names+=("VMM tests (kvm-tests.list, vm rows)")
 fi
-suites+=("/build/vmm/tests/in-vm.sh /build/vmm $host_rows '$only'")
+suites+=("CPRSTASH_TEST_LONG=$long /build/vmm/tests/in-vm.sh /build/vmm $host_rows '$only'")
 
 # Run every suite, keep going after a failure, sum the closing lines.
 cmd='P=0; F=0; S=0'

@@ -211,7 +211,8 @@ static ssize_t net__rx_one(struct virtio_net *net, const struct virtq_chain *c)
 	got = readv(net->tap_fd, net->iov, n);
 	if (got < 0)
 		return -errno;
-	if (got <= NET_HDR_LEN)
+	/* Too short to be a frame, or cut (more than the buffer): dropped. */
+	if (got <= NET_HDR_LEN || (size_t)got > bytes)
 		return 0;
 	/* The tap leaves num_buffers alone; one buffer holds the frame. */
 	virtq_chain__write(c, offsetof(struct virtio_net_hdr_v1, num_buffers), &one,
