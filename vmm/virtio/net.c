@@ -27,11 +27,11 @@
  * frames that arrive during the pause wait in the tap's queue.
  */
 #include <errno.h>
-#include <stddef.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -411,6 +411,9 @@ static int net__open(struct virtio_net *net, const struct virtio_net_opts *o,
 
 	if (in) {
 		net->tap_fd = device_in__take_fd(in, &virtio_net_ops, (u16)i);
+		if (net->tap_fd < 0)
+			pr_err("%s: no tap kept by the old image: %s", net->name,
+			       strerror(-net->tap_fd));
 		return net->tap_fd < 0 ? net->tap_fd : 0;
 	}
 	if (o->fd >= 0) {
