@@ -103,8 +103,9 @@ done
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (run scripts/setup.sh)"
 
 # Load order, and what kvm-amd needs to run nested guests.  Their own
-# dependencies come from modules.dep and are loaded first.
-modules=(irqbypass kvm ccp "kvm-amd nested=1" vfio vfio_iommu_type1 vfio-pci-core vfio-pci)
+# dependencies come from modules.dep and are loaded first.  tun: the taps
+# of the VMM's virtio-net tests.
+modules=(irqbypass kvm ccp "kvm-amd nested=1" vfio vfio_iommu_type1 vfio-pci-core vfio-pci tun)
 
 # The same top-level symlinks as a merged-/usr Debian, in the base and the
 # per-run archive alike: the kernel's cpio unpacker replaces a symlink by a

@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 		"--serial-log", "--no-stdin", "--verbose", "--help", "--touch-ram",
 		"--live-upgrade", "--binary", "--upgrade-mode", "--no-preflight",
 		"--upgrade-preflight", "--control-group", "--upgrade-allow",
-		"--log", "--version", "--vfio",
+		"--log", "--version", "--vfio", "--net",
 	};
 	char help_path[300], junk[300], fake[300], sock[300], cmd[400];
 	static char longcmd[3000];
@@ -161,6 +161,14 @@ int main(int argc, char **argv)
 		"--upgrade-allow", "/10", "--upgrade-allow", "/11", "--upgrade-allow", "/12",
 		"--upgrade-allow", "/13", "--upgrade-allow", "/14", "--upgrade-allow", "/15",
 		"--upgrade-allow", "/16", "--upgrade-allow", "/17"));
+
+	expect_error(2, "is not tap=NAME or fd=N", VMM("--guest", "builtin", "--net", "user"));
+	expect_error(2, "is not tap=NAME or fd=N", VMM("--guest", "builtin", "--net",
+						       "tap=t0,mac=01:00:00:00:00:01"));
+	expect_error(2, "not a client", VMM("--control", sock, "--cmd", "status",
+					    "--net", "tap=t0"));
+	expect_error(2, "more than 4", VMM("--guest", "builtin", "--net", "tap=a", "--net", "tap=b",
+					   "--net", "tap=c", "--net", "tap=d", "--net", "tap=e"));
 
 	expect_log_formats();
 

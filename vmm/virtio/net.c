@@ -27,11 +27,11 @@
  * frames that arrive during the pause wait in the tap's queue.
  */
 #include <errno.h>
-#include <stddef.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,7 +211,8 @@ static ssize_t net__rx_one(struct virtio_net *net, const struct virtq_chain *c)
 	got = readv(net->tap_fd, net->iov, n);
 	if (got < 0)
 		return -errno;
-	if (got <= NET_HDR_LEN)
+	/* Too short to be a frame, or cut (more than the buffer): dropped. */
+	if (got <= NET_HDR_LEN || (size_t)got > bytes)
 		return 0;
 	/* The tap leaves num_buffers alone; one buffer holds the frame. */
 	virtq_chain__write(c, offsetof(struct virtio_net_hdr_v1, num_buffers), &one,
@@ -410,6 +411,9 @@ static int net__open(struct virtio_net *net, const struct virtio_net_opts *o,
 
 	if (in) {
 		net->tap_fd = device_in__take_fd(in, &virtio_net_ops, (u16)i);
+		if (net->tap_fd < 0)
+			pr_err("%s: no tap kept by the old image: %s", net->name,
+			       strerror(-net->tap_fd));
 		return net->tap_fd < 0 ? net->tap_fd : 0;
 	}
 	if (o->fd >= 0) {
