@@ -129,18 +129,20 @@ progress() {
 		jq -r '"VMM pid \(.pid), upgrades \(.upgrades), guest progress counter \(.counter)"'
 }
 
-# "downtime 12.3 ms, parked n/a, guest gap 14.0 ms" from report $1, with
-# the reason the VMM gave for a figure it could not have.
+# "downtime 12.3 ms, parked n/a, guest gap 14.0 ms, full speed 3.0 ms"
+# from report $1, with the reason the VMM gave for a figure it could not
+# have.
 summary() {
 	printf '%s\n' "$1" |
-	jq -r '[.downtime_us, .parked_us, .guest_gap_us, .parked_error, .guest_gap_error] |
-		map(. // "") | @tsv' |
+	jq -r '[.downtime_us, .parked_us, .guest_gap_us, .parked_error, .guest_gap_error,
+		.full_speed_us, .full_speed_error] | map(. // "") | @tsv' |
 	awk -F '\t' '
 		function ms(v, why) {
 			if (v != "") return sprintf("%.1f ms", v / 1000)
 			return why == "" ? "n/a" : "n/a (" why ")"
 		}
-		{ printf "downtime %s, parked %s, guest gap %s\n", ms($1), ms($2, $4), ms($3, $5) }'
+		{ printf "downtime %s, parked %s, guest gap %s, full speed %s\n",
+			 ms($1), ms($2, $4), ms($3, $5), ms($6, $7) }'
 }
 
 # One live upgrade in mode $1, the $2-th (0: the warm-up).

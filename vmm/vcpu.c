@@ -11,6 +11,11 @@
  * KVM_RUN once more with immediate_exit set: KVM then completes a pending
  * port read or write (advancing RIP) without entering the guest, so the
  * registers a state capture reads never point at a half-done instruction.
+ *
+ * Two condition variables: vm->cond wakes parked vCPUs when want changes,
+ * vm->parked_cond wakes the controller when one parks or exits.  With one,
+ * every vCPU parking woke all those parked before it: n^2 / 2 wake-ups
+ * per pause, in a pause whose length is the guest's downtime.
  */
 #include <errno.h>
 #include <signal.h>
@@ -209,7 +214,7 @@ static bool vcpu__wait_runnable(struct vcpu *vcpu)
 			pthread_mutex_lock(&vm->lock);
 			vcpu->parked = true;
 			vm->nr_parked++;
-			pthread_cond_broadcast(&vm->cond);
+			pthread_cond_broadcast(&vm->parked_cond);
 			continue;
 		}
 		pthread_cond_wait(&vm->cond, &vm->lock);
@@ -254,7 +259,7 @@ static void *vcpu__thread(void *arg)
 	pthread_mutex_lock(&vm->lock);
 	vcpu->exited = true;
 	vm->nr_exited++;
-	pthread_cond_broadcast(&vm->cond);
+	pthread_cond_broadcast(&vm->parked_cond);
 	pthread_mutex_unlock(&vm->lock);
 	return NULL;
 }
@@ -319,7 +324,32 @@ void vcpu__pause_all(struct vm *vm)
 		vm->want = VM_PAUSED;
 	vcpu__kick_all_locked(vm);
 	while (vm->nr_parked + vm->nr_exited < threads)
-		pthread_cond_wait(&vm->cond, &vm->lock);
+		pthread_cond_wait(&vm->parked_cond, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/*
+ * vm__start(): the vCPU threads wait for each other.  A thread that ran
+ * its guest at once would compete for the CPUs with the one creating the
+ * next: with more vCPUs than CPUs, starting them took longer per vCPU the
+ * more there were.  Held as a pause is, released as a resume.
+ */
+void vcpu__hold_start(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->start_held = vm->want == VM_RUNNING;
+	if (vm->start_held)
+		vm->want = VM_PAUSED;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void vcpu__release_start(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (vm->start_held && vm->want == VM_PAUSED)
+		vm->want = VM_RUNNING;
+	vm->start_held = false;
+	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
 }
 

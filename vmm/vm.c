@@ -86,6 +86,7 @@ static int vm__build(struct vm *vm, const struct vmm_config *cfg, struct vm_part
 	vm->event_fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
+	pthread_cond_init(&vm->parked_cond, NULL);
 	mmio__init(&vm->mmio);
 	vm->want = VM_RUNNING;
 
@@ -182,15 +183,14 @@ int vm__load_guest(struct vm *vm, const struct boot_linux_image *linux_image)
 int vm__start(struct vm *vm)
 {
 	unsigned int i;
-	int ret;
+	int ret = 0;
 
 	vm->start_ns = now_ns();
-	for (i = 0; i < vm->nr_vcpus; i++) {
+	vcpu__hold_start(vm);
+	for (i = 0; !ret && i < vm->nr_vcpus; i++)
 		ret = vcpu__start(&vm->vcpus[i]);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	vcpu__release_start(vm);
+	return ret;
 }
 
 void vm__pause(struct vm *vm)
@@ -249,6 +249,7 @@ void vm__destroy(struct vm *vm)
 	vm->event_fd = -1;
 	mmio__exit(&vm->mmio);
 	pthread_cond_destroy(&vm->cond);
+	pthread_cond_destroy(&vm->parked_cond);
 	pthread_mutex_destroy(&vm->lock);
 }
 

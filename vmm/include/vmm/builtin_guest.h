@@ -37,7 +37,7 @@
 #define BG_EDU_BUF_GPA		0x300000 /* edu DMA: source page, then target page */
 #define BG_TOUCH_START		0x400000 /* --touch-ram writes from here */
 #define BG_TOUCH_END_MAX	0x40000000 /* --touch-ram stops at 1 GiB */
-#define BG_SWEEP_SIZE_MAX	0x4000000 /* vCPU 0 sweeps up to 64 MiB (v5) */
+#define BG_SWEEP_SIZE_MAX	0x1000000 /* vCPU 0 sweeps up to 16 MiB (v5) */
 #define BG_SWEEP_STRIDE		0x1000	/* one read per 4 KiB page */
 #define BG_BUCKET_MS		10	/* the width of a bucket */
 #define BG_MAPPED_END		0x100000000ULL /* the page tables map 4 GiB */

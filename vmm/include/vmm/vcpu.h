@@ -41,6 +41,9 @@ int vcpu__read_tsc(struct vcpu *vcpu, u64 *tsc);
  */
 void vcpu__pause_all(struct vm *vm);
 void vcpu__resume_all(struct vm *vm);
+/* vm__start(): vCPU threads wait until every one of them exists. */
+void vcpu__hold_start(struct vm *vm);
+void vcpu__release_start(struct vm *vm);
 /* Ask every vCPU thread to finish, then join them all. */
 void vcpu__stop_all(struct vm *vm);
 

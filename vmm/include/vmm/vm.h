@@ -67,10 +67,12 @@ struct vm {
 
 	/* Pause protocol (vcpu.c); lock order: vm->lock, then device locks. */
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond;		/* to the vCPUs: want changed */
+	pthread_cond_t parked_cond;	/* to the controller: a vCPU parked or exited */
 	enum vm_run_state want;
 	unsigned int nr_parked;
 	unsigned int nr_exited;
+	bool start_held;		/* vm__start() holds the vCPUs (vcpu.c) */
 
 	/* vCPU threads and devices ask the main loop to stop through this. */
 	int event_fd;
