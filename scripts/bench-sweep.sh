@@ -3,7 +3,7 @@
 # scripts/bench-upgrade.sh --sweep: live upgrades across guest RAM sizes and
 # vCPU counts in the test VM, as CSV, Markdown and PNG.  Sourced by
 # bench-upgrade.sh (which parsed the options into $sweep, $sweep_runs,
-# $sweep_modes, $quick, $from_log); not run.  Asserts no duration.
+# $sweep_modes, $sweep_ram, $sweep_vcpus, $quick, $from_log); not run.  Asserts no duration.
 
 BENCH_TAG=bench-upgrade
 # shellcheck source-path=SCRIPTDIR source=bench-lib.sh
@@ -160,7 +160,7 @@ sweep_ratios() {
 		}' "$1"
 }
 
-# Median downtime per mode against the point, min to max as error bars:
+# The p50 downtime per mode against the point, min to max as error bars:
 # stats $1 of sweep $2 into PNG $3.
 sweep_plot() {
 	local stats=$1 sw=$2 png=$3 dat=${3%.png}.dat m plot='' idx=0
@@ -178,14 +178,15 @@ sweep_plot() {
 	[ -n "$plot" ] || return 0
 	{
 		# shellcheck disable=SC2028 # the \n is gnuplot's
-		echo "set title \"live-upgrade downtime, median of $sweep_runs after a warm-up (bars: min to max)\\n$(bench_env_label)\""
+		echo "set title \"live-upgrade downtime, p50 of $sweep_runs after a warm-up (bars: min to max)\\n$(bench_env_label)\""
 		if [ "$sw" = ram ]; then
 			echo "set xlabel \"guest RAM, MiB, 2 vCPUs; $sweep_touch_note\""
 		else
 			echo "set xlabel \"vCPUs, $sweep_vcpus_mem of guest RAM; $sweep_touch_note\""
 		fi
-		echo 'set logscale x 2; set offsets graph 0.05, graph 0.05, 0, 0'
-		echo 'set ylabel "downtime, ms"; set yrange [0:*]; set grid; set key outside right'
+		# Both axes log: points and modes lie orders of magnitude apart.
+		echo 'set logscale x 2; set logscale y 10; set offsets graph 0.05, graph 0.05, 0, 0'
+		echo 'set ylabel "downtime, ms"; set grid; set key outside right'
 		echo "plot $plot"
 	} | bench_plot "$png" 1000,560
 }
@@ -234,8 +235,6 @@ sweep_main() {
 	local sweeps=("$sweep") dir=build/bench log s max=0 m vm_mib rc=0 failed=0
 	# The cheaper sweep first: the other's points come as time allows.
 	[ "$sweep" = all ] && sweeps=(vcpus ram)
-	sweep_ram="256M 512M 1G 2G 4G 8G"
-	sweep_vcpus="1 4 16 64"
 	sweep_vcpus_mem=256M
 	sweep_touch=--touch-ram
 	sweep_touch_note="each on a fresh VMM whose guest touched its RAM (its first GiB at most)"

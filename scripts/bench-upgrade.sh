@@ -22,27 +22,31 @@
 #
 # --sweep ram|vcpus|all: the benchmark an operator reads.  Downtime across
 # guest RAM (256M to 8G, 2 vCPUs) and vCPUs (1 to 64, 256M), every mode
-# (adopt, rebuild, cloexec, adopt-zap), RUNS (3) counted upgrades per point
-# and mode after a warm-up, each on a fresh VMM whose guest touched its RAM
-# (the built-in guest touches its first GiB at most), in one test-VM boot.
-# Writes build/bench/upgrade-SWEEP.csv (one row per upgrade, run 0 the
-# warm-up), upgrade-SWEEP.md (min / p50 / p99 / max per point and mode,
-# then the ratios of the targets) and upgrade-SWEEP.png (downtime per mode,
-# log x axis).  --quick: 256M and 512M, 1 and 2 vCPUs, one counted run,
-# idle guests, into build/bench/quick/, and checks that what it wrote is
-# well formed (the suite's test; no timing).  --modes "M...": only these modes (the
-# targets need adopt and rebuild).  --from-log: the tables and plots again
-# from the last run's log, without the test VM.  all: vcpus, then ram.
+# (adopt, rebuild, cloexec, adopt-zap), K (--runs, 3) counted upgrades per
+# point and mode after a warm-up, each on a fresh VMM whose guest touched
+# its RAM (the built-in guest touches its first GiB at most), in one
+# test-VM boot (all: the vCPU sweep, then the RAM sweep).  Writes
+# build/bench/upgrade-SWEEP.csv (one row per upgrade, run 0 the warm-up),
+# upgrade-SWEEP.md (min / p50 / p99 / max per point and mode, the phases,
+# the ratios of the targets) and upgrade-SWEEP.png (downtime per mode, log
+# axes); Documentation/performance.rst.
+#   --quick       256M and 512M, 1 and 2 vCPUs, one counted run, idle
+#                 guests, into build/bench/quick/; then checks that the
+#                 files are well formed (the suite's test; no timing)
+#   --modes "M.." only these modes (the targets need adopt and rebuild)
+#   --ram "SIZE..", --vcpus "N..": other points
+#   --from-log    the files again from the last run's log, no test VM
 #
 # usage: scripts/bench-upgrade.sh [RUNS (10)] [MEM (1G)] [--touch-ram]
 #        scripts/bench-upgrade.sh --sweep ram|vcpus|all [--runs K] [--quick]
-#                                 [--modes "MODE..."] [--from-log]
+#                                 [--modes "MODE..."] [--ram "SIZE..."]
+#                                 [--vcpus "N..."] [--from-log]
 set -euo pipefail
 self=$(readlink -f "$0")
 top=${self%/scripts/*}
 
 usage() {
-	sed -n 's/^# usage: /usage: /p' "$self"
+	sed -n '/^# usage:/,/^set -euo/{ /^set/d; s/^# \{0,1\}//; p; }' "$self"
 }
 runs=10
 mem=1G
@@ -52,15 +56,19 @@ sweep_runs=3
 quick=
 from_log=
 sweep_modes="adopt rebuild cloexec adopt-zap"
+sweep_ram="256M 512M 1G 2G 4G 8G"
+sweep_vcpus="1 4 16 64"
 pos=()
 while [ $# -gt 0 ]; do
 	case $1 in
-	-h | --help) sed -n '3,/^# usage:/{ s/^# \{0,1\}//; p; }' "$self"; exit 0 ;;
+	-h | --help) sed -n '3,/^set -euo/{ /^set/d; s/^# \{0,1\}//; p; }' "$self"; exit 0 ;;
 	--touch-ram | --touch-ram-in-vm) vm_touch=--touch-ram ;;
 	--sweep) [ $# -ge 2 ] || { usage >&2; exit 2; }; sweep=$2; shift ;;
 	--runs) [ $# -ge 2 ] || { usage >&2; exit 2; }; sweep_runs=$2; shift ;;
 	--quick) quick=1 ;;
 	--modes) [ $# -ge 2 ] || { usage >&2; exit 2; }; sweep_modes=$2; shift ;;
+	--ram) [ $# -ge 2 ] || { usage >&2; exit 2; }; sweep_ram=$2; shift ;;
+	--vcpus) [ $# -ge 2 ] || { usage >&2; exit 2; }; sweep_vcpus=$2; shift ;;
 	--from-log) from_log=1 ;;
 	-*) echo "bench-upgrade: unknown option $1" >&2; usage >&2; exit 2 ;;
 	*) pos+=("$1") ;;
@@ -73,6 +81,10 @@ if [ -n "$sweep" ]; then
 	[ ${#pos[@]} = 0 ] || { usage >&2; exit 2; }
 	[[ $sweep_modes =~ ^(adopt|adopt-zap|rebuild|cloexec)( (adopt|adopt-zap|rebuild|cloexec))*$ ]] ||
 		{ echo "bench-upgrade: --modes: '$sweep_modes'" >&2; usage >&2; exit 2; }
+	[[ $sweep_ram =~ ^[1-9][0-9]*[MG]( [1-9][0-9]*[MG])*$ ]] ||
+		{ echo "bench-upgrade: --ram: '$sweep_ram'" >&2; usage >&2; exit 2; }
+	[[ $sweep_vcpus =~ ^[1-9][0-9]*( [1-9][0-9]*)*$ ]] ||
+		{ echo "bench-upgrade: --vcpus: '$sweep_vcpus'" >&2; usage >&2; exit 2; }
 	cd "$top"
 	# shellcheck source-path=SCRIPTDIR source=bench-sweep.sh
 	. scripts/bench-sweep.sh
