@@ -35,6 +35,8 @@
  * - gfn_to_pfn caches (kvmclock's pv_time) are not invalidated by
  *   ->release: we run KVM's own invalidate_range_start/end over the whole
  *   address space once the notifier is on the new mm.
+ * - ->release zaps without flushing TLBs (no vCPU is to run again): we
+ *   request a flush before the adopted vCPUs' first entry.
  * - Private memslots (APIC access page, TSS, identity map) live at HVAs of
  *   the old mm and kvm_arch_destroy_vm() unmaps them in current->mm when it
  *   equals kvm->mm: VMs that have them are refused (EOPNOTSUPP), as are
@@ -426,6 +428,15 @@ static int kvm_adopt_swap_mm(struct kvm *kvm, struct mm_struct *mm)
 	}
 
 	kvm_adopt_invalidate_all(kvm, mm);
+	/*
+	 * ->release zapped every mapping without a TLB flush: KVM takes it
+	 * that no vCPU can run again (kvm_tdp_mmu_zap_all()), and the zap
+	 * above finds nothing left to flush for.  Adopted vCPUs do run again,
+	 * maybe on the CPU and ASID they last used, whose TLB may still hold
+	 * translations through page tables the zap freed.  Flush at their
+	 * next entry, as any zap does.
+	 */
+	kvm_flush_remote_tlbs(kvm);
 	mmgrab(mm);
 	WRITE_ONCE(kvm->mm, mm);
 	mmdrop(old);

@@ -36,6 +36,7 @@
 # the QEMU command line); CPRSTASH_TESTVM_TCG_THREAD=single runs both vCPUs
 # in one thread instead: immune to cross-modifying-code races, but nested
 # Linux guests barely move.
+# CPRSTASH_TESTVM_KARGS adds words to the guest kernel's command line.
 # CPRSTASH_TESTVM_PATCH_TRACE=1 lists the static keys and calls the kernel
 # patches while the command runs (scripts/testvm/patch-trace).
 #
@@ -360,6 +361,10 @@ kargs=(
 	console=ttyS0 panic=-1 oops=panic quiet intel_iommu=on tsc=reliable
 	no_timer_check watchdog_thresh=60 workqueue.watchdog_thresh=120
 )
+# CPRSTASH_TESTVM_KARGS: more, for a debugging run (init_on_free=1,
+# slub_debug=FZPU, page_poison=1: memory corruption reported sooner).
+# shellcheck disable=SC2206 # words, split on purpose
+kargs+=(${CPRSTASH_TESTVM_KARGS:-})
 # shellcheck disable=SC2054 # the commas are QEMU's
 qemu=(
 	qemu-system-x86_64 -accel "tcg,thread=$tcg_thread"

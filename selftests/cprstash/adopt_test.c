@@ -70,6 +70,7 @@ struct adopt_record {
 	uint64_t rom_hva;	/* 0: no ROM slot */
 	struct kvm_regs regs;
 	int64_t pages_4k;	/* KVM's 4 KiB guest mappings before exec */
+	int64_t tlb_flushes;	/* KVM's remote_tlb_flush_requests at exec */
 	uint32_t nr_pfns;
 	uint64_t pfns[16];	/* of probed guest pages, to soft-offline */
 };
@@ -675,10 +676,20 @@ static int stage_adopt(void)
 	struct adopt_record rec;
 	struct test_vm t;
 	int stash = stage_open_stash();
+	long flushes;
 	int ret;
 
 	ret = recover_vm(stash, &t, &rec, true);
 	STAGE_CHECK(!ret, "ADOPT_KVM: %s", strerror(-ret));
+	/*
+	 * exec zapped the VM's mappings without a TLB flush (->release): the
+	 * adoption must ask for one before the vCPU runs again.
+	 */
+	flushes = vm_debugfs_read(rec.vm_fd, "remote_tlb_flush_requests");
+	if (flushes >= 0 && rec.tlb_flushes >= 0)
+		STAGE_CHECK(flushes > rec.tlb_flushes,
+			    "no TLB flush requested by ADOPT_KVM (%ld, %lld at exec)",
+			    flushes, (long long)rec.tlb_flushes);
 	ret = adopt(stash);
 	STAGE_CHECK(ret == -EALREADY, "second ADOPT_KVM: %s", strerror(-ret));
 	/*
@@ -884,6 +895,7 @@ static int start_and_exec(struct __test_metadata *_metadata)
 	}
 	rec.cycle = exec_case->cycle;
 	rec.cycles = exec_case->cycles;
+	rec.tlb_flushes = vm_debugfs_read(t.vm, "remote_tlb_flush_requests");
 	stash_and_exec(&t, &rec, exec_case->stage);
 	return KSFT_FAIL;
 }

@@ -63,6 +63,7 @@
 #define SOAK_LOCKED_SLACK_KB	0
 
 static const char *const mixed_modes[] = { "adopt", "rebuild", "cloexec" };
+#define NR_MIXED	ARRAY_SIZE(mixed_modes)
 
 static const char *const phases[] = {
 	"downtime_us", "pause_us", "stash_us", "exec_us", "start_us",
@@ -323,8 +324,8 @@ int main(int argc, char **argv)
 {
 	unsigned long long zero[MAX_CPUS] = { 0 }, a[MAX_CPUS], b[MAX_CPUS];
 	/* mixed: one baseline per mode; they map and hold different things. */
-	struct soak_sample first, warm[ARRAY_SIZE(mixed_modes)], last;
-	bool have_warm[ARRAY_SIZE(mixed_modes)] = { false };
+	struct soak_sample first, warm[NR_MIXED], last;
+	bool have_warm[NR_MIXED] = { false };
 	int slot;
 	const char *vmm, *mode, *want_mode, *mem;
 	bool touch = false, huge = false, sweep_wait = true, mixed;
@@ -399,7 +400,7 @@ int main(int argc, char **argv)
 	       fd_count, (unsigned long)ino);
 
 	for (round = 0; round < rounds; round++) {
-		const char *round_mode = mixed ? mixed_modes[round % 3] : mode;
+		const char *round_mode = mixed ? mixed_modes[round % NR_MIXED] : mode;
 		const char *want = mixed ? round_mode : want_mode;
 		struct json_object *rep;
 		char *line;
@@ -431,16 +432,16 @@ int main(int argc, char **argv)
 		soak_sample(&last, test_vmm_pid, n);
 		if (!round)
 			first = last;
-		slot = mixed ? round % ARRAY_SIZE(mixed_modes) : 0;
-		if (have_warm[slot])
+		slot = mixed ? round % NR_MIXED : 0;
+		if (have_warm[slot]) {
 			soak_check_live(&warm[slot], &last, test_vmm_pid, round);
-		else if (round >= SOAK_WARMUP - 1) {
+		} else if (round >= SOAK_WARMUP - 1) {
 			warm[slot] = last;
 			have_warm[slot] = true;
 		}
 	}
 	soak_print("after the first upgrade", &first);
-	slot = mixed ? (rounds - 1) % ARRAY_SIZE(mixed_modes) : 0;
+	slot = mixed ? (rounds - 1) % NR_MIXED : 0;
 	if (rounds > SOAK_WARMUP + 2 && have_warm[slot]) {
 		soak_print("after the warm-up", &warm[slot]);
 		soak_print("after the last upgrade", &last);
@@ -462,7 +463,7 @@ int main(int argc, char **argv)
 		snprintf(req, sizeof(req),
 			 "{\"cmd\":\"live-upgrade\",\"mode\":\"%s\",\"id\":\"pipelined\"}\n"
 			 "{\"cmd\":\"status\",\"id\":\"after\"}\n",
-			 mixed ? mixed_modes[rounds % 3] : mode);
+			 mixed ? mixed_modes[rounds % NR_MIXED] : mode);
 		TEST_ASSERT(write(fd, req, strlen(req)) == (ssize_t)strlen(req), "write");
 		while (!(nl = memchr(buf, '\n', len)) || !memchr(nl + 1, '\n', len - (nl + 1 - buf))) {
 			got = read(fd, buf + len, sizeof(buf) - 1 - len);

@@ -11,6 +11,7 @@
 dir=${1:-/build/vmm}
 host_rows=${2:-0}
 only=${3:-}
+long=${CPRSTASH_TEST_LONG:-0}
 export VMM_TEST_KERNEL=/boot/vmlinuz
 export VMM_TEST_INITRD=/boot/guest-initramfs.cpio.gz
 pass=0 fail=0 skip=0 n=0
@@ -56,8 +57,8 @@ while read -r where name limit prog args; do
 	case $where in
 	vm) ;;
 	host) [ "$host_rows" = 1 ] || continue ;;
-	vm-long) [ "${CPRSTASH_TEST_LONG:-0}" = 1 ] || continue ;;
-	host-long) [ "$host_rows" = 1 ] && [ "${CPRSTASH_TEST_LONG:-0}" = 1 ] || continue ;;
+	vm-long) [ "$long" = 1 ] || continue ;;
+	host-long) [ "$host_rows$long" = 11 ] || continue ;;
 	*) continue ;;	# comments and blank lines
 	esac
 	[ -z "$only" ] || echo "$name" | grep -Eq "$only" || continue
