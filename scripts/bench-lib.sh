@@ -10,11 +10,12 @@ every guest exit, page fault and system call is emulated, so absolute
 figures are inflated many times over, and noisy on a shared machine:
 compare the figures of one run with each other, not with hardware."
 
-# One line for a plot's title: where and when the figures were taken.
+# One line for a plot's title: where and when the figures were taken, and
+# by which VMM ($1, its version; by default this tree's git revision).
 bench_env_label() (
 	# shellcheck source-path=SCRIPTDIR source=versions.sh
 	. scripts/versions.sh
-	rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+	rev=${1:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 	echo "$BENCH_VM_ENV, its kernel $CPRSTASH_KVER; host $(uname -r); $(date -u +%F); $rev"
 )
 

@@ -161,7 +161,7 @@ sweep_ratios() {
 }
 
 # The p50 downtime per mode against the point, min to max as error bars:
-# stats $1 of sweep $2 into PNG $3.
+# stats $1 of sweep $2 into PNG $3; $4: the VMM's version.
 sweep_plot() {
 	local stats=$1 sw=$2 png=$3 dat=${3%.png}.dat m plot='' idx=0
 	: >"$dat"
@@ -178,7 +178,7 @@ sweep_plot() {
 	[ -n "$plot" ] || return 0
 	{
 		# shellcheck disable=SC2028 # the \n is gnuplot's
-		echo "set title \"live-upgrade downtime, p50 of $sweep_runs after a warm-up (bars: min to max)\\n$(bench_env_label)\""
+		echo "set title \"live-upgrade downtime, p50 of $sweep_runs after a warm-up (bars: min to max)\\n$(bench_env_label "$4")\""
 		if [ "$sw" = ram ]; then
 			echo "set xlabel \"guest RAM, MiB, 2 vCPUs; $sweep_touch_note\""
 		else
@@ -227,7 +227,9 @@ sweep_outputs() {
 	echo
 	cat "$dir/upgrade-$sw.md"
 	echo "csv: $dir/upgrade-$sw.csv"
-	sweep_plot "$stats" "$sw" "$dir/upgrade-$sw.png"
+	# The measured VMM's version, not the tree's: --from-log may come later.
+	sweep_plot "$stats" "$sw" "$dir/upgrade-$sw.png" \
+		"$(sed -n 's/.*"new_version":"\([^"]*\)".*/\1/p' "$log" | head -n 1)"
 	rm -f "$stats" "$stats.phases"
 }
 
