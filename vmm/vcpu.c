@@ -210,7 +210,15 @@ static bool vcpu__wait_runnable(struct vcpu *vcpu)
 		}
 		if (!vcpu->parked) {
 			pthread_mutex_unlock(&vm->lock);
-			vcpu__complete_io(vcpu);
+			/*
+			 * Only after an exit it handled: KVM_RUN interrupted
+			 * by the kick, or not entered yet, has nothing pending,
+			 * and the ioctl loads the vCPU for nothing (per vCPU,
+			 * in the pause).
+			 */
+			if (vcpu->exit_handled)
+				vcpu__complete_io(vcpu);
+			vcpu->exit_handled = false;
 			pthread_mutex_lock(&vm->lock);
 			vcpu->parked = true;
 			vm->nr_parked++;
@@ -228,6 +236,35 @@ static bool vcpu__wait_runnable(struct vcpu *vcpu)
 	return false;
 }
 
+/*
+ * vm__start(): the vCPU threads wait for each other.  A thread that ran
+ * its guest at once would compete for the CPUs with the one creating the
+ * next: with more vCPUs than CPUs, starting them took longer per vCPU the
+ * more there were.
+ */
+void vcpu__hold_start(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->start_held = true;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void vcpu__release_start(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->start_held = false;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static void vcpu__wait_start(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	while (vm->start_held)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
+}
+
 static void *vcpu__thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -243,7 +280,9 @@ static void *vcpu__thread(void *arg)
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 
+	vcpu__wait_start(vm);
 	while (!vcpu__wait_runnable(vcpu)) {
+		vcpu->exit_handled = false;
 		ret = __kvm_ioctl_quiet(vcpu->fd, KVM_RUN, NULL);
 		if (ret == -EINTR || ret == -EAGAIN)
 			continue;
@@ -252,6 +291,7 @@ static void *vcpu__thread(void *arg)
 					 vcpu->id, strerror(-ret));
 			break;
 		}
+		vcpu->exit_handled = true;
 		if (!vcpu__handle_exit(vcpu))
 			break;
 	}
@@ -325,31 +365,6 @@ void vcpu__pause_all(struct vm *vm)
 	vcpu__kick_all_locked(vm);
 	while (vm->nr_parked + vm->nr_exited < threads)
 		pthread_cond_wait(&vm->parked_cond, &vm->lock);
-	pthread_mutex_unlock(&vm->lock);
-}
-
-/*
- * vm__start(): the vCPU threads wait for each other.  A thread that ran
- * its guest at once would compete for the CPUs with the one creating the
- * next: with more vCPUs than CPUs, starting them took longer per vCPU the
- * more there were.  Held as a pause is, released as a resume.
- */
-void vcpu__hold_start(struct vm *vm)
-{
-	pthread_mutex_lock(&vm->lock);
-	vm->start_held = vm->want == VM_RUNNING;
-	if (vm->start_held)
-		vm->want = VM_PAUSED;
-	pthread_mutex_unlock(&vm->lock);
-}
-
-void vcpu__release_start(struct vm *vm)
-{
-	pthread_mutex_lock(&vm->lock);
-	if (vm->start_held && vm->want == VM_PAUSED)
-		vm->want = VM_RUNNING;
-	vm->start_held = false;
-	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
 }
 

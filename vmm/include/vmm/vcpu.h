@@ -21,6 +21,7 @@ struct vcpu {
 	struct kvm_run *run;		/* mmap of the vCPU fd */
 	pthread_t thread;
 	bool thread_started;
+	bool exit_handled;		/* its thread's: an exit not re-entered yet */
 	/* Protected by vm->lock. */
 	bool parked;
 	bool exited;
