@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 	if (tap >= 0)
 		close(tap);	/* the VMM's is the only file on the tap now */
 	ctl = test_connect(sock);
-	net_stream__start(&s, log);
+	net_stream__start(&s, log, 0);
 
 	for (round = 0; round < rounds; round++) {
 		unsigned long long before = net_stream__checked(&s);

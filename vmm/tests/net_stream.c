@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/if_tun.h>
@@ -149,6 +150,22 @@ static bool net_stream__check(struct net_stream *s)
 	return true;
 }
 
+static unsigned long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+/* Whether to send more: the window has room, and the pace allows it. */
+static bool net_stream__may_send(struct net_stream *s)
+{
+	if (s->sent - s->checked >= WINDOW)
+		return false;
+	return !s->kib_per_s || s->sent < (now_ms() - s->start_ms) * s->kib_per_s * 1024 / 1000;
+}
+
 static void *net_stream__run(void *opaque)
 {
 	struct net_stream *s = opaque;
@@ -156,7 +173,7 @@ static void *net_stream__run(void *opaque)
 	bool ok = true;
 
 	while (ok && !__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
-		p.events = POLLIN | (s->sent - s->checked < WINDOW ? POLLOUT : 0);
+		p.events = POLLIN | (net_stream__may_send(s) ? POLLOUT : 0);
 		/* A wake-up now and then to see stop; not a deadline. */
 		if (poll(&p, 1, 100) <= 0)
 			continue;
@@ -226,9 +243,11 @@ static int net_guest__connect(const char *log)
 	}
 }
 
-void net_stream__start(struct net_stream *s, const char *log)
+void net_stream__start(struct net_stream *s, const char *log, unsigned int kib_per_s)
 {
-	*s = (struct net_stream){ .log = log, .lock = PTHREAD_MUTEX_INITIALIZER };
+	*s = (struct net_stream){ .log = log, .kib_per_s = kib_per_s,
+				  .lock = PTHREAD_MUTEX_INITIALIZER };
+	s->start_ms = now_ms();
 	s->fd = net_guest__connect(log);
 	s->ifindex = net_tap__attr("ifindex");
 	s->carrier_changes = net_tap__attr("carrier_changes");

@@ -30,6 +30,13 @@ struct net_stream {
 	unsigned long long sent;
 	unsigned long long checked;	/* read under lock */
 	unsigned long long ifindex, carrier_changes;	/* of the tap, at the start */
+	/*
+	 * At most this many KiB a second, 0 for as fast as it goes: beside
+	 * the disk workload, a stream at full speed through a guest under
+	 * nested emulation takes its vCPUs from the disk writer.
+	 */
+	unsigned int kib_per_s;
+	unsigned long long start_ms;
 	bool stop;
 	char err[256];
 	pthread_mutex_t lock;
@@ -53,7 +60,7 @@ void net_tap__remove(void);
  * Once the guest's console (@log) says NET-UP: connect to its echo,
  * start the stream and wait for NET_PROGRESS bytes checked.
  */
-void net_stream__start(struct net_stream *s, const char *log);
+void net_stream__start(struct net_stream *s, const char *log, unsigned int kib_per_s);
 unsigned long long net_stream__checked(struct net_stream *s);
 /* Until NET_PROGRESS bytes more than @before came back checked. */
 void net_stream__progress(struct net_stream *s, unsigned long long before);
