@@ -12,11 +12,12 @@
 # fails.  Everything the test VM printed: build/demo/testvm.log.
 #
 # --linux: instead, a Linux guest with a virtio disk, writing checksummed
-# records with an fsync after each and re-reading them (the e2e-workload
+# records with an fsync after each and re-reading them, and a virtio-net
+# tap, echoing a TCP stream from the test VM meanwhile (the e2e-workload
 # rows of vmm/tests/kvm-tests.list: 10 upgrades per mode, the first one
 # cold); per mode the table of downtimes, the devices' freeze (the disk's
-# requests in flight drained) and the records the host found on the disk
-# (--runs and --mem do not apply).
+# requests in flight drained), the records the host found on the disk and
+# the stream's bytes checked (--runs and --mem do not apply).
 #
 # usage: scripts/demo.sh [--runs N (3)] [--mem SIZE (1G)] [--linux] [--help]
 set -euo pipefail
@@ -68,7 +69,7 @@ mkdir -p "$out"
 
 # A Linux guest and its disk: the test rows themselves, in one test-VM boot.
 if [ -n "$linux" ]; then
-	echo "demo: booting the test VM; a Linux guest writes its disk across 10 upgrades per mode (minutes)"
+	echo "demo: booting the test VM; a Linux guest writes its disk and echoes a TCP stream across 10 upgrades per mode (minutes)"
 	set +e
 	CPRSTASH_TEST_ONLY='^e2e-workload-' scripts/testvm-tests.sh build/plain 2>&1 |
 		sed 's/^# REPORT /REPORT /' | tee "$out/testvm-linux.log" |
@@ -77,7 +78,7 @@ if [ -n "$linux" ]; then
 	set -e
 	[ "$rc" = 0 ] || { echo "demo: FAILED (all of it in $out/testvm-linux.log)" >&2; exit "$rc"; }
 	echo
-	echo "Live upgrade of a VMM under a Linux guest writing its virtio disk, 2 vCPUs, 512M"
+	echo "Live upgrade of a VMM under a Linux guest writing its virtio disk and echoing TCP, 2 vCPUs, 512M"
 	echo "($BENCH_VM_ENV):"
 	echo
 	upgrade_table "$out/testvm-linux.log"

@@ -6,12 +6,19 @@
  *
  *   MODE N     live-upgrade the VMM N times in MODE while the guest
  *              writes; after each upgrade the guest must write on and its
- *              reader re-verify past the records acked before it.  Then
+ *              reader re-verify past the records acked before it.  Where
+ *              the host has a tun device, the VMM gets a tap too (--net
+ *              fd=N) and a TCP stream runs through the guest's echo all
+ *              along (net_stream.h): after each upgrade it must have
+ *              moved on, and at the end every byte came back in order,
+ *              the connection never reset, the tap's ifindex and
+ *              carrier_changes the same.  Then
  *              the test writes the stop mark into the disk's control
  *              slot: the guest checks every record, powers off, and the
  *              test checks the disk file — records 0..N each once and
  *              intact, N the last acked, nothing after — and the guest's
- *              console: no I/O error, no virtio timeout or reset.
+ *              console: no I/O error, no virtio timeout or reset, no
+ *              transmit timeout.
  *   power-cut  kill -9 the VMM while the guest writes, then check the
  *              disk file and boot a fresh VMM on it whose guest checks it
  *              too (vmmtest=workloadverify): every record acked on the
@@ -27,11 +34,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "net_stream.h"
 #include "testlib.h"
 #include "vmm/kvm.h"
 #include "workload.h"
 
 #define DISK_SIZE	(256ll << 20)	/* sparse; room for 65535 records */
+/* The TCP stream's pace: enough to see it go on, little of the guest's CPU. */
+#define STREAM_KIB_PER_S	64
 /*
  * no_timer_check: under nested emulation on a loaded host the guest's
  * boot-time check of its timer IRQ can run out of time and panic.
@@ -132,9 +142,12 @@ static void make_disk(const char *path)
 	close(fd);
 }
 
-/* Start the VMM (test_vmm_pid) on @disk, its guest doing vmmtest=@what. */
+/*
+ * Start the VMM (test_vmm_pid) on @disk, its guest doing vmmtest=@what;
+ * with @net_arg, on a virtio-net device too (--net @net_arg).
+ */
 static void spawn_guest(const char *vmm, const char *what, const char *disk, const char *log,
-			const char *sock)
+			const char *sock, const char *net_arg)
 {
 	static char cmdline[128];
 	char err[300], *argv[24];
@@ -149,6 +162,10 @@ static void spawn_guest(const char *vmm, const char *what, const char *disk, con
 	if (sock) {
 		argv[n++] = "--control";
 		argv[n++] = (char *)sock;
+	}
+	if (net_arg) {
+		argv[n++] = "--net";
+		argv[n++] = (char *)net_arg;
 	}
 	argv[n] = NULL;
 	test_spawn_vmm(argv, "/dev/null", err);
@@ -204,11 +221,14 @@ static void stop_workload(const char *disk)
 
 static void upgrades(const char *vmm, const char *mode, int rounds)
 {
-	char log[300], sock[300], disk[300], *line;
+	char log[300], sock[300], disk[300], net_arg[32], *line;
+	bool net = net_tap__available();
+	unsigned long long bytes = 0;
 	struct json_object *rep;
+	struct net_stream s = { 0 };
 	struct wl_console c;
 	struct wl_scan res;
-	int round, status, ctl;
+	int round, status, ctl, tap = -1;
 	long long at;
 
 	snprintf(log, sizeof(log), "%s/serial.log", test_tmpdir());
@@ -216,20 +236,29 @@ static void upgrades(const char *vmm, const char *mode, int rounds)
 	snprintf(disk, sizeof(disk), "%s/disk.img", test_tmpdir());
 	make_disk(disk);
 	wl_console__init(&c, log);
-	spawn_guest(vmm, "workload", disk, log, sock);
+	if (net)
+		tap = net_tap__setup(false, net_arg, sizeof(net_arg));
+	else
+		printf("no /dev/net/tun: the disk workload alone\n");
+	spawn_guest(vmm, "workload", disk, log, sock, net ? net_arg : NULL);
+	if (tap >= 0)
+		close(tap);	/* the VMM's is the only file on the tap now */
 	ctl = test_connect(sock);
+	if (net)
+		net_stream__start(&s, log, STREAM_KIB_PER_S);
 	wl_console__wait(&c, acked_above, 10, "acked");
 
 	for (round = 0; round < rounds; round++) {
 		wl_console__read(&c);
 		at = c.acked;
+		bytes = net ? net_stream__checked(&s) : 0;
 		status = test_live_upgrade(vmm, sock, mode, NULL, NULL, &line, &rep);
 		TEST_ASSERT(status == 0 && rep && test_ok(rep), "upgrade %d: exit %d: %s", round,
 			    status, line);
 		TEST_ASSERT(!strcmp(test_str(rep, "mode"), mode), "upgrade %d: mode %s", round,
 			    test_str(rep, "mode"));
-		printf("upgrade %d at record %lld, devices frozen in %llu us: %s\n", round, at,
-		       test_u64(rep, "freeze_us"), line);
+		printf("upgrade %d at record %lld, stream byte %llu, devices frozen in %llu us: %s\n",
+		       round, at, bytes, test_u64(rep, "freeze_us"), line);
 		/* For scripts/demo.sh --linux: upgrade-series.sh's report line. */
 		printf("REPORT %s %d %s\n", mode, round,
 		       json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PLAIN));
@@ -238,14 +267,22 @@ static void upgrades(const char *vmm, const char *mode, int rounds)
 		/* The writer goes on, the reader re-reads what was there before. */
 		wl_console__wait(&c, acked_above, at + 5, "acked");
 		wl_console__wait(&c, verified_above, at, "verified");
+		if (net)
+			net_stream__progress(&s, bytes);
 	}
 
+	if (net) {
+		net_stream__finish(&s);
+		bytes = s.checked;
+	}
 	stop_workload(disk);
 	wl_console__wait(&c, done, -1, "done");
 	wait_poweroff(log);
 	wl_console__read(&c);
 	TEST_ASSERT(c.done >= 0, "the guest powered off without \"WL disk done\"");
 	expect_clean_console(log);
+	if (net)
+		net_console__check(log);
 	res = check_disk(disk, false);
 	TEST_ASSERT((long long)res.records == c.done && c.done == c.acked + 1,
 		    "%llu records on the disk, the guest acked %lld and verified %lld",
@@ -254,6 +291,9 @@ static void upgrades(const char *vmm, const char *mode, int rounds)
 	printf("ok: %d upgrades in %s mode under the disk workload; records 0 to %lld on the "
 	       "disk, each once and intact; the guest's console clean\n", rounds, mode,
 	       c.acked);
+	if (net)
+		printf("ok: and the TCP stream beside it: %llu bytes echoed in order, never reset, "
+		       "%s ifindex %llu and its carrier kept\n", bytes, NET_TAP, s.ifindex);
 }
 
 static void power_cut(const char *vmm)
@@ -267,7 +307,7 @@ static void power_cut(const char *vmm)
 	snprintf(disk, sizeof(disk), "%s/disk.img", test_tmpdir());
 	make_disk(disk);
 	wl_console__init(&c, log);
-	spawn_guest(vmm, "workload", disk, log, NULL);
+	spawn_guest(vmm, "workload", disk, log, NULL, NULL);
 	wl_console__wait(&c, acked_above, 30, "acked");
 
 	TEST_ASSERT(!kill(test_vmm_pid, SIGKILL), "cannot kill the VMM");
@@ -284,7 +324,7 @@ static void power_cut(const char *vmm)
 
 	/* A fresh VMM on the same file: its guest sees the same records. */
 	wl_console__init(&v, log2);
-	spawn_guest(vmm, "workloadverify", disk, log2, NULL);
+	spawn_guest(vmm, "workloadverify", disk, log2, NULL, NULL);
 	wait_poweroff(log2);
 	wl_console__read(&v);
 	TEST_ASSERT(v.verified == (long long)res.records,
