@@ -24,9 +24,12 @@ run() {
 	# A hang guard, not a measurement: a test that hangs fails alone
 	# instead of taking the whole VM run down with it.  Longer than the
 	# tests' own hang guard (testlib.h), which fails with more to say.
+	start=$(date +%s)
 	timeout -s KILL "$limit" "$@" </dev/null >/tmp/vmm-test.out 2>&1
 	rc=$?
 	sed 's/^/# /' /tmp/vmm-test.out
+	# What each row costs: the default suite has a time budget.
+	echo "# $name: $(($(date +%s) - start)) s"
 	case $rc in
 	0) echo "ok $n $name"; pass=$((pass + 1)) ;;
 	77) echo "ok $n $name # SKIP"; skip=$((skip + 1)) ;;
