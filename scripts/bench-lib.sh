@@ -185,3 +185,36 @@ bench_plot() {
 	  echo "set output \"$png\""
 	  cat; } | gnuplot && echo "plot: $png"
 }
+
+# The devices' run, for scripts/demo.sh --linux and bench-upgrade.sh
+# --linux: a Linux guest writing checksummed records to its virtio disk and
+# echoing a TCP stream over virtio-net, upgraded 10 times per mode (the
+# e2e-workload rows of vmm/tests/kvm-tests.list, one test-VM boot, build/
+# plain); per mode the downtimes and the devices' freeze.  $1: the output
+# directory (its testvm-linux.log keeps all the test VM printed), $2: the
+# caller's name for messages.  Returns the rows' status.
+bench_linux_devices() {
+	local rc
+	echo "$2: booting the test VM; a Linux guest writes its disk and echoes a TCP stream across 10 upgrades per mode (minutes)"
+	set +e
+	CPRSTASH_TEST_ONLY='^e2e-workload-' scripts/testvm-tests.sh build/plain 2>&1 |
+		sed 's/^# REPORT /REPORT /' | tee "$1/testvm-linux.log" |
+		grep --line-buffered -E -e '^(not )?ok ' -e '^# ok:' -e 'assertion failed' -e 'passed,'
+	rc=${PIPESTATUS[0]}
+	set -e
+	[ "$rc" = 0 ] || { echo "$2: FAILED (all of it in $1/testvm-linux.log)" >&2; return "$rc"; }
+	echo
+	echo "Live upgrade of a VMM under a Linux guest writing its virtio disk and echoing TCP, 2 vCPUs, 512M"
+	echo "($BENCH_VM_ENV):"
+	echo
+	upgrade_table "$1/testvm-linux.log"
+	echo
+	echo "freeze: every device's freeze in the pause, the disk's requests in flight drained (ms)"
+	upgrade_medians "$1/testvm-linux.log" freeze_us |
+		while IFS=$'\t' read -r mode n f cf; do
+			printf '%-8s %3s   median %8s   first %8s\n' "$mode" "$n" \
+				"$(bench_ms "$f")" "$(bench_ms "$cf")"
+		done
+	echo
+	echo "$BENCH_VM_NOTE"
+}

@@ -37,7 +37,12 @@
 #   --ram "SIZE..", --vcpus "N..": other points
 #   --from-log    the files again from the last run's log, no test VM
 #
+# --linux: the run with devices: a Linux guest writing its virtio disk and
+# echoing a TCP stream over virtio-net, upgraded 10 times per mode; the
+# downtimes and the devices' freeze per mode (as scripts/demo.sh --linux).
+#
 # usage: scripts/bench-upgrade.sh [RUNS (10)] [MEM (1G)] [--touch-ram]
+#        scripts/bench-upgrade.sh --linux
 #        scripts/bench-upgrade.sh --sweep ram|vcpus|all [--runs K] [--quick]
 #                                 [--modes "MODE..."] [--ram "SIZE..."]
 #                                 [--vcpus "N..."] [--from-log]
@@ -55,6 +60,7 @@ sweep=
 sweep_runs=3
 quick=
 from_log=
+linux=
 sweep_modes="adopt rebuild cloexec adopt-zap"
 sweep_ram="256M 512M 1G 2G 4G 8G"
 sweep_vcpus="1 4 16 64"
@@ -70,6 +76,7 @@ while [ $# -gt 0 ]; do
 	--ram) [ $# -ge 2 ] || { usage >&2; exit 2; }; sweep_ram=$2; shift ;;
 	--vcpus) [ $# -ge 2 ] || { usage >&2; exit 2; }; sweep_vcpus=$2; shift ;;
 	--from-log) from_log=1 ;;
+	--linux) linux=1 ;;
 	-*) echo "bench-upgrade: unknown option $1" >&2; usage >&2; exit 2 ;;
 	*) pos+=("$1") ;;
 	esac
@@ -108,6 +115,10 @@ b=$top/build/plain
 mem_mib=$(bench_mib "$mem")
 vm_mib=$((mem_mib + 2048 > 3072 ? mem_mib + 2048 : 3072))
 bench_prepare
+if [ -n "$linux" ]; then
+	bench_linux_devices "$out" bench-upgrade
+	exit
+fi
 failed=0
 
 # Per-phase medians of one environment's series (file $1, label $2).

@@ -67,31 +67,10 @@ bench_step "building the VMM (scripts/build-userspace.sh build/plain)" \
 	scripts/build-userspace.sh build/plain
 mkdir -p "$out"
 
-# A Linux guest and its disk: the test rows themselves, in one test-VM boot.
+# A Linux guest with its disk and network: the test rows themselves.
 if [ -n "$linux" ]; then
-	echo "demo: booting the test VM; a Linux guest writes its disk and echoes a TCP stream across 10 upgrades per mode (minutes)"
-	set +e
-	CPRSTASH_TEST_ONLY='^e2e-workload-' scripts/testvm-tests.sh build/plain 2>&1 |
-		sed 's/^# REPORT /REPORT /' | tee "$out/testvm-linux.log" |
-		grep --line-buffered -E -e '^(not )?ok ' -e '^# ok:' -e 'assertion failed' -e 'passed,'
-	rc=${PIPESTATUS[0]}
-	set -e
-	[ "$rc" = 0 ] || { echo "demo: FAILED (all of it in $out/testvm-linux.log)" >&2; exit "$rc"; }
-	echo
-	echo "Live upgrade of a VMM under a Linux guest writing its virtio disk and echoing TCP, 2 vCPUs, 512M"
-	echo "($BENCH_VM_ENV):"
-	echo
-	upgrade_table "$out/testvm-linux.log"
-	echo
-	echo "freeze: every device's freeze in the pause, the disk's requests in flight drained (ms)"
-	upgrade_medians "$out/testvm-linux.log" freeze_us |
-		while IFS=$'\t' read -r mode n f cf; do
-			printf '%-8s %3s   median %8s   first %8s\n' "$mode" "$n" \
-				"$(bench_ms "$f")" "$(bench_ms "$cf")"
-		done
-	echo
-	echo "$BENCH_VM_NOTE"
-	exit 0
+	bench_linux_devices "$out" demo
+	exit
 fi
 
 # What runs inside the test VM: the upgrades, then the floor.
