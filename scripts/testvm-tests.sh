@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Everything that needs the test VM, in one boot: the cprstash kselftests
+# Everything that needs the test VM: the cprstash kselftests
 # (selftests/run_tests.sh) and the VMM's nested-KVM tests
-# (vmm/tests/in-vm.sh).  Each suite prints "N passed, N failed[, N skipped]";
-# the last line here is their sum.
+# (vmm/tests/in-vm.sh), each suite in a test VM of its own, so that a
+# kernel failure in one (a panic ends the boot) neither takes the other's
+# results with it nor leaves it a damaged kernel to run on.  Each suite
+# prints "N passed, N failed[, N skipped]"; the last line here is their sum.
 # usage: scripts/testvm-tests.sh [--host-kvm-tests] BUILDDIR
 # --host-kvm-tests: also run the "host" rows of vmm/tests/kvm-tests.list
 # (for a host without /dev/kvm, so that the suite covers the same ground).
@@ -58,19 +60,32 @@ else
 fi
 suites+=("CPRSTASH_TEST_LONG=$long /build/vmm/tests/in-vm.sh /build/vmm $host_rows '$only'")
 
-# Run every suite, keep going after a failure, sum the closing lines.
-cmd='P=0; F=0; S=0'
+# Run every suite in its own boot, keep going after a failure, sum the
+# closing lines.  A suite whose boot ended without its summary (a guest
+# kernel panic, a timeout) counts as one failure.
+P=0 F=0 S=0
 for i in "${!suites[@]}"; do
-	cmd+="
-( ${suites[i]} ) >/tmp/suite.out 2>&1; rc=\$?; cat /tmp/suite.out
-line=\$(grep -E '^[0-9]+ passed, [0-9]+ failed' /tmp/suite.out | tail -n 1)
-if [ -z \"\$line\" ]; then F=\$((F + 1)); echo \"testvm-tests: ${names[i]}: gave no summary (exit \$rc)\"; else
-echo \"testvm-tests: ${names[i]}: \$line\"
-set -- \$line; P=\$((P + \$1)); F=\$((F + \$3)); S=\$((S + \${5:-0}))
-[ \$rc = 0 ] || [ \$3 != 0 ] || { F=\$((F + 1)); echo \"testvm-tests: ${names[i]}: exit \$rc\"; }; fi"
+	out=$(mktemp)
+	set +e
+	"$top/scripts/testvm.sh" --timeout $((3600 + long * 10800)) --mem 3072 \
+		--kmod "$top/kmod/cprstash.ko" "${files[@]}" -- "${suites[i]}" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	set -e
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1 || true)
+	rm -f "$out"
+	if [ -z "$line" ]; then
+		F=$((F + 1))
+		echo "testvm-tests: ${names[i]}: gave no summary (exit $rc)"
+		continue
+	fi
+	echo "testvm-tests: ${names[i]}: $line"
+	# shellcheck disable=SC2086 # its words are the counts
+	set -- $line
+	P=$((P + $1)) F=$((F + $3)) S=$((S + ${5:-0}))
+	if [ "$rc" != 0 ] && [ "$3" = 0 ]; then
+		F=$((F + 1))
+		echo "testvm-tests: ${names[i]}: exit $rc"
+	fi
 done
-cmd+='
-echo "$P passed, $F failed, $S skipped"; [ $F = 0 ]'
-
-exec "$top/scripts/testvm.sh" --timeout $((3600 + long * 10800)) --mem 3072 --kmod "$top/kmod/cprstash.ko" \
-	"${files[@]}" -- "$cmd"
+echo "$P passed, $F failed, $S skipped"
+[ "$F" = 0 ]
