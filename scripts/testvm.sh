@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Run one command inside the cprstash test VM: QEMU/TCG booting the pinned
 # Debian kernel with nested KVM and VFIO (edu device behind an emulated
-# Intel IOMMU).  The host kernel cannot load modules, so this is where
+# Intel IOMMU).  QEMU is the one scripts/setup.sh installs (versions.sh:
+# 10.0, from bookworm-backports).  The host kernel cannot load modules, so this is where
 # cprstash.ko and its selftests run.
 #
 # usage: scripts/testvm.sh [--timeout SECONDS] [--kmod PATH/cprstash.ko]
