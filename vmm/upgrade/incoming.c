@@ -251,6 +251,8 @@ int upgrade__incoming(const char *argv0)
 	/* The guest runs on this image: no way back from here. */
 	rollback__disarm();
 	watch__resumed(in->tr->get_fd(in, STATE_FD_LOSS_WATCH, 0));
+	if (in->tr->settle)
+		in->tr->settle(in);
 
 	report__wait_guest_gap(in);
 	in->t_gap = now_ns();
@@ -259,7 +261,7 @@ int upgrade__incoming(const char *argv0)
 		close(in->exe_fd);
 	in->exe_fd = -1;
 	in->t_finished = now_ns();
-	/* After finish: what SETTLE_KVM does to the guest is in the figure. */
+	/* After settle and finish: what they cost the guest is in the figure. */
 	report__wait_full_speed(in);
 	incoming__unsetenv();
 

@@ -16,7 +16,7 @@
  *               save_us: where the requests in flight are drained
  *   settle_us   t_settled - t_settle          adopt kept the guest's mappings
  *                                             (kept_mappings): SETTLE_KVM,
- *                                             after the resume, in finish_us
+ *                                             right after the resume
  *
  * With --vfio devices, "vfio" has their count and the new image's VFIO
  * phases, all inside recover_us: take_back_us (kept files checked),

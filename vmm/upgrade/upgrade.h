@@ -149,6 +149,11 @@ struct upgrade_transport {
 	int (*get_fd)(struct upgrade_in *in, u32 role, u32 index);
 	/* Adopt the kept KVM VM (stash only; NULL: cannot). */
 	int (*adopt_vm)(struct upgrade_in *in);
+	/*
+	 * Right after the resume (NULL: nothing to do): end what must end
+	 * within a bound the kernel sets, before anything that may wait long.
+	 */
+	void (*settle)(struct upgrade_in *in);
 	/* After the guest resumed: release what is left of the old image. */
 	void (*finish)(struct upgrade_in *in);
 };
