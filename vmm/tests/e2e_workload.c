@@ -100,16 +100,19 @@ static void wl_console__wait(struct wl_console *c, bool (*ready)(struct wl_conso
 			     long long arg, const char *what)
 {
 	struct test_wait w;
+	int status = 0;
 
 	for (test_wait_start(&w);;) {
 		wl_console__read(c);
 		if (ready(c, arg))
 			return;
-		if (waitpid(test_vmm_pid, NULL, WNOHANG) != 0) {
+		if (waitpid(test_vmm_pid, &status, WNOHANG) != 0) {
 			test_show_tail(c->path, 25);
 			test_vmm_pid = 0;
-			TEST_ASSERT(0, "the VMM exited waiting for %s %lld (console above)", what,
-				    arg);
+			TEST_ASSERT(0, "the VMM ended (%s %d) waiting for %s %lld (console above)",
+				    WIFSIGNALED(status) ? "signal" : "exit status",
+				    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+				    what, arg);
 		}
 		if (!test_wait_more(&w))
 			break;
