@@ -48,6 +48,7 @@ for t in "$builddir"/vmm/tests/*; do
 	[ -f "$t" ] && [ -x "$t" ] && add "$t" "/build/vmm/tests/${t##*/}"
 done
 add "$top/vmm/tests/in-vm.sh" /build/vmm/tests/in-vm.sh
+add "$top/vmm/tests/kvm-rows.sh" /build/vmm/tests/kvm-rows.sh
 add "$top/vmm/tests/kvm-tests.list" /build/vmm/tests/kvm-tests.list
 # e2e_upgrade_faults compares its outcomes with the committed table.
 add "$top/Documentation/upgrade-faults.rst.inc" /build/vmm/tests/upgrade-faults.rst.inc
@@ -55,22 +56,6 @@ add "/boot/vmlinuz-$CPRSTASH_KVER" /boot/vmlinuz
 workload=$builddir/vmm/tests/guest_workload
 [ -x "$workload" ] || workload=
 add "$("$top/scripts/guest-initramfs.sh" ${workload:+"$workload"})" /boot/guest-initramfs.cpio.gz
-
-# The rows in-vm.sh would run, as it picks them.
-vmm_rows() {
-	local where name _ prog args
-	while read -r where name _ prog args; do
-		case $where in
-		vm) ;;
-		host) [ "$host_rows" = 1 ] || continue ;;
-		vm-long) [ "$long" = 1 ] || continue ;;
-		host-long) [ "$host_rows$long" = 11 ] || continue ;;
-		*) continue ;;
-		esac
-		[ -z "$only" ] || echo "$name" | grep -Eq "$only" || continue
-		echo "$name $prog $args"
-	done <"$top/vmm/tests/kvm-tests.list"
-}
 
 # Whether a row runs ADOPT_KVM in the test VM: a mode that adopts (auto
 # picks adopt where the module is), or a program that tries every mode
@@ -101,14 +86,14 @@ vmm_suite() {	# NAME REGEX
 }
 shared=()
 adopting=()
-while read -r name prog args; do
+while read -r name _ prog args; do
 	# shellcheck disable=SC2086 # the row's words
 	if row_adopts "$name" "$prog" $args; then
 		adopting+=("$name")
 	else
 		shared+=("$name")
 	fi
-done < <(vmm_rows)
+done < <("$top/vmm/tests/kvm-rows.sh" "$top/vmm/tests/kvm-tests.list" "$host_rows" "$long" "$only")
 if [ ${#shared[@]} -gt 0 ]; then
 	re=$(printf '%s|' "${shared[@]}")
 	vmm_suite "VMM rows that do not adopt (kvm-tests.list)" "^(${re%|})\$"

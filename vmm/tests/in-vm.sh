@@ -55,16 +55,9 @@ done
 echo 32 >/proc/sys/vm/nr_hugepages
 
 echo "TAP version 13"
+"$dir/tests/kvm-rows.sh" "$dir/tests/kvm-tests.list" "$host_rows" "$long" "$only" >/tmp/vmm-rows
 set -f	# the arguments are words, not patterns
-while read -r where name limit prog args; do
-	case $where in
-	vm) ;;
-	host) [ "$host_rows" = 1 ] || continue ;;
-	vm-long) [ "$long" = 1 ] || continue ;;
-	host-long) [ "$host_rows$long" = 11 ] || continue ;;
-	*) continue ;;	# comments and blank lines
-	esac
-	[ -z "$only" ] || echo "$name" | grep -Eq "$only" || continue
+while read -r name limit prog args; do
 	argv=
 	for a in $args; do
 		[ "$a" = @VMM@ ] && a=$dir/vmm
@@ -72,7 +65,7 @@ while read -r where name limit prog args; do
 	done
 	# shellcheck disable=SC2086 # one word per argument, by construction
 	run "$name" $((limit * 4 + 600)) "$dir/tests/$prog" $argv
-done <"$dir/tests/kvm-tests.list"
+done </tmp/vmm-rows
 set +f
 "$dir/vmm" --control $anchor_sock --cmd quit >/dev/null 2>&1
 wait
