@@ -76,10 +76,11 @@ row_adopts() {	# NAME PROG ARGS...
 	return 1
 }
 
-# After a VM was adopted, a later VM in the same boot has, rarely, found
-# the test VM's memory corrupted (Documentation/upgrade.rst, "Order of
-# teardown": open).  The rows that adopt get a boot each, the others share
-# one, so that one row's aftermath fails that row, not the next.
+# A VM in the test VM has, rarely, found the test VM's memory corrupted or
+# stopped, mostly after a VM was adopted earlier in the same boot, once
+# without (Documentation/upgrade.rst, "Order of teardown": open).  The rows
+# that adopt get a boot each, the others share one, so that one row's
+# aftermath fails that row, not the next.
 vmm_suite() {	# NAME REGEX
 	names+=("$1")
 	suites+=("CPRSTASH_TEST_LONG=$long /build/vmm/tests/in-vm.sh /build/vmm $host_rows '$2'")
