@@ -5,9 +5,9 @@
 # (vmm/tests/in-vm.sh), each suite in a test VM of its own, so that a
 # kernel failure in one (a panic ends the boot) neither takes the other's
 # results with it nor leaves it a damaged kernel to run on.  The VMM rows
-# that adopt a VM get a boot each (see vmm_suite below), the others share
-# one.  Each suite prints "N passed, N failed[, N skipped]"; the last line
-# here is their sum.
+# that adopt a VM get a boot each (see vmm_suite below), the others a boot
+# per six rows.  Each suite prints "N passed, N failed[, N skipped]"; the
+# last line here is their sum.
 # usage: scripts/testvm-tests.sh [--host-kvm-tests] BUILDDIR
 # --host-kvm-tests: also run the "host" rows of vmm/tests/kvm-tests.list
 # (for a host without /dev/kvm, so that the suite covers the same ground).
