@@ -131,11 +131,11 @@ static void pci_msix__want(const struct pci_function *fn, unsigned int i, struct
 }
 
 static void pci_msi__notify(struct pci_function *fn, bool msix, unsigned int i,
-			    const struct pci_vec *v, struct irq_routing *irq)
+			    const struct pci_vec *v, struct irq_routing *irq, bool restored)
 {
 	struct pci_msi_vector mv = { .enabled = v->on, .masked = v->masked,
 				     .addr = v->addr, .data = v->data, .gsi = v->gsi,
-				     .fd = -1 };
+				     .fd = -1, .restored = restored };
 
 	if (!fn->ops || !fn->ops->msi_changed)
 		return;
@@ -229,7 +229,7 @@ static void pci_msi__sync(struct pci_function *fn, bool msix, unsigned int first
 			if (ret)
 				pr_warn("%s: vector %u: irqfd: %s", fn->name, vec, strerror(-ret));
 			else
-				pci_msi__notify(fn, msix, vec, &vecs[vec], irq);
+				pci_msi__notify(fn, msix, vec, &vecs[vec], irq, false);
 		}
 	}
 }
@@ -477,7 +477,7 @@ static void pci_msi__all_off(struct pci_function *fn, bool msix, struct pci_vec 
 		if (!vecs[i].on)
 			continue;
 		pci_msi__irqfd(fn->bus->irq, pci_msi__tag(fn, msix, i), &vecs[i], &off, true);
-		pci_msi__notify(fn, msix, i, &vecs[i], fn->bus->irq);
+		pci_msi__notify(fn, msix, i, &vecs[i], fn->bus->irq, false);
 	}
 }
 
@@ -567,8 +567,8 @@ void pci_msi__load(struct pci_function *fn, const struct state_pci_fn *s)
 	if (fn->msix)
 		pci_msi__sync(fn, true, 0, fn->msix->nr);
 	for (i = 0; fn->msi && i < fn->msi->nr; i++)
-		pci_msi__notify(fn, false, i, &fn->msi->vec[i], fn->bus->irq);
+		pci_msi__notify(fn, false, i, &fn->msi->vec[i], fn->bus->irq, true);
 	for (i = 0; fn->msix && i < fn->msix->nr; i++)
-		pci_msi__notify(fn, true, i, &fn->msix->vec[i], fn->bus->irq);
+		pci_msi__notify(fn, true, i, &fn->msix->vec[i], fn->bus->irq, true);
 	pthread_mutex_unlock(&fn->msi_lock);
 }

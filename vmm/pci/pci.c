@@ -790,22 +790,8 @@ static void pci_dev__save(struct vm *vm, struct state_buf *b)
 	pci_bus__save(vm->pci, b);
 }
 
-/*
- * A kept VM still has the old image's BAR memslots, mapping the old
- * image's memory: delete them, the BARs are mapped again from ours.
- */
-static void pci__drop_old_memslots(struct pci_bus *bus, const struct state_pci_fn *s)
-{
-	unsigned int i, j;
-
-	for (i = 0; i < PCI_NR_BARS; i++)
-		for (j = 0; j < ARRAY_SIZE(s->memslots[i]); j++)
-			if (s->memslots[i][j] >= KVM_RAM_SLOTS && s->memslots[i][j] < KVM_MAX_SLOTS)
-				pci__set_memslot(bus, (u32)s->memslots[i][j], 0, 0, NULL);
-}
-
 int pci_bus__restore_fn(struct pci_bus *bus, struct pci_function *fn,
-			const struct state_pci_fn *s, u32 len, bool kept_vm)
+			const struct state_pci_fn *s, u32 len)
 {
 	if (len != sizeof(*s) + pci_msi__nr_msix(fn) * sizeof(s->msix[0]) ||
 	    memcmp(s->cfg, fn->cfg, 4) || s->cfg[PCI_INTERRUPT_PIN] != fn->cfg[PCI_INTERRUPT_PIN]) {
@@ -814,8 +800,6 @@ int pci_bus__restore_fn(struct pci_bus *bus, struct pci_function *fn,
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&bus->lock);
-	if (kept_vm)
-		pci__drop_old_memslots(bus, s);
 	memcpy(fn->cfg, s->cfg, sizeof(fn->cfg));
 	pci__bars_update(fn);
 	pthread_mutex_unlock(&bus->lock);
@@ -850,8 +834,7 @@ static int pci_dev__restore(struct vm *vm, struct device_in *in)
 			       "saved, but no device there now");
 			return -EINVAL;
 		}
-		ret = pci_bus__restore_fn(vm->pci, fn, rec->payload, rec->len,
-					  device_in__kept_vm(in));
+		ret = pci_bus__restore_fn(vm->pci, fn, rec->payload, rec->len);
 		if (ret)
 			return ret;
 	}
@@ -863,7 +846,7 @@ static int pci_dev__restore(struct vm *vm, struct device_in *in)
  * allocated: the old image's BAR memslots map its own mmaps of the
  * device, which the new image does not have at ADOPT_KVM (the module
  * refuses a VM whose memslots the caller's mm does not back).  The new
- * image maps the BARs again at restore (pci__drop_old_memslots()).
+ * image maps the BARs again at restore, into slots of its own choosing.
  */
 static int pci__set_bar_memslots(struct pci_bus *bus, bool on)
 {

@@ -11,7 +11,8 @@
  * The eventfds belong to the irq routing, which keeps them across a live
  * upgrade, and the kept device fd keeps its triggers: nothing is set again
  * in the new image, which only learns how many vectors the device has
- * enabled (the record) so that a later change touches that vector alone.
+ * enabled (the record) and their eventfds (the restore's notifications),
+ * so that a later change touches that vector alone.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -145,6 +146,13 @@ void vfio_irqs__changed(struct vfio_pci *d, bool msix, unsigned int vector,
 	if (vector >= irq->max)
 		return;
 	irq->fds[vector] = v->enabled ? v->fd : -1;
+	/*
+	 * Setting a trigger the device already has is not free: vfio-pci
+	 * frees and requests the host interrupt again, and an MSI the device
+	 * sends in between is lost (edu's DMA stalled on one).
+	 */
+	if (v->restored && (vector < irq->count) == v->enabled)
+		return;
 	ret = vfio_irqs__apply(d, irq, index, vector);
 	if (ret < 0)
 		pr_err("vfio %s: %s vector %u: VFIO_DEVICE_SET_IRQS failed: %s", d->bdf,

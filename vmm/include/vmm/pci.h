@@ -115,6 +115,12 @@ struct pci_msi_vector {
 	 * eventfd (the PBA bit), delivered when it is unmasked.
 	 */
 	int fd;
+	/*
+	 * Told at a live upgrade's restore, not by the guest: a kept device
+	 * already signals @fd (the irq routing keeps its eventfds), so the
+	 * function learns it and sets nothing.
+	 */
+	bool restored;
 };
 
 struct pci_function_ops {
@@ -264,12 +270,14 @@ void pci_bus__save(struct pci_bus *bus, struct state_buf *b);
 /*
  * Put saved state @s (@len bytes, a STATE_DEV_PCI_FN record) back into
  * @fn, on the bus again after a live upgrade: config space, BAR decode,
- * vectors (whose routes and irqfds the irq routing already has).
- * @kept_vm: the old image's BAR memslots are still in KVM and go first.
+ * vectors (whose routes and irqfds the irq routing already has, and
+ * whose eventfds a kept device already signals: msi_changed() is told
+ * with @restored set).  A kept VM has no BAR memslot of the old image
+ * (the bus's freeze() deleted them): the BARs are mapped anew.
  */
 struct state_pci_fn;
 int pci_bus__restore_fn(struct pci_bus *bus, struct pci_function *fn,
-			const struct state_pci_fn *s, u32 len, bool kept_vm);
+			const struct state_pci_fn *s, u32 len);
 
 /* The bus's device id (device.h): the irq routing is IRQ_DEVICE_ID. */
 #define PCI_DEVICE_ID_BUS	17

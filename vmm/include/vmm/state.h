@@ -208,7 +208,11 @@ struct state_ioeventfd {
  */
 struct state_pci_fn {
 	u8 cfg[256];
-	s32 memslots[6][3];	/* mapped BARs' KVM memslots, -1: none */
+	/*
+	 * The old image's BAR memslots, -1: none.  Nothing reads them (the
+	 * freeze deleted them from a kept VM); kept for the record's layout.
+	 */
+	s32 memslots[6][3];
 	u32 msi_gsi[32];	/* MSI vectors' routes, 0: none */
 	u32 nr_msix;		/* MSI-X vectors: entries follow in the record */
 	u32 pad;
