@@ -26,26 +26,54 @@
 #include "testlib.h"
 #include "vmm/kvm.h"
 
-/* The last "SEQ n" in the log, -1 if none; fails on a gap or repeat. */
+#define CONTEXT_LINES	12
+
+/* The console's lines before a broken sequence: what the guest said around it. */
+static void show_context(char ring[][512], unsigned int nr)
+{
+	unsigned int i = nr > CONTEXT_LINES ? nr - CONTEXT_LINES : 0;
+
+	fprintf(stderr, "# ---- the guest's console up to there:\n");
+	for (; i < nr; i++)
+		fprintf(stderr, "#   %s", ring[i % CONTEXT_LINES]);
+	fprintf(stderr, "# ----\n");
+}
+
+/*
+ * The last "SEQ n" in the log, -1 if none; fails on a gap or repeat.  The
+ * guest may be printing: a last line without its newline is not read
+ * (the serial port writes the log a byte at a time, and "SEQ 1" of a
+ * "SEQ 15" on its way is no jump back).
+ */
 static long check_sequence(const char *log, bool strict)
 {
-	char line[512];
+	static char ring[CONTEXT_LINES][512];
+	unsigned int nr = 0;
 	long last = -1, n;
+	char *buf = NULL, *p;
+	size_t cap = 0;
+	ssize_t len;
 	FILE *f = fopen(log, "r");
 
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *p = strstr(line, "SEQ ");
-
+	while ((len = getline(&buf, &cap, f)) > 0 && buf[len - 1] == '\n') {
+		snprintf(ring[nr++ % CONTEXT_LINES], sizeof(ring[0]), "%s", buf);
+		/* The guest's "DISK-BAD write|read n" lines hold no "SEQ". */
+		if (strstr(buf, "DISK-BAD"))
+			show_context(ring, nr);
+		TEST_ASSERT(!strstr(buf, "DISK-BAD"), "the guest's disk failed: %s", buf);
+		p = strstr(buf, "SEQ ");
 		if (!p || sscanf(p, "SEQ %ld", &n) != 1)
 			continue;
-		TEST_ASSERT(!strstr(line, "DISK-BAD"), "the guest's disk failed: %s", line);
+		if (strict && n != last + 1)
+			show_context(ring, nr);
 		if (strict)
 			TEST_ASSERT(n == last + 1, "the guest's sequence jumped from %ld to %ld",
 				    last, n);
 		last = n;
 	}
+	free(buf);
 	fclose(f);
 	return last;
 }
