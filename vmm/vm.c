@@ -253,6 +253,18 @@ void vm__destroy(struct vm *vm)
 	pthread_mutex_destroy(&vm->lock);
 }
 
+bool vm__is_ending(struct vm *vm, char *why, size_t len)
+{
+	bool ending;
+
+	pthread_mutex_lock(&vm->lock);
+	ending = vm->exit_reason != VM_EXIT_NONE;
+	if (ending)
+		snprintf(why, len, "%s", vm->exit_msg);
+	pthread_mutex_unlock(&vm->lock);
+	return ending;
+}
+
 void vm__request_exit(struct vm *vm, enum vm_exit_reason reason,
 		      const char *fmt, ...)
 {

@@ -431,6 +431,19 @@ struct json_object *upgrade__request(struct vmm_run *run, unsigned int slot,
 		up.info.parked_tsc = 0;
 	upgrade__read_guest_tscs(&up);
 
+	/*
+	 * A vCPU that ended the VM on its way to the pause (a triple fault:
+	 * SVM has already reset it) counts as parked: its state is no longer
+	 * the guest's, and carrying it forward would resume a reset vCPU.
+	 * The main loop ends the VM once we resume.
+	 */
+	if (vm__is_ending(vm, err, sizeof(err))) {
+		up.tr->unpreserve(&up);
+		vm__resume(vm);
+		reply = report__failed(&up, req, "pause", "the VM is ending: %s", err);
+		upgrade__cleanup(&up);
+		return reply;
+	}
 	/* Before the records: nothing may change the VM behind them. */
 	ret = upgrade_fault__point("after-pause");
 	if (ret) {

@@ -128,5 +128,7 @@ void vm__destroy(struct vm *vm);
 /* Any thread: ask the main loop to end the VM; the first reason wins. */
 void vm__request_exit(struct vm *vm, enum vm_exit_reason reason,
 		      const char *fmt, ...) __printf(3, 4);
+/* Whether the VM is ending, and why (into @why, @len bytes). */
+bool vm__is_ending(struct vm *vm, char *why, size_t len);
 
 #endif
