@@ -124,6 +124,7 @@ if [ "${CPRSTASH_TEST_SKIP_VM:-0}" != 1 ]; then
 	step "test VM: kselftests and VMM tests under nested KVM"
 	scripts/build-userspace.sh build/plain
 	vm_log=build/plain/testvm.log
+	vm_failures=build/plain/testvm-failures.log
 	set +e
 	scripts/testvm-tests.sh "${vm_args[@]}" build/plain 2>&1 | tee "$vm_log"
 	vm_rc=${PIPESTATUS[0]}
@@ -141,7 +142,7 @@ if [ "${CPRSTASH_TEST_SKIP_VM:-0}" != 1 ]; then
 	where+=("test VM (nested KVM, TCG): $((passed - p0)) passed, $((failed - f0)) failed, $((skipped - s0)) skipped")
 	while IFS= read -r line; do
 		where+=("  $line")
-	done < <(grep -E '^testvm-tests: .*: [0-9]+ passed' "$vm_log" || true)
+	done < <(grep -E '^testvm-tests: .*: ([0-9]+ passed|gave no summary|exit [0-9]+)' "$vm_log" || true)
 elif [ ${#vm_args[@]} -gt 0 ]; then
 	where+=("  CPRSTASH_TEST_SKIP_VM=1: the $nr_kvm_rows KVM tests did not run anywhere")
 fi
@@ -155,6 +156,13 @@ if [ "${CPRSTASH_TEST_SKIP_VM:-0}" != 1 ]; then
 		failed=$((failed + 1)) bench=failed
 	fi
 	where+=("test VM, the benchmark's quick sweep: 1 $bench")
+fi
+
+# The test VM's failures, again: the log above them is long.
+if [ -n "${vm_failures:-}" ] && [ -s "$vm_failures" ]; then
+	echo
+	echo "what the failed test VM suites printed last ($vm_failures, first 120 lines):"
+	head -n 120 "$vm_failures"
 fi
 
 echo

@@ -108,7 +108,22 @@ done
 
 # Run every suite in its own boot, keep going after a failure, sum the
 # closing lines.  A suite whose boot ended without its summary (a guest
-# kernel panic, a timeout) counts as one failure.
+# kernel panic, a timeout) counts as one failure.  What each failure
+# printed last goes to $failures too, which scripts/test.sh shows again at
+# the end of a long log, where CI's excerpt of it can still see it.
+failures=$builddir/testvm-failures.log
+: >"$failures"
+# Appends the lines that tell why suite $1 failed, from its output $2.
+keep_failure() {
+	{
+		echo "---- ${names[$1]}"
+		if grep -q '^not ok' "$2"; then
+			grep -B 15 '^not ok' "$2"
+		else
+			tail -n 30 "$2"
+		fi
+	} | cut -c 1-300 >>"$failures"
+}
 P=0 F=0 S=0
 for i in "${!suites[@]}"; do
 	out=$(mktemp)
@@ -118,10 +133,11 @@ for i in "${!suites[@]}"; do
 	rc=${PIPESTATUS[0]}
 	set -e
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1 || true)
-	rm -f "$out"
 	if [ -z "$line" ]; then
 		F=$((F + 1))
 		echo "testvm-tests: ${names[i]}: gave no summary (exit $rc)"
+		keep_failure "$i" "$out"
+		rm -f "$out"
 		continue
 	fi
 	echo "testvm-tests: ${names[i]}: $line"
@@ -132,6 +148,10 @@ for i in "${!suites[@]}"; do
 		F=$((F + 1))
 		echo "testvm-tests: ${names[i]}: exit $rc"
 	fi
+	if [ "$rc" != 0 ] || [ "$3" != 0 ]; then
+		keep_failure "$i" "$out"
+	fi
+	rm -f "$out"
 done
 echo "$P passed, $F failed, $S skipped"
 [ "$F" = 0 ]
