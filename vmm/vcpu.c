@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "vmm/builtin_guest.h"
 #include "vmm/vm.h"
 #include "vmm/x86/cpuid.h"
 
@@ -155,6 +156,8 @@ static bool vcpu__handle_exit(struct vcpu *vcpu)
 		return true;
 	case KVM_EXIT_SHUTDOWN:
 		/* A triple fault: what a PC does is reset. */
+		if (vm->bg)
+			builtin_guest__check_tables(vm, vcpu->id);
 		vm__request_exit(vm, VM_EXIT_REBOOT, "vCPU %u: triple fault (guest reset)",
 				 vcpu->id);
 		return false;

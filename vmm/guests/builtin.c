@@ -36,7 +36,10 @@ extern const u8 builtin_guest_code_end[];
 #define PTE_US		(1ULL << 2)
 #define PTE_PWT		(1ULL << 3)
 #define PTE_PCD		(1ULL << 4)
+#define PTE_A		(1ULL << 5)
+#define PTE_D		(1ULL << 6)
 #define PTE_PS		(1ULL << 7)
+#define DESC_ACCESSED	(1ULL << 40)
 
 #define CR0_PE		(1ULL << 0)
 #define CR0_MP		(1ULL << 1)
@@ -152,8 +155,73 @@ static int builtin_guest__init(struct vm *vm, struct device_in *in)
 
 static void builtin_guest__exit(struct vm *vm)
 {
+	if (vm->bg)
+		free(vm->bg->tables);
 	free(vm->bg);
 	vm->bg = NULL;
+}
+
+/*
+ * The guest's tables: written once by the VMM, never by the guest's code.
+ * The CPU sets accessed (and dirty) bits in them: @cpu_bits of each u64.
+ */
+static const struct bg_table {
+	const char *name;
+	u64 gpa, len, cpu_bits;
+} bg_tables[] = {
+	{ "GDT", BG_GDT_GPA, 0x1000, DESC_ACCESSED },
+	{ "IDT", BG_IDT_GPA, 0x1000, 0 },
+	{ "page tables", BG_PML4_GPA, (2 + BG_NR_PDS) * 0x1000, PTE_A | PTE_D },
+	{ "code", BG_CODE_GPA, BG_CODE_MAX, 0 },
+	{ "TSSs", BG_TSS_GPA, BG_MAX_VCPUS * BG_TSS_STRIDE, 0 },
+};
+
+#define BG_TABLES_END	(BG_TSS_GPA + BG_MAX_VCPUS * BG_TSS_STRIDE)
+
+/* Keep a copy of the tables as this image found them (load or restore). */
+static void bg_keep_tables(struct vm *vm)
+{
+	const void *ram = bg_ptr(vm, 0, BG_TABLES_END);
+
+	free(vm->bg->tables);
+	vm->bg->tables = ram ? malloc(BG_TABLES_END) : NULL;
+	if (vm->bg->tables)
+		memcpy(vm->bg->tables, ram, BG_TABLES_END);
+}
+
+void builtin_guest__check_tables(struct vm *vm, unsigned int vcpu_id)
+{
+	const u64 *ram = bg_ptr(vm, 0, BG_TABLES_END);
+	const u64 *kept = vm->bg->tables;
+	unsigned int t, changed = 0;
+	struct bg_slot slot;
+	u64 i;
+
+	if (!ram || !kept)
+		return;
+	builtin_guest__read_slot(vm, vcpu_id, &slot);
+	for (t = 0; t < ARRAY_SIZE(bg_tables); t++) {
+		const struct bg_table *tb = &bg_tables[t];
+		u64 first = 0, words = 0;
+
+		for (i = tb->gpa / 8; i < (tb->gpa + tb->len) / 8; i++) {
+			if ((ram[i] ^ kept[i]) & ~tb->cpu_bits) {
+				if (!words++)
+					first = i;
+			}
+		}
+		if (!words)
+			continue;
+		changed++;
+		pr_err("built-in guest: vCPU %u's triple fault: its %s changed under it: %llu words, the first at GPA %#llx holds %#llx, was %#llx",
+		       vcpu_id, tb->name, (unsigned long long)words,
+		       (unsigned long long)first * 8, (unsigned long long)ram[first],
+		       (unsigned long long)kept[first]);
+	}
+	/* Unchanged tables point at the CPU state, not at guest RAM. */
+	if (!changed)
+		pr_err("built-in guest: vCPU %u's triple fault: GDT, IDT, TSSs, page tables and code hold what they held when this image took the guest; the vCPU's loop had run %llu times",
+		       vcpu_id, (unsigned long long)slot.counter);
 }
 
 /* What the VMM counted of the guest's reports: the guest keeps the rest. */
@@ -181,7 +249,10 @@ static int builtin_guest__restore(struct vm *vm, struct device_in *in)
 	struct state_builtin sb;
 	unsigned int i;
 
-	if (!vm->bg || !rec)
+	if (!vm->bg)
+		return 0;
+	bg_keep_tables(vm);
+	if (!rec)
 		return 0;
 	memcpy(&sb, rec->payload, sizeof(sb));
 	vm->bg->exceptions = sb.exceptions;
@@ -413,6 +484,7 @@ static int builtin_guest__load(struct vm *vm, const struct boot_linux_image *ima
 	memcpy(hdr + BG_HDR_TOUCH_END, &v64, 8);
 	memcpy(hdr + BG_HDR_EDU_BAR0, &bg->edu_bar0, 8);
 	bg_write_sweep(vm, hdr);
+	bg_keep_tables(vm);
 	return 0;
 }
 
