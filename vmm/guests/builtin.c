@@ -761,6 +761,21 @@ static void builtin_guest__edu_status(struct vm *vm, struct json_object *reply)
 	json_object_object_add(reply, "edu", o);
 }
 
+/*
+ * A paused vCPU's registers: where a vCPU whose counter stopped is.  Its
+ * thread is parked outside KVM_RUN, so the vCPU fd answers at once.
+ */
+static void bg_status_regs(struct vcpu *vcpu, struct json_object *o)
+{
+	struct kvm_regs regs;
+
+	if (__kvm_ioctl_quiet(vcpu->fd, KVM_GET_REGS, &regs) < 0)
+		return;
+	json_object_object_add(o, "rip", json_object_new_uint64(regs.rip));
+	json_object_object_add(o, "rsp", json_object_new_uint64(regs.rsp));
+	json_object_object_add(o, "rflags", json_object_new_uint64(regs.rflags));
+}
+
 static void builtin_guest__status(struct control *ctl, struct json_object *reply)
 {
 	struct vm *vm = ctl->vm;
@@ -792,6 +807,8 @@ static void builtin_guest__status(struct control *ctl, struct json_object *reply
 			__atomic_load_n(&h->nr_reports, __ATOMIC_RELAXED)));
 		json_object_object_add(o, "regressions", json_object_new_uint64(
 			__atomic_load_n(&h->regressions, __ATOMIC_RELAXED)));
+		if (vm__is_paused(vm))
+			bg_status_regs(&vm->vcpus[i], o);
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(reply, "counter", json_object_new_uint64(sum));

@@ -3,6 +3,7 @@
  * End to end: the vmm binary runs the built-in guest on /dev/kvm with
  * several vCPUs and is driven over its control socket.
  *   boots -> every vCPU's counter advances -> pause freezes every counter
+ *   (status shows each paused vCPU in the guest's code)
  *   -> resume makes them advance again -> bad requests get error replies
  *   while the guest keeps running -> quit ends the VMM with status 0.
  * Throughout: the guest's TSC never stepped back, its memory pattern
@@ -49,6 +50,21 @@ static void read_counters(int fd, unsigned long long *c, const char *state)
 static void wait_all_above(int fd, const unsigned long long *min, unsigned long long *now)
 {
 	test_wait_counters_above(fd, nr_cpus, min, now, 0);
+}
+
+/* Paused, every vCPU's registers are in "status": each runs the guest's code. */
+static void expect_paused_in_code(int fd)
+{
+	struct json_object *st = test_request(fd, "status");
+	unsigned long long rip;
+	int i;
+
+	for (i = 0; i < nr_cpus; i++) {
+		rip = test_u64(test_vcpu(st, i), "rip");
+		TEST_ASSERT(rip >= BG_CODE_GPA && rip < BG_CODE_GPA + BG_CODE_MAX,
+			    "vCPU %d paused at rip %#llx, outside the guest's code", i, rip);
+	}
+	json_object_put(st);
 }
 
 /*
@@ -152,6 +168,7 @@ int main(int argc, char **argv)
 	printf("pause took %llu us\n", test_u64(r, "pause_us"));
 	json_object_put(r);
 	read_counters(fd, a, "paused");
+	expect_paused_in_code(fd);
 	test_sleep_ms(100);
 	read_counters(fd, b, "paused");
 	for (i = 0; i < nr_cpus; i++)

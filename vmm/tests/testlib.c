@@ -508,6 +508,26 @@ void test_read_counters(int fd, int nr_cpus, unsigned long long *c, const char *
 	json_object_put(st);
 }
 
+/*
+ * Where the vCPUs whose counter stayed at @min are: pause the VM, print
+ * their registers from "status" (the VM stays paused; the test fails).
+ */
+static void show_stalled_vcpus(int fd, int nr_cpus, const unsigned long long *min)
+{
+	struct json_object *r = test_request(fd, "pause"), *st, *v;
+	int i;
+
+	json_object_put(r);
+	st = test_request(fd, "status");
+	for (i = 0; i < nr_cpus; i++) {
+		v = test_vcpu(st, i);
+		if (v && test_u64(v, "counter") == min[i])
+			fprintf(stderr, "vCPU %d stalled, paused: %s\n", i,
+				json_object_to_json_string(v));
+	}
+	json_object_put(st);
+}
+
 void test_wait_counters_above(int fd, int nr_cpus, const unsigned long long *min,
 			      unsigned long long *now, pid_t pid)
 {
@@ -523,7 +543,11 @@ void test_wait_counters_above(int fd, int nr_cpus, const unsigned long long *min
 		}
 		if (!behind)
 			return;
-		TEST_ASSERT(test_wait_more(&w), "%d vCPU counters did not advance", behind);
+		if (!test_wait_more(&w)) {
+			fprintf(stderr, "%d vCPU counters did not advance:\n", behind);
+			show_stalled_vcpus(fd, nr_cpus, min);
+			TEST_ASSERT(0, "%d vCPU counters did not advance", behind);
+		}
 	}
 }
 
