@@ -37,7 +37,9 @@
 # the QEMU command line); CPRSTASH_TESTVM_TCG_THREAD=single runs both vCPUs
 # in one thread instead: immune to cross-modifying-code races, but nested
 # Linux guests barely move.
-# CPRSTASH_TESTVM_KARGS adds words to the guest kernel's command line.
+# CPRSTASH_TESTVM_KARGS adds words to the guest kernel's command line;
+# MODULE.PARAM=VALUE words among them also go to the modules /init loads
+# (kvm_amd.vgif=0, for one).
 # CPRSTASH_TESTVM_PATCH_TRACE=1 lists the static keys and calls the kernel
 # patches while the command runs (scripts/testvm/patch-trace).
 #
