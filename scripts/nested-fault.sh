@@ -1,0 +1,24 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Reproduce the test VM's nested-virtualization fault without cprstash:
+# boot the test VM (no module), then start N fresh VMMs one after another,
+# each with a built-in guest touching all of its RAM (scripts/testvm/
+# touch-loop), and print how each fared.  With the nested guests on NPT
+# (--npt) the test VM's memory got corrupted within 1 to 13 VMMs of 1 GiB
+# on 2026-12-02; with shadow paging, the test VM's default, none did in 25
+# (Documentation/upgrade.rst, "Order of teardown").  Exits non-zero when
+# a VMM failed or the test VM's kernel did.
+# usage: scripts/nested-fault.sh [--npt] [BUILDDIR (build/dev)] [N (25)] [MEM (1G)]
+set -euo pipefail
+top=$(readlink -f "$(dirname "$0")/..")
+npt=0
+[ "${1:-}" = --npt ] && { npt=1; shift; }
+builddir=$(readlink -f "${1:-$top/build/dev}")
+n=${2:-25}
+mem=${3:-1G}
+[ -x "$builddir/vmm/vmm" ] || { echo "nested-fault: no $builddir/vmm/vmm (scripts/build-userspace.sh)" >&2; exit 2; }
+[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "nested-fault: N must be a count, not '$n'" >&2; exit 2; }
+CPRSTASH_TESTVM_NPT=$npt exec "$top/scripts/testvm.sh" --timeout $((600 + n * 300)) --mem 3072 \
+	--file "$builddir/vmm/vmm:/build/vmm/vmm" \
+	--file "$top/scripts/testvm/touch-loop:/bin/touch-loop" \
+	-- "grep -H . /sys/module/kvm_amd/parameters/npt; touch-loop /build/vmm/vmm $n $mem 2"
