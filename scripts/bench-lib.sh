@@ -4,8 +4,14 @@
 # JSON (upgrade reports, upgrade-floor's result) is read with jq only.
 
 # What the test VM is, for titles and notes under tables.
-BENCH_VM_ENV="test VM, nested KVM under TCG"
-BENCH_VM_NOTE="The test VM runs KVM nested under software emulation (QEMU TCG):
+if [ "${CPRSTASH_TESTVM_NPT:-0}" = 1 ]; then
+	BENCH_VM_PAGING="nested paging (NPT)"
+else
+	BENCH_VM_PAGING="shadow paging"
+fi
+BENCH_VM_ENV="test VM, nested KVM under TCG, $BENCH_VM_PAGING"
+BENCH_VM_NOTE="The test VM runs KVM nested under software emulation (QEMU TCG),
+its guests on $BENCH_VM_PAGING (scripts/testvm.sh):
 every guest exit, page fault and system call is emulated, so absolute
 figures are inflated many times over, and noisy on a shared machine:
 compare the figures of one run with each other, not with hardware."
