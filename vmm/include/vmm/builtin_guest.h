@@ -238,14 +238,15 @@ struct builtin_guest {
 	u64 report_interval_ms;
 	bool touch_ram;
 	u64 exceptions;
-	void *tables;		/* guest RAM below BG_TSS_GPA's end, as taken */
+	void *tables;		/* guest RAM up to the TSSs' end, as taken */
 	struct bg_vcpu_host host[BG_MAX_VCPUS];
 };
 
 /*
- * vCPU @vcpu_id triple-faulted: say whether the guest's descriptor tables,
- * page tables and code still hold what they held when this image took the
- * guest (a corrupted guest RAM) or do (a corrupted CPU state).
+ * vCPU @vcpu_id triple-faulted: log which of the guest's descriptor tables,
+ * page tables and code no longer hold what they held when this image took
+ * the guest (guest RAM was overwritten), or that none changed (the vCPU's
+ * state, or its view of guest RAM through its translations, went wrong).
  */
 void builtin_guest__check_tables(struct vm *vm, unsigned int vcpu_id);
 /* Snapshot of a vCPU's progress slot, read from guest RAM. */
