@@ -21,4 +21,4 @@ mem=${3:-1G}
 CPRSTASH_TESTVM_NPT=$npt exec "$top/scripts/testvm.sh" --timeout $((600 + n * 300)) --mem 3072 \
 	--file "$builddir/vmm/vmm:/build/vmm/vmm" \
 	--file "$top/scripts/testvm/touch-loop:/bin/touch-loop" \
-	-- "grep -H . /sys/module/kvm_amd/parameters/npt; touch-loop /build/vmm/vmm $n $mem 2"
+	-- "grep -H . /sys/module/kvm_amd/parameters/npt /sys/module/kvm/parameters/tdp_mmu; touch-loop /build/vmm/vmm $n $mem 2"
