@@ -145,7 +145,7 @@ keep_failure() {
 	{
 		echo "---- ${names[$1]}"
 		if grep -q '^not ok' "$2"; then
-			grep -B 15 '^not ok' "$2"
+			grep -B 25 '^not ok' "$2"
 		else
 			tail -n 30 "$2"
 		fi
