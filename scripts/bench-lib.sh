@@ -203,7 +203,7 @@ bench_linux_devices() {
 	local rc
 	echo "$2: booting the test VM; a Linux guest writes its disk and echoes a TCP stream across 10 upgrades per mode (minutes)"
 	set +e
-	CPRSTASH_TEST_ONLY='^e2e-workload-' scripts/testvm-tests.sh build/plain 2>&1 |
+	CPRSTASH_TEST_LONG=1 CPRSTASH_TEST_ONLY='^e2e-workload-' scripts/testvm-tests.sh build/plain 2>&1 |
 		sed 's/^# REPORT /REPORT /' | tee "$1/testvm-linux.log" |
 		grep --line-buffered -E -e '^(not )?ok ' -e '^# ok:' -e 'assertion failed' -e 'passed,'
 	rc=${PIPESTATUS[0]}
