@@ -4,7 +4,7 @@
 # boot the test VM (no module), then start N fresh VMMs one after another,
 # each with a built-in guest touching all of its RAM (scripts/testvm/
 # touch-loop), and print how each fared.  With the nested guests on NPT
-# (--npt) the test VM's memory got corrupted within 1 to 13 VMMs of 1 GiB
+# (--npt) the test VM's memory got corrupted within 1 to 14 VMMs of 1 GiB
 # on 2026-12-02; with shadow paging, the test VM's default, none did in 25
 # (Documentation/upgrade.rst, "Order of teardown").  Exits non-zero when
 # a VMM failed or the test VM's kernel did.

@@ -178,15 +178,25 @@ static const struct bg_table {
 
 #define BG_TABLES_END	(BG_TSS_GPA + BG_MAX_VCPUS * BG_TSS_STRIDE)
 
-/* Keep a copy of the tables as this image found them (load or restore). */
+/*
+ * Keep a copy of the tables as this image found them (load or restore).
+ * A restore runs in the upgrade's pause: copy the tables only, not the
+ * progress pages between them.
+ */
 static void bg_keep_tables(struct vm *vm)
 {
-	const void *ram = bg_ptr(vm, 0, BG_TABLES_END);
+	const u8 *ram = bg_ptr(vm, 0, BG_TABLES_END);
+	unsigned int t;
+	u8 *kept;
 
 	free(vm->bg->tables);
-	vm->bg->tables = ram ? malloc(BG_TABLES_END) : NULL;
-	if (vm->bg->tables)
-		memcpy(vm->bg->tables, ram, BG_TABLES_END);
+	vm->bg->tables = NULL;
+	kept = ram ? malloc(BG_TABLES_END) : NULL;
+	if (!kept)
+		return;
+	for (t = 0; t < ARRAY_SIZE(bg_tables); t++)
+		memcpy(kept + bg_tables[t].gpa, ram + bg_tables[t].gpa, bg_tables[t].len);
+	vm->bg->tables = kept;
 }
 
 void builtin_guest__check_tables(struct vm *vm, unsigned int vcpu_id)
