@@ -85,9 +85,14 @@ row_adopts() {	# NAME PROG ARGS...
 # later one.
 #
 # Rows whose program boots a Linux guest run in a test VM with NPT
-# (CPRSTASH_TESTVM_NPT=1): on shadow paging a Linux guest in the test VM
-# did not print its first line in 150 s (with NPT it boots in about 20).
-# The fault NPT brings (scripts/testvm.sh) then stays possible in them.
+# (CPRSTASH_TESTVM_NPT=1): on shadow paging a Linux guest cannot boot in
+# the test VM.  QEMU 10.0.2's TCG checks a nested guest's CR3 and CR4
+# reads against the CR0-read intercept, which KVM drops once the guest
+# has paging on, so the guest reads KVM's shadow root for CR3, its early
+# page-fault handler finds CR3 is not its own table and gives up, and it
+# halts before its first console line (scripts/nested-fault.sh
+# --cr-reads; Documentation/upgrade.rst, "Order of teardown").  The fault
+# NPT brings (scripts/testvm.sh) then stays possible in these rows.
 npt_of=()	# per suite, 1: NPT
 vmm_suite() {	# NAME REGEX NPT
 	if [ "$3" = 1 ]; then names+=("$1, on NPT"); else names+=("$1"); fi

@@ -368,13 +368,15 @@ kargs=(
 # kvm_amd.npt=0: the nested guests run on KVM's shadow paging, not on the
 # nested page tables QEMU's TCG emulates.  With NPT, fresh VMMs whose guest
 # touches 1 GiB, one after another with no module loaded and no upgrade,
-# corrupt the test VM's memory within one to thirteen VMMs (a guest
+# corrupt the test VM's memory within one to fourteen VMMs (a guest
 # triple-faults with its tables intact, a vCPU thread's stack end is
-# overwritten: "corrupted stack end detected inside scheduler"); with
-# shadow paging 25 in a row ran clean (scripts/nested-fault.sh;
-# Documentation/upgrade.rst, "Order of teardown").  CPRSTASH_TESTVM_NPT=1
-# keeps NPT: for Linux guests, which barely move on shadow paging here
-# (scripts/testvm-tests.sh), and to try a newer QEMU.
+# overwritten: "corrupted stack end detected inside scheduler"), with the
+# test VM on 5-level paging or on 4-level (no5lvl); with shadow paging 25
+# in a row ran clean (scripts/nested-fault.sh; Documentation/upgrade.rst,
+# "Order of teardown").  CPRSTASH_TESTVM_NPT=1 keeps NPT: for Linux
+# guests, which cannot boot on shadow paging here (QEMU checks their CR3
+# reads against the CR0-read intercept: scripts/testvm-tests.sh), and to
+# try a newer QEMU.
 [ "${CPRSTASH_TESTVM_NPT:-0}" = 1 ] || kargs+=(kvm_amd.npt=0)
 # CPRSTASH_TESTVM_KARGS: more, for a debugging run (init_on_free=1,
 # slub_debug=FZPU, page_poison=1: memory corruption reported sooner).
