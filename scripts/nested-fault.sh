@@ -11,8 +11,9 @@
 # --cr-reads: the other fault, which keeps Linux guests off shadow paging:
 # run a Linux guest for a minute and count KVM's CR-read exits
 # (scripts/testvm/cr-read-exits).  QEMU 10.0.2 checks a nested guest's CR3
-# and CR4 reads against the CR0-read intercept, so none reaches KVM and a
-# Linux guest halts in early boot.  Exits 1 while that is so.
+# and CR4 reads against the CR0-read intercept, so none reaches KVM as a
+# CR3 or CR4 read and a Linux guest halts in early boot.  Exits 1 while
+# that is so.
 # usage: scripts/nested-fault.sh [--npt] [BUILDDIR (build/dev)] [N (25)] [MEM (1G)]
 #        scripts/nested-fault.sh [--npt] --cr-reads [BUILDDIR (build/dev)]
 set -euo pipefail
