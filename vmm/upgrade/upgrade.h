@@ -48,8 +48,12 @@
 #define UPGRADE_MAX_PARTS	(3 + VM_MAX_VCPUS)
 /* A sealed stash nobody claims is reclaimed after this. */
 #define UPGRADE_SEAL_DEADLINE_MS 60000
-/* The preflight child must answer within this. */
-#define UPGRADE_PREFLIGHT_MS	10000
+/*
+ * The preflight child must answer within this.  The guest runs meanwhile:
+ * generous, as a host with more busy vCPU threads than CPUs starves the
+ * child (10 s was too short for 64 vCPUs on 2 CPUs).
+ */
+#define UPGRADE_PREFLIGHT_MS	30000
 
 /* One kept file: what it is, and (cloexec) the fd number it keeps. */
 struct upgrade_fd {
