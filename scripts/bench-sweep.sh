@@ -239,7 +239,7 @@ sweep_main() {
 	[ "$sweep" = all ] && sweeps=(vcpus ram)
 	sweep_vcpus_mem=256M
 	sweep_touch=--touch-ram
-	sweep_touch_note="each on a fresh VMM whose guest touched its RAM (its first GiB at most)"
+	sweep_touch_note="each on a fresh VMM whose guest touched all its RAM"
 	if [ -n "$quick" ]; then
 		sweep_ram="256M 512M"
 		sweep_vcpus="1 2"

@@ -24,7 +24,7 @@
 # guest RAM (256M to 8G, 2 vCPUs) and vCPUs (1 to 64, 256M), every mode
 # (adopt, rebuild, cloexec, adopt-zap), K (--runs, 3) counted upgrades per
 # point and mode after a warm-up, each on a fresh VMM whose guest touched
-# its RAM (the built-in guest touches its first GiB at most), in one
+# all its RAM, in one
 # test-VM boot (all: the vCPU sweep, then the RAM sweep).  Writes
 # build/bench/upgrade-SWEEP.csv (one row per upgrade, run 0 the warm-up),
 # upgrade-SWEEP.md (min / p50 / p99 / max per point and mode, the phases,

@@ -160,8 +160,10 @@ P=0 F=0 S=0
 for i in "${!suites[@]}"; do
 	out=$(mktemp)
 	set +e
+	# 5 GiB: room for a guest with RAM past the PCI hole, all of it touched
+	# (e2e-upgrade-adopt-touched-3136M); QEMU only takes what is used.
 	CPRSTASH_TESTVM_NPT=${npt_of[i]:-0} \
-	"$top/scripts/testvm.sh" --timeout $((3600 + long * 10800)) --mem 3072 \
+	"$top/scripts/testvm.sh" --timeout $((3600 + long * 10800)) --mem 5120 \
 		--kmod "$top/kmod/cprstash.ko" "${files[@]}" -- "${suites[i]}" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	set -e

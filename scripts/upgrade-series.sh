@@ -88,6 +88,17 @@ vmm_stop() {
 	pid=
 }
 
+# How long a VMM may take to start, in tenths of a second: 120 s, and with
+# --touch-ram 90 s more per GiB of RAM (touching takes 20 to 70 s per GiB in
+# the test VM, with the machine quiet or loaded).
+start_limit=1200
+if [ -n "$touch" ]; then
+	mem_mib=$(printf '%s\n' "$mem" |
+		  awk '{ n = $0 + 0; u = toupper(substr($0, length($0)));
+			 print u == "G" ? n * 1024 : u == "T" ? n * 1048576 : n }')
+	start_limit=$((1200 + mem_mib * 900 / 1024))
+fi
+
 # Start a VMM logging to $1; ready once every vCPU's counter moved (with
 # --touch-ram, once every vCPU finished its sweep: the counters start
 # after it).  Bounded, so that a VMM that hangs is reported, not waited on.
@@ -113,8 +124,8 @@ vmm_start() {
 			return 1
 		fi
 		i=$((i + 1))
-		if [ $i -ge 1200 ]; then
-			say "FAILED: the VMM did not answer on $sock within 120 s"
+		if [ $i -ge "$start_limit" ]; then
+			say "FAILED: the VMM did not answer on $sock within $((start_limit / 10)) s"
 			vmm_stop
 			show_log
 			return 1

@@ -59,17 +59,27 @@ user_main:
 	/*
 	 * --touch-ram: write one word in every page of RAM once, vCPU n
 	 * taking pages n, n + nr_vcpus, ..., like a guest that used its
-	 * memory (the VMM's page tables then map all of it).
+	 * memory (the VMM's page tables then map all of it): below the PCI
+	 * hole, then from 4 GiB (version 6).
 	 */
+	movl	BG_HDR_GPA + BG_HDR_NR_VCPUS, %edx
+	shlq	$12, %rdx
 	movq	%rdi, %rcx
 	shlq	$12, %rcx
 	addq	$BG_TOUCH_START, %rcx
-	movl	BG_HDR_GPA + BG_HDR_NR_VCPUS, %edx
-	shlq	$12, %rdx
 	jmp	6f
 5:	movq	%rcx, (%rcx)
 	addq	%rdx, %rcx
 6:	cmpq	BG_HDR_GPA + BG_HDR_TOUCH_END, %rcx
+	jb	5b
+	movq	%rdi, %rcx
+	shlq	$12, %rcx
+	movabsq	$BG_HIGH_START, %rax
+	addq	%rax, %rcx
+	jmp	6f
+5:	movq	%rcx, (%rcx)
+	addq	%rdx, %rcx
+6:	cmpq	BG_HDR_GPA + BG_HDR_TOUCH_HIGH_END, %rcx
 	jb	5b
 
 	rdtsc

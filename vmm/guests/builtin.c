@@ -174,9 +174,28 @@ static const struct bg_table {
 	{ "page tables", BG_PML4_GPA, (2 + BG_NR_PDS) * 0x1000, PTE_A | PTE_D },
 	{ "code", BG_CODE_GPA, BG_CODE_MAX, 0 },
 	{ "TSSs", BG_TSS_GPA, BG_MAX_VCPUS * BG_TSS_STRIDE, 0 },
+	/* len 0: as long as this VM's RAM from 4 GiB needs (high_pd_len). */
+	{ "page tables from 4 GiB", BG_PD_HIGH_GPA, 0, PTE_A | PTE_D },
 };
 
-#define BG_TABLES_END	(BG_TSS_GPA + BG_MAX_VCPUS * BG_TSS_STRIDE)
+#define BG_TABLES_END	(BG_PD_HIGH_GPA + BG_NR_PDS_HIGH * 0x1000)
+
+_Static_assert(BG_HIGH_START == GUEST_HIGH_START, "the guest's RAM from 4 GiB");
+
+/* RAM from 4 GiB the page tables map: all of it, up to BG_MAPPED_END. */
+static u64 bg_high_mapped(const struct vm *vm)
+{
+	u64 low = guest_mem__low_end(&vm->mem);
+
+	if (vm->mem.size <= low)
+		return 0;
+	return MIN(vm->mem.size - low, BG_MAPPED_END - BG_HIGH_START);
+}
+
+static u64 bg_table_len(const struct vm *vm, const struct bg_table *tb)
+{
+	return tb->len ?: vm->bg->high_pd_len;
+}
 
 /*
  * Keep a copy of the tables as this image found them (load or restore).
@@ -194,8 +213,10 @@ static void bg_keep_tables(struct vm *vm)
 	kept = ram ? malloc(BG_TABLES_END) : NULL;
 	if (!kept)
 		return;
+	vm->bg->high_pd_len = DIV_ROUND_UP(bg_high_mapped(vm), SZ_1G) * 0x1000;
 	for (t = 0; t < ARRAY_SIZE(bg_tables); t++)
-		memcpy(kept + bg_tables[t].gpa, ram + bg_tables[t].gpa, bg_tables[t].len);
+		memcpy(kept + bg_tables[t].gpa, ram + bg_tables[t].gpa,
+		       bg_table_len(vm, &bg_tables[t]));
 	vm->bg->tables = kept;
 }
 
@@ -214,7 +235,7 @@ void builtin_guest__check_tables(struct vm *vm, unsigned int vcpu_id)
 		const struct bg_table *tb = &bg_tables[t];
 		u64 first = 0, words = 0;
 
-		for (i = tb->gpa / 8; i < (tb->gpa + tb->len) / 8; i++) {
+		for (i = tb->gpa / 8; i < (tb->gpa + bg_table_len(vm, tb)) / 8; i++) {
 			if ((ram[i] ^ kept[i]) & ~tb->cpu_bits) {
 				if (!words++)
 					first = i;
@@ -344,15 +365,19 @@ static void bg_write_idt(struct vm *vm)
 }
 
 /*
- * 4 GiB identity-mapped with 2 MiB pages: RAM below the PCI hole, and the
- * hole itself (edu's BAR0, the local APIC) uncached (PCD | PWT: PAT entry
- * 3, UC), as MMIO must be.
+ * The first 4 GiB identity-mapped with 2 MiB pages: RAM below the PCI hole,
+ * and the hole itself (edu's BAR0, the local APIC) uncached (PCD | PWT: PAT
+ * entry 3, UC), as MMIO must be.  Then the RAM from 4 GiB, identity-mapped
+ * with 2 MiB pages too (not 1 GiB ones: the guest's CPUID may lack them),
+ * so that --touch-ram reaches all of a large guest's RAM.
  */
 static void bg_write_page_tables(struct vm *vm)
 {
+	u64 high = bg_high_mapped(vm);
 	u64 *pml4 = bg_ptr(vm, BG_PML4_GPA, 0x1000);
 	u64 *pdpt = bg_ptr(vm, BG_PDPT_GPA, 0x1000);
 	u64 *pd = bg_ptr(vm, BG_PD_GPA, BG_NR_PDS * 0x1000);
+	u64 *pd_high = bg_ptr(vm, BG_PD_HIGH_GPA, BG_NR_PDS_HIGH * 0x1000);
 	unsigned int i;
 
 	/* User-accessible: the counter loop runs at ring 3. */
@@ -368,6 +393,11 @@ static void bg_write_page_tables(struct vm *vm)
 		if (gpa >= BG_UNCACHED_START)
 			pd[i] |= PTE_PCD | PTE_PWT;
 	}
+	for (i = 0; i < DIV_ROUND_UP(high, SZ_1G); i++)
+		pdpt[BG_NR_PDS + i] = (BG_PD_HIGH_GPA + i * 0x1000) | PTE_P | PTE_RW | PTE_US;
+	memset(pd_high, 0, DIV_ROUND_UP(high, SZ_1G) * 0x1000);
+	for (i = 0; i < DIV_ROUND_UP(high, SZ_2M); i++)
+		pd_high[i] = (BG_HIGH_START + (u64)i * SZ_2M) | PTE_P | PTE_RW | PTE_US | PTE_PS;
 }
 
 /* A fixed xorshift sequence: any lost or stale page changes the sum. */
@@ -410,12 +440,12 @@ static u64 bg_find_edu(struct vm *vm)
 		/*
 		 * Where the PCI code placed it, as the guest reads it from the
 		 * BAR (bar->addr is only set once decoding is on).  The guest's
-		 * page tables map 4 GiB, no more.
+		 * page tables map MMIO, uncached, below 4 GiB only.
 		 */
 		memcpy(&addr, &fn->cfg[PCI_BASE_ADDRESS_0], sizeof(addr));
 		addr &= bar->type == PCI_BAR_MEM64 ? ~0xfULL : 0xfffffff0ULL;
 		if ((bar->type == PCI_BAR_MEM32 || bar->type == PCI_BAR_MEM64) && addr &&
-		    addr + bar->size <= BG_MAPPED_END)
+		    addr + bar->size <= BG_HIGH_START)
 			return addr;
 		pr_warn("built-in guest: edu at 00:%02x.0 has no memory BAR0 below 4 GiB, not driven",
 			slot);
@@ -490,8 +520,10 @@ static int builtin_guest__load(struct vm *vm, const struct boot_linux_image *ima
 	memcpy(hdr + BG_HDR_PATTERN_SUM, &v64, 8);
 	v64 = bg->tsc_khz;
 	memcpy(hdr + BG_HDR_TSC_KHZ, &v64, 8);
-	v64 = bg->touch_ram ? MIN(guest_mem__low_end(&vm->mem), BG_TOUCH_END_MAX) : 0;
+	v64 = bg->touch_ram ? guest_mem__low_end(&vm->mem) : 0;
 	memcpy(hdr + BG_HDR_TOUCH_END, &v64, 8);
+	v64 = bg->touch_ram && bg_high_mapped(vm) ? BG_HIGH_START + bg_high_mapped(vm) : 0;
+	memcpy(hdr + BG_HDR_TOUCH_HIGH_END, &v64, 8);
 	memcpy(hdr + BG_HDR_EDU_BAR0, &bg->edu_bar0, 8);
 	bg_write_sweep(vm, hdr);
 	bg_keep_tables(vm);

@@ -13,6 +13,8 @@
  *   - every vCPU's counter did not go backwards and keeps advancing, the
  *     guest's TSC never stepped back and its own memory checksum holds;
  *   - a pattern this test wrote into guest RAM through the memfd is intact;
+ *   - --touch-ram: every page the guest wrote (below the PCI hole and from
+ *     4 GiB) holds what it wrote, once it started and after the upgrades;
  *   - a control connection opened before the first upgrade still works;
  *   - adopt kept the guest's mappings (kept_mappings, with settle_us), and
  *     did not with --adopt-zap;
@@ -41,6 +43,7 @@
 #include <unistd.h>
 
 #include "testlib.h"
+#include "vmm/builtin_guest.h"
 
 #define MAX_CPUS	64
 #define MAX_ROUNDS	1000
@@ -320,6 +323,43 @@ static void check_after_the_fact(int fd, struct json_object *rep, const char *lo
 	json_object_put(st);
 }
 
+/*
+ * --touch-ram: every page of guest RAM from BG_TOUCH_START holds its own
+ * guest-physical address in its first word (builtin.S), below the PCI
+ * hole and from 4 GiB alike, except the @skip bytes at memfd offset
+ * @skip_off (the test's pattern).  A page the guest never reached, or one
+ * lost since, holds something else.
+ */
+static void check_touched(pid_t pid, unsigned long long mem_bytes,
+			  unsigned long long skip_off, unsigned long long skip,
+			  const char *when)
+{
+	unsigned long long low = mem_bytes < BG_UNCACHED_START ? mem_bytes : BG_UNCACHED_START;
+	unsigned long long off, gpa, pages = 0, high = 0, bad = 0, first_bad = 0;
+	unsigned char *ram;
+	int memfd;
+
+	ram = test_map_guest_ram(pid, 0, mem_bytes, &memfd);
+	for (off = BG_TOUCH_START; off < mem_bytes; off += 4096) {
+		unsigned long long word;
+
+		if (off >= skip_off && off < skip_off + skip)
+			continue;
+		gpa = off < low ? off : off - low + BG_HIGH_START;
+		memcpy(&word, ram + off, sizeof(word));
+		pages++;
+		high += gpa >= BG_HIGH_START;
+		if (word != gpa && !bad++)
+			first_bad = gpa;
+	}
+	munmap(ram, mem_bytes);
+	close(memfd);
+	TEST_ASSERT(!bad, "%s: %llu of %llu pages do not hold the address the guest wrote, the first at GPA %#llx",
+		    when, bad, pages, first_bad);
+	printf("%s: all %llu touched pages hold their address, %llu of them from 4 GiB\n",
+	       when, pages, high);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long long zero[MAX_CPUS] = { 0 }, a[MAX_CPUS], b[MAX_CPUS];
@@ -387,6 +427,8 @@ int main(int argc, char **argv)
 		mem_bytes = test_u64(st, "mem_bytes");
 		json_object_put(st);
 	}
+	if (touch)
+		check_touched(test_vmm_pid, mem_bytes, 0, 0, "at start");
 	ino = test_memfd_inode(test_vmm_pid);
 	ram = test_map_guest_ram(test_vmm_pid, (mem_bytes / 2) & ~(PATTERN_SIZE - 1ULL),
 				 PATTERN_SIZE, &memfd);
@@ -440,6 +482,9 @@ int main(int argc, char **argv)
 			have_warm[slot] = true;
 		}
 	}
+	if (touch)
+		check_touched(test_vmm_pid, mem_bytes, (mem_bytes / 2) & ~(PATTERN_SIZE - 1ULL),
+			      PATTERN_SIZE, "after the upgrades");
 	soak_print("after the first upgrade", &first);
 	slot = mixed ? (rounds - 1) % NR_MIXED : 0;
 	if (rounds > SOAK_WARMUP + 2 && have_warm[slot]) {

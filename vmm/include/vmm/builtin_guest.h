@@ -35,12 +35,14 @@
 #define BG_PATTERN_GPA		0x200000 /* checksummed memory pattern */
 #define BG_PATTERN_SIZE		0x10000
 #define BG_EDU_BUF_GPA		0x300000 /* edu DMA: source page, then target page */
+#define BG_PD_HIGH_GPA		0x180000 /* PDs of RAM from 4 GiB, 1 GiB each (v6) */
+#define BG_NR_PDS_HIGH		124	/* ... up to BG_MAPPED_END */
 #define BG_TOUCH_START		0x400000 /* --touch-ram writes from here */
-#define BG_TOUCH_END_MAX	0x40000000 /* --touch-ram stops at 1 GiB */
 #define BG_SWEEP_SIZE_MAX	0x1000000 /* vCPU 0 sweeps up to 16 MiB (v5) */
 #define BG_SWEEP_STRIDE		0x1000	/* one read per 4 KiB page */
 #define BG_BUCKET_MS		10	/* the width of a bucket */
-#define BG_MAPPED_END		0x100000000ULL /* the page tables map 4 GiB */
+#define BG_HIGH_START		0x100000000 /* RAM above the PCI hole, GUEST_HIGH_START */
+#define BG_MAPPED_END		0x2000000000 /* the page tables map 128 GiB */
 #define BG_UNCACHED_START	0xc0000000 /* from here on: PCI hole, APIC (UC) */
 #define BG_MAX_VCPUS		64
 
@@ -60,6 +62,7 @@
 #define BG_HDR_SWEEP_START	0x58	/* u64 vCPU 0 sweeps from here (v5) */
 #define BG_HDR_SWEEP_END	0x60	/* u64 ... to here, 0: no sweep (v5) */
 #define BG_HDR_BUCKET		0x68	/* u64 TSC ticks per bucket (v5) */
+#define BG_HDR_TOUCH_HIGH_END	0x70	/* u64 ... and from 4 GiB up to here (v6) */
 
 /* Progress slot fields (offsets in a vCPU's slot), written by the guest. */
 #define BG_SLOT_COUNTER		0x00	/* u64 loop iterations */
@@ -182,8 +185,8 @@
 #define BG_RFLAGS_IF		0x200	/* vCPU 0 with edu: interrupts on */
 
 #define BG_MAGIC		0x3130474253525043ULL /* "CPRSBG01" in memory */
-/* 2: gap log, touch; 3: resume mark; 4: edu; 5: sweep buckets */
-#define BG_VERSION		5
+/* 2: gap log, touch; 3: resume mark; 4: edu; 5: sweep buckets; 6: RAM from 4 GiB */
+#define BG_VERSION		6
 
 #ifndef __ASSEMBLER__
 #include "vmm/util.h"
@@ -237,6 +240,7 @@ struct builtin_guest {
 	u64 edu_bar0;		/* found at load (PCI bus), 0: no edu */
 	u64 report_interval_ms;
 	bool touch_ram;
+	u64 high_pd_len;	/* bytes of PDs at BG_PD_HIGH_GPA this RAM needs */
 	u64 exceptions;
 	void *tables;		/* guest RAM up to the TSSs' end, as taken */
 	struct bg_vcpu_host host[BG_MAX_VCPUS];

@@ -22,6 +22,7 @@ typedef int64_t s64;
 #define ALIGN_UP(x, a)		(((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
 #define ALIGN_DOWN(x, a)	((x) & ~((__typeof__(x))(a) - 1))
 #define MIN(a, b)		((a) < (b) ? (a) : (b))
+#define DIV_ROUND_UP(n, d)	(((n) + (d) - 1) / (d))
 #define MAX(a, b)		((a) > (b) ? (a) : (b))
 
 #define SZ_1K	0x400ULL
