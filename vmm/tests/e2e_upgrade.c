@@ -44,6 +44,7 @@
 
 #include "testlib.h"
 #include "vmm/builtin_guest.h"
+#include "vmm/guest_mem.h"
 
 #define MAX_CPUS	64
 #define MAX_ROUNDS	1000
@@ -334,7 +335,8 @@ static void check_touched(pid_t pid, unsigned long long mem_bytes,
 			  unsigned long long skip_off, unsigned long long skip,
 			  const char *when)
 {
-	unsigned long long low = mem_bytes < BG_UNCACHED_START ? mem_bytes : BG_UNCACHED_START;
+	unsigned long long low = mem_bytes < GUEST_PCI_HOLE_START ? mem_bytes
+							      : GUEST_PCI_HOLE_START;
 	unsigned long long off, gpa, pages = 0, high = 0, bad = 0, first_bad = 0;
 	unsigned char *ram;
 	int memfd;
@@ -345,10 +347,10 @@ static void check_touched(pid_t pid, unsigned long long mem_bytes,
 
 		if (off >= skip_off && off < skip_off + skip)
 			continue;
-		gpa = off < low ? off : off - low + BG_HIGH_START;
+		gpa = off < low ? off : off - low + GUEST_HIGH_START;
 		memcpy(&word, ram + off, sizeof(word));
 		pages++;
-		high += gpa >= BG_HIGH_START;
+		high += gpa >= GUEST_HIGH_START;
 		if (word != gpa && !bad++)
 			first_bad = gpa;
 	}
